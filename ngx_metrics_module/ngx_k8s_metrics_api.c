@@ -1,0 +1,656 @@
+
+/*
+ * ngx_metrics_module: the content handler for the extension-apiserver
+ * surface: routing (Kubernetes' RequestInfo), authentication and
+ * authorization, and the answers.
+ */
+
+
+#include "ngx_k8s_metrics.h"
+
+
+typedef ngx_int_t (*ngx_k8s_metrics_check_pt)(ngx_http_request_t *r,
+    ngx_str_t *reason);
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_k8s_metrics_check_pt    check;
+} ngx_k8s_metrics_health_check_t;
+
+
+static ngx_int_t ngx_k8s_metrics_serve(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx);
+static ngx_int_t ngx_k8s_metrics_serve_apis(ngx_http_request_t *r);
+static ngx_int_t ngx_k8s_metrics_serve_health(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx, ngx_k8s_metrics_health_check_t *checks,
+    const char *endpoint);
+static ngx_int_t ngx_k8s_metrics_serve_resource(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx);
+static ngx_int_t ngx_k8s_metrics_split_path(ngx_str_t *path,
+    ngx_str_t *segments, ngx_uint_t max);
+static ngx_int_t ngx_k8s_metrics_parse_resource_path(
+    ngx_k8s_metrics_request_info_t *info, ngx_str_t *seg, ngx_uint_t n);
+static void ngx_k8s_metrics_set_verb(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info);
+static ngx_flag_t ngx_k8s_metrics_arg_flag(ngx_http_request_t *r,
+    const char *name);
+static ngx_flag_t ngx_k8s_metrics_accepts_aggregated(ngx_http_request_t *r);
+static ngx_int_t ngx_k8s_metrics_check_ping(ngx_http_request_t *r,
+    ngx_str_t *reason);
+static ngx_int_t ngx_k8s_metrics_check_storage_ready(ngx_http_request_t *r,
+    ngx_str_t *reason);
+static ngx_int_t ngx_k8s_metrics_check_collection_timely(
+    ngx_http_request_t *r, ngx_str_t *reason);
+static ngx_int_t ngx_k8s_metrics_check_shutdown(ngx_http_request_t *r,
+    ngx_str_t *reason);
+
+
+#define NGX_K8S_METRICS_MAX_SEGMENTS  8
+
+#define ngx_k8s_metrics_seg_is(s, lit)                                       \
+    ((s).len == sizeof(lit) - 1 && ngx_strncmp((s).data, lit, (s).len) == 0)
+
+
+static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_healthz_checks[] = {
+    { ngx_string("ping"), ngx_k8s_metrics_check_ping },
+    { ngx_string("metric-collection-timely"),
+      ngx_k8s_metrics_check_collection_timely },
+    { ngx_null_string, NULL }
+};
+
+
+static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_livez_checks[] = {
+    { ngx_string("ping"), ngx_k8s_metrics_check_ping },
+    { ngx_string("metric-collection-timely"),
+      ngx_k8s_metrics_check_collection_timely },
+    { ngx_null_string, NULL }
+};
+
+
+static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_readyz_checks[] = {
+    { ngx_string("ping"), ngx_k8s_metrics_check_ping },
+    { ngx_string("metric-storage-ready"),
+      ngx_k8s_metrics_check_storage_ready },
+    { ngx_string("shutdown"), ngx_k8s_metrics_check_shutdown },
+    { ngx_null_string, NULL }
+};
+
+
+static ngx_str_t  ngx_k8s_metrics_text_type =
+    ngx_string("text/plain; charset=utf-8");
+
+
+ngx_int_t
+ngx_k8s_metrics_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    reason;
+    ngx_k8s_metrics_ctx_t       *ctx;
+    ngx_k8s_metrics_loc_conf_t  *klcf;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_k8s_metrics_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_k8s_metrics_module);
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_k8s_metrics_module);
+
+    if (ngx_k8s_metrics_parse_request_info(r, &ctx->info) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_k8s_metrics_authenticate(r, klcf, &ctx->identity);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ctx->identity.authenticator = NGX_K8S_METRICS_AUTHN_NONE;
+        return ngx_k8s_metrics_send_unauthorized(r);
+    }
+
+    ctx->authenticated = 1;
+
+    rc = ngx_k8s_metrics_authorize(r, klcf, ctx, &reason);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "k8s metrics: user \"%V\" may not %V \"%V\"",
+                      &ctx->identity.user, &ctx->info.verb, &ctx->info.path);
+        return ngx_k8s_metrics_send_forbidden(r, ctx, &reason);
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_k8s_metrics_send_method_not_supported(r);
+    }
+
+    return ngx_k8s_metrics_serve(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_serve(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
+{
+    switch (ctx->info.route) {
+
+    case NGX_K8S_METRICS_ROUTE_APIS:
+        return ngx_k8s_metrics_serve_apis(r);
+
+    case NGX_K8S_METRICS_ROUTE_GROUP:
+        return ngx_k8s_metrics_send_json(r, NGX_HTTP_OK,
+                                         ngx_k8s_metrics_api_group());
+
+    case NGX_K8S_METRICS_ROUTE_RESOURCES:
+        return ngx_k8s_metrics_send_json(r, NGX_HTTP_OK,
+                                         ngx_k8s_metrics_api_resource_list());
+
+    case NGX_K8S_METRICS_ROUTE_NODES:
+    case NGX_K8S_METRICS_ROUTE_PODS:
+        return ngx_k8s_metrics_serve_resource(r, ctx);
+
+    case NGX_K8S_METRICS_ROUTE_HEALTHZ:
+        return ngx_k8s_metrics_serve_health(r, ctx,
+                                            ngx_k8s_metrics_healthz_checks,
+                                            "healthz");
+
+    case NGX_K8S_METRICS_ROUTE_LIVEZ:
+        return ngx_k8s_metrics_serve_health(r, ctx,
+                                            ngx_k8s_metrics_livez_checks,
+                                            "livez");
+
+    case NGX_K8S_METRICS_ROUTE_READYZ:
+        return ngx_k8s_metrics_serve_health(r, ctx,
+                                            ngx_k8s_metrics_readyz_checks,
+                                            "readyz");
+
+    default: /* NOT_FOUND, OPENAPI: the aggregator takes 404 as "no spec" */
+        return ngx_k8s_metrics_send_not_found(r, &ctx->info);
+    }
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_serve_apis(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Vary");
+    ngx_str_set(&h->value, "Accept");
+
+    if (!ngx_k8s_metrics_accepts_aggregated(r)) {
+        return ngx_k8s_metrics_send_json(r, NGX_HTTP_OK,
+                                         ngx_k8s_metrics_api_group_list());
+    }
+
+    rc = ngx_k8s_metrics_send_json(r, NGX_HTTP_OK,
+                              ngx_k8s_metrics_api_group_discovery_list());
+
+    return rc;
+}
+
+
+/*
+ * kube-apiserver serves apidiscovery.k8s.io/v2 when the Accept header
+ * names it: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList
+ */
+
+static ngx_flag_t
+ngx_k8s_metrics_accepts_aggregated(ngx_http_request_t *r)
+{
+    ngx_str_t  *accept;
+
+    if (r->headers_in.accept == NULL) {
+        return 0;
+    }
+
+    accept = &r->headers_in.accept->value;
+
+    return ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                            (u_char *) "as=APIGroupDiscoveryList",
+                            sizeof("as=APIGroupDiscoveryList") - 2)
+               != NULL
+           && ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                               (u_char *) "v=v2", sizeof("v=v2") - 2)
+               != NULL;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_serve_resource(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx)
+{
+    ngx_k8s_metrics_request_info_t  *info;
+
+    info = &ctx->info;
+
+    if (ngx_k8s_metrics_arg_flag(r, "watch")) {
+        return ngx_k8s_metrics_send_method_not_supported(r);
+    }
+
+    if (info->name.len) {
+        return ngx_k8s_metrics_send_not_found(r, info);
+    }
+
+    return ngx_k8s_metrics_send_json(r, NGX_HTTP_OK,
+               ngx_k8s_metrics_empty_list(
+                   info->route == NGX_K8S_METRICS_ROUTE_NODES
+                   ? "NodeMetricsList" : "PodMetricsList"));
+}
+
+
+/*
+ * /healthz, /livez, /readyz as k8s.io/apiserver's healthz handlers: "ok",
+ * or with ?verbose (or on failure) one line per check.  /readyz/NAME runs
+ * the one check.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_serve_health(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
+    ngx_k8s_metrics_health_check_t *checks, const char *endpoint)
+{
+    u_char                          *p;
+    size_t                           len;
+    ngx_str_t                        text, reason;
+    ngx_uint_t                       failed, verbose;
+    ngx_k8s_metrics_health_check_t  *c;
+
+    if (ctx->info.check.len) {
+        for (c = checks; c->name.len; c++) {
+            if (c->name.len == ctx->info.check.len
+                && ngx_strncmp(c->name.data, ctx->info.check.data,
+                               c->name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (c->name.len == 0) {
+            return ngx_k8s_metrics_send_not_found(r, &ctx->info);
+        }
+
+        ngx_str_null(&reason);
+
+        if (c->check(r, &reason) == NGX_OK) {
+            ngx_str_set(&text, "ok");
+            return ngx_k8s_metrics_send_text(r, NGX_HTTP_OK,
+                                             &ngx_k8s_metrics_text_type,
+                                             &text);
+        }
+
+        text.len = sizeof("internal server error: \n") - 1 + reason.len;
+        text.data = ngx_pnalloc(r->pool, text.len);
+        if (text.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(text.data, "internal server error: %V\n", &reason);
+
+        return ngx_k8s_metrics_send_text(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                         &ngx_k8s_metrics_text_type, &text);
+    }
+
+    verbose = ngx_k8s_metrics_arg_flag(r, "verbose");
+    failed = 0;
+    len = sizeof(" check failed\n") + ngx_strlen(endpoint);
+
+    for (c = checks; c->name.len; c++) {
+        len += sizeof("[-] failed: reason withheld\n") + c->name.len;
+    }
+
+    text.data = ngx_pnalloc(r->pool, len);
+    if (text.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = text.data;
+
+    for (c = checks; c->name.len; c++) {
+        ngx_str_null(&reason);
+
+        if (c->check(r, &reason) == NGX_OK) {
+            p = ngx_sprintf(p, "[+]%V ok\n", &c->name);
+            continue;
+        }
+
+        failed++;
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "k8s metrics: %s check \"%V\" failed: %V",
+                      endpoint, &c->name, &reason);
+
+        p = ngx_sprintf(p, "[-]%V failed: reason withheld\n", &c->name);
+    }
+
+    if (!failed && !verbose) {
+        ngx_str_set(&text, "ok");
+        return ngx_k8s_metrics_send_text(r, NGX_HTTP_OK,
+                                         &ngx_k8s_metrics_text_type, &text);
+    }
+
+    p = ngx_sprintf(p, "%s check %s\n", endpoint, failed ? "failed" : "passed");
+    text.len = p - text.data;
+
+    return ngx_k8s_metrics_send_text(r, failed ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                                               : NGX_HTTP_OK,
+                                     &ngx_k8s_metrics_text_type, &text);
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_check_ping(ngx_http_request_t *r, ngx_str_t *reason)
+{
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_check_storage_ready(ngx_http_request_t *r, ngx_str_t *reason)
+{
+    if (ngx_k8s_metrics_store_ready(r)) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(reason, "no metrics to serve");
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_check_collection_timely(ngx_http_request_t *r,
+    ngx_str_t *reason)
+{
+    if (ngx_k8s_metrics_store_collection_timely(r)) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(reason, "metric collection didn't finish on time");
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_check_shutdown(ngx_http_request_t *r, ngx_str_t *reason)
+{
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(reason, "process is shutting down");
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Kubernetes' RequestInfo for the paths this server knows:
+ *   /apis[/metrics.k8s.io[/v1beta1[/nodes[/NAME]]]]
+ *   /apis/metrics.k8s.io/v1beta1[/namespaces/NS]/pods[/NAME]
+ *   /healthz, /livez, /readyz [/CHECK], /metrics, /openapi/...
+ */
+
+ngx_int_t
+ngx_k8s_metrics_parse_request_info(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info)
+{
+    ngx_int_t  n;
+    ngx_str_t  seg[NGX_K8S_METRICS_MAX_SEGMENTS];
+
+    info->path = r->uri;
+
+    ngx_k8s_metrics_set_verb(r, info);
+
+    n = ngx_k8s_metrics_split_path(&r->uri, seg, NGX_K8S_METRICS_MAX_SEGMENTS);
+
+    if (n <= 0) {
+        info->route = NGX_K8S_METRICS_ROUTE_NOT_FOUND;
+        return NGX_OK;
+    }
+
+    if (ngx_k8s_metrics_seg_is(seg[0], "apis")) {
+        if (n == 1) {
+            info->route = NGX_K8S_METRICS_ROUTE_APIS;
+
+        } else if (!ngx_k8s_metrics_seg_is(seg[1], NGX_K8S_METRICS_GROUP)) {
+            info->route = NGX_K8S_METRICS_ROUTE_NOT_FOUND;
+
+        } else if (n == 2) {
+            info->route = NGX_K8S_METRICS_ROUTE_GROUP;
+
+        } else if (!ngx_k8s_metrics_seg_is(seg[2], NGX_K8S_METRICS_VERSION)) {
+            info->route = NGX_K8S_METRICS_ROUTE_NOT_FOUND;
+
+        } else if (n == 3) {
+            info->route = NGX_K8S_METRICS_ROUTE_RESOURCES;
+
+        } else {
+            return ngx_k8s_metrics_parse_resource_path(info, &seg[3], n - 3);
+        }
+
+        return NGX_OK;
+    }
+
+    if (n <= 2) {
+        if (ngx_k8s_metrics_seg_is(seg[0], "healthz")) {
+            info->route = NGX_K8S_METRICS_ROUTE_HEALTHZ;
+
+        } else if (ngx_k8s_metrics_seg_is(seg[0], "livez")) {
+            info->route = NGX_K8S_METRICS_ROUTE_LIVEZ;
+
+        } else if (ngx_k8s_metrics_seg_is(seg[0], "readyz")) {
+            info->route = NGX_K8S_METRICS_ROUTE_READYZ;
+        }
+
+        if (info->route != NGX_K8S_METRICS_ROUTE_NOT_FOUND && n == 2) {
+            info->check = seg[1];
+        }
+    }
+
+    if (n == 1 && ngx_k8s_metrics_seg_is(seg[0], "metrics")) {
+        info->route = NGX_K8S_METRICS_ROUTE_METRICS;
+    }
+
+    if (ngx_k8s_metrics_seg_is(seg[0], "openapi")) {
+        info->route = NGX_K8S_METRICS_ROUTE_OPENAPI;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_parse_resource_path(ngx_k8s_metrics_request_info_t *info,
+    ngx_str_t *seg, ngx_uint_t n)
+{
+    info->route = NGX_K8S_METRICS_ROUTE_NOT_FOUND;
+
+    if (ngx_k8s_metrics_seg_is(seg[0], "namespaces")) {
+        if (n < 3 || n > 4 || !ngx_k8s_metrics_seg_is(seg[2], "pods")) {
+            return NGX_OK;
+        }
+
+        info->namespace = seg[1];
+        seg += 2;
+        n -= 2;
+
+    } else if (n > 2) {
+        return NGX_OK;
+    }
+
+    if (ngx_k8s_metrics_seg_is(seg[0], "nodes") && info->namespace.len == 0) {
+        info->route = NGX_K8S_METRICS_ROUTE_NODES;
+
+    } else if (ngx_k8s_metrics_seg_is(seg[0], "pods")) {
+        info->route = NGX_K8S_METRICS_ROUTE_PODS;
+
+    } else {
+        return NGX_OK;
+    }
+
+    info->resource_request = 1;
+    info->resource = seg[0];
+
+    if (n == 2) {
+        info->name = seg[1];
+    }
+
+    if (info->verb.len == 3 && ngx_strncmp(info->verb.data, "get", 3) == 0
+        && info->name.len == 0)
+    {
+        ngx_str_set(&info->verb, "list");
+    }
+
+    return NGX_OK;
+}
+
+
+/* the segments of a path; empty ones (a trailing slash) are skipped */
+
+static ngx_int_t
+ngx_k8s_metrics_split_path(ngx_str_t *path, ngx_str_t *segments,
+    ngx_uint_t max)
+{
+    u_char      *p, *last, *start;
+    ngx_uint_t   n;
+
+    p = path->data;
+    last = p + path->len;
+    n = 0;
+
+    while (p < last) {
+        while (p < last && *p == '/') {
+            p++;
+        }
+
+        if (p == last) {
+            break;
+        }
+
+        start = p;
+
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        if (n == max) {
+            return NGX_ERROR;
+        }
+
+        segments[n].data = start;
+        segments[n].len = p - start;
+        n++;
+    }
+
+    return n;
+}
+
+
+/* the authorization verb: get for HEAD and GET, list set by the resource */
+
+static void
+ngx_k8s_metrics_set_verb(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info)
+{
+    switch (r->method) {
+
+    case NGX_HTTP_GET:
+    case NGX_HTTP_HEAD:
+        ngx_str_set(&info->verb, "get");
+        break;
+
+    case NGX_HTTP_POST:
+        ngx_str_set(&info->verb, "create");
+        break;
+
+    case NGX_HTTP_PUT:
+        ngx_str_set(&info->verb, "update");
+        break;
+
+    case NGX_HTTP_PATCH:
+        ngx_str_set(&info->verb, "patch");
+        break;
+
+    case NGX_HTTP_DELETE:
+        ngx_str_set(&info->verb, "delete");
+        break;
+
+    default:
+        info->verb.len = r->method_name.len;
+        info->verb.data = ngx_pnalloc(r->pool, r->method_name.len);
+
+        if (info->verb.data == NULL) {
+            info->verb.len = 0;
+            break;
+        }
+
+        ngx_strlow(info->verb.data, r->method_name.data, r->method_name.len);
+    }
+}
+
+
+/* ?name, ?name=1, ?name=true; as Go's strconv.ParseBool for the value */
+
+static ngx_flag_t
+ngx_k8s_metrics_arg_flag(ngx_http_request_t *r, const char *name)
+{
+    u_char     *p, *last, *start;
+    size_t      len;
+    ngx_str_t   value;
+
+    len = ngx_strlen(name);
+    p = r->args.data;
+    last = p + r->args.len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != '&') {
+            p++;
+        }
+
+        if ((size_t) (p - start) >= len
+            && ngx_strncmp(start, name, len) == 0
+            && (start + len == p || start[len] == '='))
+        {
+            if (start + len == p) {
+                return 1;
+            }
+
+            value.data = start + len + 1;
+            value.len = p - value.data;
+
+            return value.len == 0
+                   || (value.len == 1 && (*value.data == '1'
+                                          || *value.data == 't'
+                                          || *value.data == 'T'))
+                   || (value.len == 4
+                       && ngx_strncasecmp(value.data, (u_char *) "true", 4)
+                          == 0);
+        }
+
+        p++;
+    }
+
+    return 0;
+}

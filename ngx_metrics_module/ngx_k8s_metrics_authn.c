@@ -1,0 +1,739 @@
+
+/*
+ * ngx_metrics_module: authentication, as k8s.io/apiserver's delegated
+ * authenticator: requestheader (front proxy) -> x509 client certificate ->
+ * anonymous.  A presented certificate that no CA store vouches for is an
+ * error, never anonymous.
+ */
+
+
+#include "ngx_k8s_metrics.h"
+
+
+#define NGX_K8S_METRICS_USER_ANONYMOUS       "system:anonymous"
+#define NGX_K8S_METRICS_GROUP_UNAUTHENTICATED "system:unauthenticated"
+#define NGX_K8S_METRICS_GROUP_AUTHENTICATED  "system:authenticated"
+
+
+typedef struct {
+    X509                       *leaf;
+    STACK_OF(X509)             *chain;
+    ngx_uint_t                  failures;
+} ngx_k8s_metrics_peer_t;
+
+
+static ngx_int_t ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_peer_t *peer,
+    ngx_k8s_metrics_identity_t *id);
+static ngx_int_t ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_peer_t *peer,
+    ngx_k8s_metrics_identity_t *id);
+static ngx_int_t ngx_k8s_metrics_verify_peer(ngx_http_request_t *r,
+    ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
+    const char *authenticator);
+static ngx_int_t ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert,
+    int nid, ngx_array_t *values);
+static ngx_int_t ngx_k8s_metrics_read_headers(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_identity_t *id);
+static ngx_str_t *ngx_k8s_metrics_first_value(ngx_http_request_t *r,
+    ngx_array_t *names);
+static ngx_int_t ngx_k8s_metrics_add_extra(ngx_http_request_t *r,
+    ngx_k8s_metrics_identity_t *id, ngx_table_elt_t *h, size_t prefix_len);
+static ngx_int_t ngx_k8s_metrics_add_group(ngx_pool_t *pool,
+    ngx_k8s_metrics_identity_t *id, char *group);
+static ngx_int_t ngx_k8s_metrics_identity_init(ngx_pool_t *pool,
+    ngx_k8s_metrics_identity_t *id);
+static int ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx);
+static void ngx_k8s_metrics_ca_cleanup(void *data);
+
+
+ngx_int_t
+ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_identity_t *id)
+{
+    ngx_int_t               rc;
+    ngx_k8s_metrics_peer_t  peer;
+
+    if (ngx_k8s_metrics_identity_init(r->pool, id) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&peer, sizeof(ngx_k8s_metrics_peer_t));
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        peer.leaf = SSL_get_peer_certificate(r->connection->ssl->connection);
+        peer.chain = SSL_get_peer_cert_chain(r->connection->ssl->connection);
+    }
+#endif
+
+    if (peer.leaf) {
+        rc = ngx_k8s_metrics_authn_requestheader(r, klcf, &peer, id);
+
+        if (rc == NGX_DECLINED) {
+            rc = ngx_k8s_metrics_authn_x509(r, klcf, &peer, id);
+        }
+
+        X509_free(peer.leaf);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            return ngx_k8s_metrics_add_group(r->pool, id,
+                                         NGX_K8S_METRICS_GROUP_AUTHENTICATED);
+        }
+
+        if (peer.failures) {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (!klcf->anonymous) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "k8s metrics: request without credentials refused "
+                      "(k8s_metrics_anonymous off)");
+        return NGX_DECLINED;
+    }
+
+    id->authenticator = NGX_K8S_METRICS_AUTHN_ANONYMOUS;
+    ngx_str_set(&id->user, NGX_K8S_METRICS_USER_ANONYMOUS);
+
+    return ngx_k8s_metrics_add_group(r->pool, id,
+                                     NGX_K8S_METRICS_GROUP_UNAUTHENTICATED);
+}
+
+
+/*
+ * The front proxy: the chain must verify against the requestheader CA and
+ * the CN be allowed; only then are the X-Remote-* headers believed.
+ * NGX_DECLINED passes the request on to the next authenticator.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_peer_t *peer,
+    ngx_k8s_metrics_identity_t *id)
+{
+    ngx_int_t     rc;
+    ngx_str_t    *name;
+    ngx_uint_t    i;
+    ngx_array_t   cn;
+
+    if (klcf->requestheader_ca == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_k8s_metrics_verify_peer(r, klcf->requestheader_ca, peer,
+                                     "requestheader");
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_array_init(&cn, r->pool, 1, sizeof(ngx_str_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_k8s_metrics_subject_entries(r->pool, peer->leaf, NID_commonName,
+                                        &cn)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (klcf->allowed_names) {
+        name = klcf->allowed_names->elts;
+
+        for (i = 0; i < klcf->allowed_names->nelts; i++) {
+            if (cn.nelts == 1
+                && name[i].len == ((ngx_str_t *) cn.elts)[0].len
+                && ngx_strncmp(name[i].data, ((ngx_str_t *) cn.elts)[0].data,
+                               name[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == klcf->allowed_names->nelts) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "k8s metrics: front-proxy certificate \"CN=%V\" is "
+                          "not in k8s_metrics_requestheader_allowed_names",
+                          cn.nelts ? (ngx_str_t *) cn.elts : &klcf->requestheader_ca->file);
+            peer->failures++;
+            return NGX_DECLINED;
+        }
+    }
+
+    rc = ngx_k8s_metrics_read_headers(r, klcf, id);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    id->authenticator = NGX_K8S_METRICS_AUTHN_REQUESTHEADER;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_peer_t *peer,
+    ngx_k8s_metrics_identity_t *id)
+{
+    ngx_int_t    rc;
+    ngx_array_t  cn;
+
+    if (klcf->client_ca == NULL) {
+        if (klcf->requestheader_ca == NULL) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "k8s metrics: client certificate refused: "
+                          "no k8s_metrics_client_ca is configured");
+            peer->failures++;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_k8s_metrics_verify_peer(r, klcf->client_ca, peer, "x509");
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_array_init(&cn, r->pool, 1, sizeof(ngx_str_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_k8s_metrics_subject_entries(r->pool, peer->leaf, NID_commonName,
+                                        &cn)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* as Kubernetes' CommonNameUserConversion: no CN, no user */
+
+    if (cn.nelts == 0 || ((ngx_str_t *) cn.elts)[0].len == 0) {
+        return NGX_DECLINED;
+    }
+
+    id->user = ((ngx_str_t *) cn.elts)[0];
+    id->authenticator = NGX_K8S_METRICS_AUTHN_X509;
+
+    return ngx_k8s_metrics_subject_entries(r->pool, peer->leaf,
+                                           NID_organizationName, &id->groups);
+}
+
+
+/*
+ * Verifies the presented chain against one of the module's CA stores, for
+ * client authentication, with expiry checked.  Counts a failure: a
+ * certificate that no store vouches for ends as 401, never anonymous.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_verify_peer(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
+    ngx_k8s_metrics_peer_t *peer, const char *authenticator)
+{
+    int              ok;
+    long             err;
+    char             subject[256];
+    X509_STORE_CTX  *store_ctx;
+
+    store_ctx = X509_STORE_CTX_new();
+    if (store_ctx == NULL) {
+        ngx_ssl_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "X509_STORE_CTX_new() failed");
+        return NGX_ERROR;
+    }
+
+    if (X509_STORE_CTX_init(store_ctx, ca->store, peer->leaf, peer->chain)
+        == 0
+        || X509_STORE_CTX_set_purpose(store_ctx, X509_PURPOSE_SSL_CLIENT)
+           == 0)
+    {
+        ngx_ssl_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "X509_STORE_CTX_init() failed");
+        X509_STORE_CTX_free(store_ctx);
+        return NGX_ERROR;
+    }
+
+    ok = X509_verify_cert(store_ctx);
+    err = X509_STORE_CTX_get_error(store_ctx);
+
+    X509_STORE_CTX_free(store_ctx);
+
+    if (ok == 1) {
+        return NGX_OK;
+    }
+
+    ERR_clear_error();
+
+    X509_NAME_oneline(X509_get_subject_name(peer->leaf), subject,
+                      sizeof(subject));
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "k8s metrics: %s: client certificate \"%s\" does not "
+                  "verify against \"%V\": %s",
+                  authenticator, subject, &ca->file,
+                  X509_verify_cert_error_string(err));
+
+    peer->failures++;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert, int nid,
+    ngx_array_t *values)
+{
+    int               i, len;
+    u_char           *utf8;
+    ngx_str_t        *value;
+    X509_NAME        *name;
+    X509_NAME_ENTRY  *entry;
+
+    name = X509_get_subject_name(cert);
+    i = -1;
+
+    for ( ;; ) {
+        i = X509_NAME_get_index_by_NID(name, nid, i);
+        if (i < 0) {
+            return NGX_OK;
+        }
+
+        entry = X509_NAME_get_entry(name, i);
+
+        len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+        if (len < 0) {
+            return NGX_ERROR;
+        }
+
+        value = ngx_array_push(values);
+        if (value == NULL) {
+            OPENSSL_free(utf8);
+            return NGX_ERROR;
+        }
+
+        value->len = len;
+        value->data = ngx_pnalloc(pool, len);
+        if (value->data == NULL) {
+            OPENSSL_free(utf8);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(value->data, utf8, len);
+        OPENSSL_free(utf8);
+    }
+}
+
+
+/*
+ * user: the first non-empty username header; groups: every non-empty value
+ * of every group header; extra: every header under a prefix, its key
+ * lower-cased then percent-decoded; uid: the first non-empty uid header.
+ * A verified proxy that names no user passes the request on.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_read_headers(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_identity_t *id)
+{
+    ngx_str_t        *user, *uid, *name, *group;
+    ngx_uint_t        i, n, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    user = ngx_k8s_metrics_first_value(r, klcf->username_headers);
+    if (user == NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "k8s metrics: requestheader: verified front-proxy "
+                      "certificate but no username header");
+        return NGX_DECLINED;
+    }
+
+    id->user = *user;
+
+    uid = ngx_k8s_metrics_first_value(r, klcf->uid_headers);
+    if (uid) {
+        id->uid = *uid;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        name = klcf->group_headers->elts;
+
+        for (n = 0; n < klcf->group_headers->nelts; n++) {
+            if (h[i].key.len == name[n].len
+                && h[i].value.len
+                && ngx_strncasecmp(h[i].key.data, name[n].data, name[n].len)
+                   == 0)
+            {
+                group = ngx_array_push(&id->groups);
+                if (group == NULL) {
+                    return NGX_ERROR;
+                }
+
+                *group = h[i].value;
+            }
+        }
+
+        name = klcf->extra_prefixes->elts;
+
+        for (k = 0; k < klcf->extra_prefixes->nelts; k++) {
+            if (h[i].key.len > name[k].len
+                && ngx_strncasecmp(h[i].key.data, name[k].data, name[k].len)
+                   == 0)
+            {
+                if (ngx_k8s_metrics_add_extra(r, id, &h[i], name[k].len)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+                break;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the first non-empty value, taking the names in order, as net/http's Get */
+
+static ngx_str_t *
+ngx_k8s_metrics_first_value(ngx_http_request_t *r, ngx_array_t *names)
+{
+    ngx_str_t        *name;
+    ngx_uint_t        i, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (names == NULL) {
+        return NULL;
+    }
+
+    name = names->elts;
+
+    for (n = 0; n < names->nelts; n++) {
+
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].key.len == name[n].len
+                && ngx_strncasecmp(h[i].key.data, name[n].data, name[n].len)
+                   == 0)
+            {
+                /* only the first occurrence counts, as Header.Get() */
+
+                if (h[i].value.len) {
+                    return &h[i].value;
+                }
+
+                break;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_add_extra(ngx_http_request_t *r,
+    ngx_k8s_metrics_identity_t *id, ngx_table_elt_t *h, size_t prefix_len)
+{
+    ngx_str_t                raw, key, *value;
+    ngx_uint_t               i;
+    ngx_k8s_metrics_extra_t *extra;
+
+    raw.data = h->key.data + prefix_len;
+    raw.len = h->key.len - prefix_len;
+
+    if (ngx_k8s_metrics_decode_extra_key(r->pool, &raw, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    extra = id->extra.elts;
+
+    for (i = 0; i < id->extra.nelts; i++) {
+        if (extra[i].key.len == key.len
+            && ngx_strncmp(extra[i].key.data, key.data, key.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == id->extra.nelts) {
+        extra = ngx_array_push(&id->extra);
+        if (extra == NULL) {
+            return NGX_ERROR;
+        }
+
+        extra->key = key;
+
+        if (ngx_array_init(&extra->values, r->pool, 1, sizeof(ngx_str_t))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else {
+        extra = &extra[i];
+    }
+
+    value = ngx_array_push(&extra->values);
+    if (value == NULL) {
+        return NGX_ERROR;
+    }
+
+    *value = h->value;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Kubernetes lower-cases the key, then applies url.PathUnescape(); a key
+ * that does not unescape is kept as it was (lower-cased).
+ */
+
+ngx_int_t
+ngx_k8s_metrics_decode_extra_key(ngx_pool_t *pool, ngx_str_t *raw,
+    ngx_str_t *key)
+{
+    u_char      *p;
+    ngx_int_t    hi, lo;
+    ngx_uint_t   i;
+
+    key->data = ngx_pnalloc(pool, raw->len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(key->data, raw->data, raw->len);
+
+    p = key->data;
+
+    for (i = 0; i < raw->len; i++) {
+        if (key->data[i] != '%') {
+            *p++ = key->data[i];
+            continue;
+        }
+
+        hi = (i + 2 < raw->len) ? ngx_hextoi(&key->data[i + 1], 1) : -1;
+        lo = (i + 2 < raw->len) ? ngx_hextoi(&key->data[i + 2], 1) : -1;
+
+        if (hi == NGX_ERROR || lo == NGX_ERROR) {
+            /* invalid escape: the whole key stays as it was */
+            key->len = raw->len;
+            ngx_strlow(key->data, raw->data, raw->len);
+            return NGX_OK;
+        }
+
+        *p++ = (u_char) (hi * 16 + lo);
+        i += 2;
+    }
+
+    key->len = p - key->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_add_group(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id,
+    char *group)
+{
+    size_t       len;
+    ngx_str_t   *g;
+    ngx_uint_t   i;
+
+    len = ngx_strlen(group);
+    g = id->groups.elts;
+
+    for (i = 0; i < id->groups.nelts; i++) {
+        if (g[i].len == len && ngx_strncmp(g[i].data, group, len) == 0) {
+            return NGX_OK;
+        }
+    }
+
+    g = ngx_array_push(&id->groups);
+    if (g == NULL) {
+        return NGX_ERROR;
+    }
+
+    g->data = (u_char *) group;
+    g->len = len;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_identity_init(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id)
+{
+    ngx_memzero(id, sizeof(ngx_k8s_metrics_identity_t));
+
+    if (ngx_array_init(&id->groups, pool, 4, sizeof(ngx_str_t)) != NGX_OK
+        || ngx_array_init(&id->extra, pool, 1,
+                          sizeof(ngx_k8s_metrics_extra_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The module verifies every presented chain itself, against the store the
+ * request calls for.  nginx's own verification (with no CA under
+ * "ssl_verify_client optional_no_ca") must therefore never refuse a request
+ * before the module can answer it in Kubernetes' terms: errors it would
+ * treat as fatal (expired, wrong purpose, ...) are reported to it as the
+ * "optional" unknown-issuer error.  The chain stays unverified for nginx.
+ */
+
+void
+ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl)
+{
+    SSL_CTX_set_verify(ssl->ctx, SSL_CTX_get_verify_mode(ssl->ctx),
+                       ngx_k8s_metrics_verify_callback);
+}
+
+
+static int
+ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx)
+{
+    if (!ok) {
+        X509_STORE_CTX_set_error(store_ctx,
+                                 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+    }
+
+    return 1;
+}
+
+
+ngx_k8s_metrics_ca_t *
+ngx_k8s_metrics_load_ca(ngx_conf_t *cf, ngx_str_t *file, const char *directive)
+{
+    BIO                   *bio;
+    ngx_uint_t             n;
+    X509_INFO             *info;
+    ngx_pool_cleanup_t    *cln;
+    ngx_k8s_metrics_ca_t  *ca;
+    STACK_OF(X509_INFO)   *infos;
+
+    ca = ngx_pcalloc(cf->pool, sizeof(ngx_k8s_metrics_ca_t));
+    if (ca == NULL) {
+        return NULL;
+    }
+
+    ca->file = *file;
+
+    if (ngx_conf_full_name(cf->cycle, &ca->file, 1) != NGX_OK) {
+        return NULL;
+    }
+
+    bio = BIO_new_file((char *) ca->file.data, "r");
+    if (bio == NULL) {
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s\": cannot read CA file \"%V\"",
+                      directive, &ca->file);
+        return NULL;
+    }
+
+    infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+
+    if (infos == NULL) {
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s\": CA file \"%V\" is not valid PEM",
+                      directive, &ca->file);
+        return NULL;
+    }
+
+    ca->store = X509_STORE_new();
+    if (ca->store == NULL) {
+        sk_X509_INFO_pop_free(infos, X509_INFO_free);
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        X509_STORE_free(ca->store);
+        sk_X509_INFO_pop_free(infos, X509_INFO_free);
+        return NULL;
+    }
+
+    cln->handler = ngx_k8s_metrics_ca_cleanup;
+    cln->data = ca->store;
+
+    n = 0;
+
+    while (sk_X509_INFO_num(infos)) {
+        info = sk_X509_INFO_shift(infos);
+
+        if (info->x509) {
+            if (X509_STORE_add_cert(ca->store, info->x509) != 1) {
+                ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"%s\": cannot use a certificate of \"%V\"",
+                              directive, &ca->file);
+                X509_INFO_free(info);
+                sk_X509_INFO_pop_free(infos, X509_INFO_free);
+                return NULL;
+            }
+
+            n++;
+        }
+
+        X509_INFO_free(info);
+    }
+
+    sk_X509_INFO_free(infos);
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": CA file \"%V\" holds no certificate",
+                           directive, &ca->file);
+        return NULL;
+    }
+
+    return ca;
+}
+
+
+static void
+ngx_k8s_metrics_ca_cleanup(void *data)
+{
+    X509_STORE_free(data);
+}

@@ -1,0 +1,520 @@
+
+/*
+ * ngx_metrics_module: the bodies the module sends (discovery documents and
+ * metav1.Status), built with jansson, and the response writers.
+ */
+
+
+#include "ngx_k8s_metrics.h"
+
+
+#define NGX_K8S_METRICS_JSON_CHUNK  16384
+
+
+typedef struct {
+    ngx_pool_t                 *pool;
+    ngx_chain_t                *out;
+    ngx_chain_t               **last;
+    ngx_buf_t                  *buf;
+    size_t                      size;
+} ngx_k8s_metrics_json_writer_t;
+
+
+static int ngx_k8s_metrics_json_write(const char *buffer, size_t size,
+    void *data);
+static json_t *ngx_k8s_metrics_status(ngx_uint_t code, const char *reason,
+    json_t *details, const char *message);
+static json_t *ngx_k8s_metrics_group_version(void);
+static json_t *ngx_k8s_metrics_resource(const char *name, const char *singular,
+    ngx_flag_t namespaced, const char *kind);
+static json_t *ngx_k8s_metrics_discovery_resource(const char *name,
+    const char *singular, const char *scope, const char *kind);
+static json_t *ngx_k8s_metrics_verbs(void);
+static json_t *ngx_k8s_metrics_json_str(ngx_str_t *s);
+
+
+static ngx_str_t  ngx_k8s_metrics_json_type = ngx_string("application/json");
+
+
+ngx_int_t
+ngx_k8s_metrics_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *body)
+{
+    ngx_int_t                      rc;
+    ngx_k8s_metrics_json_writer_t  writer;
+
+    if (body == NULL) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "k8s metrics: cannot build a JSON body");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&writer, sizeof(ngx_k8s_metrics_json_writer_t));
+    writer.pool = r->pool;
+    writer.last = &writer.out;
+
+    rc = json_dump_callback(body, ngx_k8s_metrics_json_write, &writer,
+                            JSON_COMPACT|JSON_PRESERVE_ORDER);
+    json_decref(body);
+
+    /* Go's json.Encoder ends every document with a newline */
+
+    if (rc != 0 || ngx_k8s_metrics_json_write("\n", 1, &writer) != 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    writer.buf->last_buf = (r == r->main) ? 1 : 0;
+    writer.buf->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = writer.size;
+    r->headers_out.content_type = ngx_k8s_metrics_json_type;
+    r->headers_out.content_type_len = ngx_k8s_metrics_json_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, writer.out);
+}
+
+
+static int
+ngx_k8s_metrics_json_write(const char *buffer, size_t size, void *data)
+{
+    ngx_k8s_metrics_json_writer_t *writer = data;
+
+    size_t        n;
+    ngx_chain_t  *cl;
+
+    writer->size += size;
+
+    while (size) {
+        if (writer->buf == NULL || writer->buf->last == writer->buf->end) {
+            cl = ngx_alloc_chain_link(writer->pool);
+            if (cl == NULL) {
+                return -1;
+            }
+
+            cl->buf = ngx_create_temp_buf(writer->pool,
+                                          NGX_K8S_METRICS_JSON_CHUNK);
+            if (cl->buf == NULL) {
+                return -1;
+            }
+
+            cl->next = NULL;
+            *writer->last = cl;
+            writer->last = &cl->next;
+            writer->buf = cl->buf;
+        }
+
+        n = ngx_min(size, (size_t) (writer->buf->end - writer->buf->last));
+        writer->buf->last = ngx_cpymem(writer->buf->last, buffer, n);
+        buffer += n;
+        size -= n;
+    }
+
+    return 0;
+}
+
+
+ngx_int_t
+ngx_k8s_metrics_send_text(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *text)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Content-Type-Options");
+    ngx_str_set(&h->value, "nosniff");
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = text->len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = text->data;
+    b->last = text->data + text->len;
+    b->memory = text->len ? 1 : 0;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_k8s_metrics_send_status(ngx_http_request_t *r, ngx_uint_t code,
+    const char *reason, json_t *details, const char *fmt, ...)
+{
+    u_char    *p, message[NGX_MAX_ERROR_STR];
+    va_list    args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(message, message + sizeof(message) - 1, fmt, args);
+    va_end(args);
+
+    *p = '\0';
+
+    return ngx_k8s_metrics_send_json(r, code,
+               ngx_k8s_metrics_status(code, reason, details,
+                                      (const char *) message));
+}
+
+
+static json_t *
+ngx_k8s_metrics_status(ngx_uint_t code, const char *reason, json_t *details,
+    const char *message)
+{
+    json_t  *status;
+
+    status = json_object();
+    if (status == NULL) {
+        json_decref(details);
+        return NULL;
+    }
+
+    json_object_set_new(status, "kind", json_string("Status"));
+    json_object_set_new(status, "apiVersion", json_string("v1"));
+    json_object_set_new(status, "metadata", json_object());
+    json_object_set_new(status, "status", json_string("Failure"));
+    json_object_set_new(status, "message", json_string(message));
+    json_object_set_new(status, "reason", json_string(reason));
+
+    if (details) {
+        json_object_set_new(status, "details", details);
+    }
+
+    json_object_set_new(status, "code", json_integer(code));
+
+    return status;
+}
+
+
+ngx_int_t
+ngx_k8s_metrics_send_unauthorized(ngx_http_request_t *r)
+{
+    return ngx_k8s_metrics_send_status(r, NGX_HTTP_UNAUTHORIZED,
+                                       "Unauthorized", NULL, "Unauthorized");
+}
+
+
+/*
+ * As k8s.io/apiserver's forbidden responder:
+ *   pods.metrics.k8s.io "x" is forbidden: User "u" cannot get resource
+ *   "pods" in API group "metrics.k8s.io" in the namespace "ns"
+ *   forbidden: User "u" cannot get path "/metrics"
+ */
+
+ngx_int_t
+ngx_k8s_metrics_send_forbidden(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason)
+{
+    u_char                          *p, *last, message[NGX_MAX_ERROR_STR];
+    json_t                          *details;
+    ngx_k8s_metrics_request_info_t  *info;
+
+    info = &ctx->info;
+    p = message;
+    last = message + sizeof(message) - 1;
+
+    details = json_object();
+    if (details == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (info->resource_request) {
+        p = ngx_slprintf(p, last, "%V." NGX_K8S_METRICS_GROUP,
+                         &info->resource);
+
+        if (info->name.len) {
+            p = ngx_slprintf(p, last, " \"%V\"", &info->name);
+            json_object_set_new(details, "name",
+                                ngx_k8s_metrics_json_str(&info->name));
+        }
+
+        json_object_set_new(details, "group",
+                            json_string(NGX_K8S_METRICS_GROUP));
+        json_object_set_new(details, "kind",
+                            ngx_k8s_metrics_json_str(&info->resource));
+
+        p = ngx_slprintf(p, last,
+                         " is forbidden: User \"%V\" cannot %V resource "
+                         "\"%V\" in API group \"" NGX_K8S_METRICS_GROUP "\"",
+                         &ctx->identity.user, &info->verb, &info->resource);
+
+        if (info->namespace.len) {
+            p = ngx_slprintf(p, last, " in the namespace \"%V\"",
+                             &info->namespace);
+        } else {
+            p = ngx_slprintf(p, last, " at the cluster scope");
+        }
+
+    } else {
+        p = ngx_slprintf(p, last,
+                         "forbidden: User \"%V\" cannot %V path \"%V\"",
+                         &ctx->identity.user, &info->verb, &info->path);
+    }
+
+    if (reason && reason->len) {
+        p = ngx_slprintf(p, last, ": %V", reason);
+    }
+
+    *p = '\0';
+
+    return ngx_k8s_metrics_send_json(r, NGX_HTTP_FORBIDDEN,
+               ngx_k8s_metrics_status(NGX_HTTP_FORBIDDEN, "Forbidden",
+                                      details, (const char *) message));
+}
+
+
+ngx_int_t
+ngx_k8s_metrics_send_not_found(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info)
+{
+    u_char     *p, name[NGX_MAX_ERROR_STR];
+    json_t     *details;
+    const char *kind;
+
+    if (info->name.len == 0) {
+        return ngx_k8s_metrics_send_status(r, NGX_HTTP_NOT_FOUND, "NotFound",
+                   json_object(),
+                   "the server could not find the requested resource");
+    }
+
+    kind = (info->route == NGX_K8S_METRICS_ROUTE_NODES) ? "nodemetrics"
+                                                        : "podmetrics";
+
+    if (info->namespace.len) {
+        p = ngx_slprintf(name, name + sizeof(name) - 1, "%V/%V",
+                         &info->namespace, &info->name);
+    } else {
+        p = ngx_slprintf(name, name + sizeof(name) - 1, "%V", &info->name);
+    }
+
+    *p = '\0';
+
+    details = json_pack("{s:s, s:s, s:s}", "name", (char *) name,
+                        "group", NGX_K8S_METRICS_GROUP, "kind", kind);
+
+    return ngx_k8s_metrics_send_status(r, NGX_HTTP_NOT_FOUND, "NotFound",
+                                       details,
+                                       "%s." NGX_K8S_METRICS_GROUP
+                                       " \"%s\" not found", kind, name);
+}
+
+
+ngx_int_t
+ngx_k8s_metrics_send_method_not_supported(ngx_http_request_t *r)
+{
+    return ngx_k8s_metrics_send_status(r, NGX_HTTP_NOT_ALLOWED,
+               "MethodNotAllowed", json_object(),
+               "the server does not allow this method on the requested "
+               "resource");
+}
+
+
+/* discovery */
+
+json_t *
+ngx_k8s_metrics_api_group_list(void)
+{
+    json_t  *list, *groups;
+
+    groups = json_array();
+    if (groups == NULL) {
+        return NULL;
+    }
+
+    json_array_append_new(groups, ngx_k8s_metrics_api_group());
+
+    list = json_object();
+    if (list == NULL) {
+        json_decref(groups);
+        return NULL;
+    }
+
+    json_object_set_new(list, "kind", json_string("APIGroupList"));
+    json_object_set_new(list, "apiVersion", json_string("v1"));
+    json_object_set_new(list, "groups", groups);
+
+    return list;
+}
+
+
+json_t *
+ngx_k8s_metrics_api_group(void)
+{
+    json_t  *group, *versions;
+
+    versions = json_array();
+    if (versions == NULL) {
+        return NULL;
+    }
+
+    json_array_append_new(versions, ngx_k8s_metrics_group_version());
+
+    group = json_object();
+    if (group == NULL) {
+        json_decref(versions);
+        return NULL;
+    }
+
+    json_object_set_new(group, "kind", json_string("APIGroup"));
+    json_object_set_new(group, "apiVersion", json_string("v1"));
+    json_object_set_new(group, "name", json_string(NGX_K8S_METRICS_GROUP));
+    json_object_set_new(group, "versions", versions);
+    json_object_set_new(group, "preferredVersion",
+                        ngx_k8s_metrics_group_version());
+
+    return group;
+}
+
+
+static json_t *
+ngx_k8s_metrics_group_version(void)
+{
+    return json_pack("{s:s, s:s}",
+                     "groupVersion", NGX_K8S_METRICS_GROUP_VERSION,
+                     "version", NGX_K8S_METRICS_VERSION);
+}
+
+
+json_t *
+ngx_k8s_metrics_api_resource_list(void)
+{
+    json_t  *list, *resources;
+
+    resources = json_array();
+    if (resources == NULL) {
+        return NULL;
+    }
+
+    json_array_append_new(resources,
+        ngx_k8s_metrics_resource("nodes", "", 0, "NodeMetrics"));
+    json_array_append_new(resources,
+        ngx_k8s_metrics_resource("pods", "", 1, "PodMetrics"));
+
+    list = json_object();
+    if (list == NULL) {
+        json_decref(resources);
+        return NULL;
+    }
+
+    json_object_set_new(list, "kind", json_string("APIResourceList"));
+    json_object_set_new(list, "apiVersion", json_string("v1"));
+    json_object_set_new(list, "groupVersion",
+                        json_string(NGX_K8S_METRICS_GROUP_VERSION));
+    json_object_set_new(list, "resources", resources);
+
+    return list;
+}
+
+
+static json_t *
+ngx_k8s_metrics_resource(const char *name, const char *singular,
+    ngx_flag_t namespaced, const char *kind)
+{
+    return json_pack("{s:s, s:s, s:b, s:s, s:o}",
+                     "name", name,
+                     "singularName", singular,
+                     "namespaced", (int) namespaced,
+                     "kind", kind,
+                     "verbs", ngx_k8s_metrics_verbs());
+}
+
+
+static json_t *
+ngx_k8s_metrics_verbs(void)
+{
+    return json_pack("[s, s]", "get", "list");
+}
+
+
+/* the aggregated discovery document, apidiscovery.k8s.io/v2 */
+
+json_t *
+ngx_k8s_metrics_api_group_discovery_list(void)
+{
+    json_t  *resources, *version, *group;
+
+    resources = json_pack("[o, o]",
+        ngx_k8s_metrics_discovery_resource("nodes", "", "Cluster",
+                                           "NodeMetrics"),
+        ngx_k8s_metrics_discovery_resource("pods", "", "Namespaced",
+                                           "PodMetrics"));
+
+    version = json_pack("{s:s, s:o, s:s}",
+                        "version", NGX_K8S_METRICS_VERSION,
+                        "resources", resources,
+                        "freshness", "Current");
+
+    group = json_pack("{s:{s:s, s:n}, s:[o]}",
+                      "metadata", "name", NGX_K8S_METRICS_GROUP,
+                      "creationTimestamp",
+                      "versions", version);
+
+    return json_pack("{s:s, s:s, s:{}, s:[o]}",
+                     "kind", "APIGroupDiscoveryList",
+                     "apiVersion", "apidiscovery.k8s.io/v2",
+                     "metadata",
+                     "items", group);
+}
+
+
+static json_t *
+ngx_k8s_metrics_discovery_resource(const char *name, const char *singular,
+    const char *scope, const char *kind)
+{
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}",
+                     "resource", name,
+                     "responseKind", "group", NGX_K8S_METRICS_GROUP,
+                     "version", NGX_K8S_METRICS_VERSION, "kind", kind,
+                     "scope", scope,
+                     "singularResource", singular,
+                     "verbs", ngx_k8s_metrics_verbs());
+}
+
+
+json_t *
+ngx_k8s_metrics_empty_list(const char *kind)
+{
+    return json_pack("{s:s, s:s, s:{}, s:[]}",
+                     "kind", kind,
+                     "apiVersion", NGX_K8S_METRICS_GROUP_VERSION,
+                     "metadata",
+                     "items");
+}
+
+
+static json_t *
+ngx_k8s_metrics_json_str(ngx_str_t *s)
+{
+    return json_stringn((const char *) s->data, s->len);
+}
