@@ -14,6 +14,7 @@
 #include <ngx_http.h>
 
 #include <jansson.h>
+#include <openssl/sha.h>
 
 
 #define NGX_K8S_METRICS_GROUP          "metrics.k8s.io"
@@ -117,9 +118,6 @@ typedef struct {
     ngx_flag_t                      anonymous;
     ngx_uint_t                      authorization;
     ngx_array_t                    *always_allow_paths;
-
-    u_char                         *authorization_file;
-    ngx_uint_t                      authorization_line;
 } ngx_k8s_metrics_loc_conf_t;
 
 
@@ -151,6 +149,7 @@ ngx_int_t ngx_k8s_metrics_authorize(ngx_http_request_t *r,
 
 
 /* ngx_k8s_metrics_api.c */
+ngx_flag_t ngx_k8s_metrics_parse_bool(ngx_str_t *value);
 ngx_int_t ngx_k8s_metrics_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_k8s_metrics_parse_request_info(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info);
@@ -170,7 +169,11 @@ ngx_int_t ngx_k8s_metrics_send_forbidden(ngx_http_request_t *r,
 ngx_int_t ngx_k8s_metrics_send_not_found(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info);
 ngx_int_t ngx_k8s_metrics_send_method_not_supported(ngx_http_request_t *r);
-json_t *ngx_k8s_metrics_api_group_list(void);
+ngx_int_t ngx_k8s_metrics_send_watch_not_supported(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info);
+ngx_int_t ngx_k8s_metrics_send_discovery(ngx_http_request_t *r,
+    json_t *body);
+json_t *ngx_k8s_metrics_api_group_list(ngx_http_request_t *r);
 json_t *ngx_k8s_metrics_api_group(void);
 json_t *ngx_k8s_metrics_api_resource_list(void);
 json_t *ngx_k8s_metrics_api_group_discovery_list(void);
@@ -181,6 +184,75 @@ json_t *ngx_k8s_metrics_empty_list(const char *kind);
 char *ngx_k8s_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_flag_t ngx_k8s_metrics_store_ready(ngx_http_request_t *r);
 ngx_flag_t ngx_k8s_metrics_store_collection_timely(ngx_http_request_t *r);
+
+/* ngx_k8s_metrics_quantity.c: Kubernetes' canonical quantities, Go's
+ * time.Duration.String() and RFC 3339 times; buffers of at least
+ * NGX_K8S_METRICS_QUANTITY_LEN bytes, no terminating NUL written */
+
+#define NGX_K8S_METRICS_QUANTITY_LEN  48
+
+u_char *ngx_k8s_metrics_format_cpu(u_char *p, uint64_t nanocores);
+u_char *ngx_k8s_metrics_format_memory(u_char *p, uint64_t bytes);
+u_char *ngx_k8s_metrics_format_duration(u_char *p, int64_t ns);
+u_char *ngx_k8s_metrics_format_time(u_char *p, time_t t);
+
+
+/* ngx_k8s_metrics_parser.c: the kubelet's /metrics/resource text format,
+ * parsed as it streams in; no allocation, no nginx runtime call */
+
+typedef enum {
+    NGX_K8S_METRICS_SAMPLE_NODE_CPU = 0,    /* node_cpu_usage_seconds_total */
+    NGX_K8S_METRICS_SAMPLE_NODE_MEMORY,     /* node_memory_working_set_bytes */
+    NGX_K8S_METRICS_SAMPLE_NODE_SWAP,       /* node_swap_usage_bytes */
+    NGX_K8S_METRICS_SAMPLE_POD_CPU,         /* pod_cpu_usage_seconds_total */
+    NGX_K8S_METRICS_SAMPLE_POD_MEMORY,      /* pod_memory_working_set_bytes */
+    NGX_K8S_METRICS_SAMPLE_POD_SWAP,        /* pod_swap_usage_bytes */
+    NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU,   /* container_cpu_usage_seconds_total */
+    NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY,
+                                      /* container_memory_working_set_bytes */
+    NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP,  /* container_swap_usage_bytes */
+    NGX_K8S_METRICS_SAMPLE_CONTAINER_START, /* container_start_time_seconds */
+    NGX_K8S_METRICS_SAMPLE_SCRAPE_ERROR     /* scrape_error, resource_scrape_error */
+} ngx_k8s_metrics_sample_kind_e;
+
+
+typedef struct {
+    ngx_k8s_metrics_sample_kind_e   kind;
+    ngx_str_t                       namespace;  /* label "namespace" */
+    ngx_str_t                       pod;        /* label "pod" */
+    ngx_str_t                       container;  /* label "container" */
+    double                          value;
+    int64_t                         timestamp_ms;   /* -1: none on the line */
+} ngx_k8s_metrics_sample_t;
+
+
+/* strings in a sample are valid only during the call; NGX_ERROR aborts */
+typedef ngx_int_t (*ngx_k8s_metrics_sample_pt)(void *data,
+    ngx_k8s_metrics_sample_t *sample);
+
+
+typedef struct {
+    ngx_k8s_metrics_sample_pt       handler;
+    void                           *data;
+
+    u_char                         *buf;        /* partial line carried over */
+    size_t                          size;       /* the longest line kept */
+    size_t                          len;
+    unsigned                        overlong:1; /* skipping to end of line */
+
+    ngx_uint_t                      lines;
+    ngx_uint_t                      samples;    /* handed to the handler */
+    ngx_uint_t                      unknown;    /* other metrics, skipped */
+    ngx_uint_t                      malformed;  /* bad lines, skipped */
+    u_char                          scratch[512];   /* unescaped labels */
+} ngx_k8s_metrics_parser_t;
+
+
+void ngx_k8s_metrics_parser_init(ngx_k8s_metrics_parser_t *parser,
+    u_char *buf, size_t size, ngx_k8s_metrics_sample_pt handler, void *data);
+ngx_int_t ngx_k8s_metrics_parser_feed(ngx_k8s_metrics_parser_t *parser,
+    u_char *data, size_t len);
+ngx_int_t ngx_k8s_metrics_parser_finish(ngx_k8s_metrics_parser_t *parser);
 
 
 #endif /* _NGX_K8S_METRICS_H_INCLUDED_ */

@@ -52,14 +52,6 @@ static ngx_int_t ngx_k8s_metrics_check_shutdown(ngx_http_request_t *r,
     ((s).len == sizeof(lit) - 1 && ngx_strncmp((s).data, lit, (s).len) == 0)
 
 
-static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_healthz_checks[] = {
-    { ngx_string("ping"), ngx_k8s_metrics_check_ping },
-    { ngx_string("metric-collection-timely"),
-      ngx_k8s_metrics_check_collection_timely },
-    { ngx_null_string, NULL }
-};
-
-
 static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_livez_checks[] = {
     { ngx_string("ping"), ngx_k8s_metrics_check_ping },
     { ngx_string("metric-collection-timely"),
@@ -163,7 +155,7 @@ ngx_k8s_metrics_serve(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
 
     case NGX_K8S_METRICS_ROUTE_HEALTHZ:
         return ngx_k8s_metrics_serve_health(r, ctx,
-                                            ngx_k8s_metrics_healthz_checks,
+                                            ngx_k8s_metrics_livez_checks,
                                             "healthz");
 
     case NGX_K8S_METRICS_ROUTE_LIVEZ:
@@ -185,27 +177,13 @@ ngx_k8s_metrics_serve(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
 static ngx_int_t
 ngx_k8s_metrics_serve_apis(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Vary");
-    ngx_str_set(&h->value, "Accept");
-
     if (!ngx_k8s_metrics_accepts_aggregated(r)) {
         return ngx_k8s_metrics_send_json(r, NGX_HTTP_OK,
-                                         ngx_k8s_metrics_api_group_list());
+                                         ngx_k8s_metrics_api_group_list(r));
     }
 
-    rc = ngx_k8s_metrics_send_json(r, NGX_HTTP_OK,
-                              ngx_k8s_metrics_api_group_discovery_list());
-
-    return rc;
+    return ngx_k8s_metrics_send_discovery(r,
+                                  ngx_k8s_metrics_api_group_discovery_list());
 }
 
 
@@ -244,7 +222,7 @@ ngx_k8s_metrics_serve_resource(ngx_http_request_t *r,
     info = &ctx->info;
 
     if (ngx_k8s_metrics_arg_flag(r, "watch")) {
-        return ngx_k8s_metrics_send_method_not_supported(r);
+        return ngx_k8s_metrics_send_watch_not_supported(r, info);
     }
 
     if (info->name.len) {
@@ -609,7 +587,7 @@ ngx_k8s_metrics_set_verb(ngx_http_request_t *r,
 }
 
 
-/* ?name, ?name=1, ?name=true; as Go's strconv.ParseBool for the value */
+/* ?name, or ?name=VALUE with a true VALUE */
 
 static ngx_flag_t
 ngx_k8s_metrics_arg_flag(ngx_http_request_t *r, const char *name)
@@ -640,16 +618,35 @@ ngx_k8s_metrics_arg_flag(ngx_http_request_t *r, const char *name)
             value.data = start + len + 1;
             value.len = p - value.data;
 
-            return value.len == 0
-                   || (value.len == 1 && (*value.data == '1'
-                                          || *value.data == 't'
-                                          || *value.data == 'T'))
-                   || (value.len == 4
-                       && ngx_strncasecmp(value.data, (u_char *) "true", 4)
-                          == 0);
+            return value.len == 0 || ngx_k8s_metrics_parse_bool(&value);
         }
 
         p++;
+    }
+
+    return 0;
+}
+
+
+/* the true values of Go's strconv.ParseBool */
+
+ngx_flag_t
+ngx_k8s_metrics_parse_bool(ngx_str_t *value)
+{
+    static ngx_str_t  truth[] = {
+        ngx_string("1"), ngx_string("t"), ngx_string("T"),
+        ngx_string("true"), ngx_string("TRUE"), ngx_string("True"),
+        ngx_null_string
+    };
+
+    ngx_str_t  *t;
+
+    for (t = truth; t->len; t++) {
+        if (t->len == value->len
+            && ngx_strncmp(t->data, value->data, value->len) == 0)
+        {
+            return 1;
+        }
     }
 
     return 0;

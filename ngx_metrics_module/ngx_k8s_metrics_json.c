@@ -20,6 +20,11 @@ typedef struct {
 } ngx_k8s_metrics_json_writer_t;
 
 
+static ngx_int_t ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *body, ngx_str_t *type);
+static ngx_int_t ngx_k8s_metrics_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+static ngx_flag_t ngx_k8s_metrics_pretty(ngx_http_request_t *r);
 static int ngx_k8s_metrics_json_write(const char *buffer, size_t size,
     void *data);
 static json_t *ngx_k8s_metrics_status(ngx_uint_t code, const char *reason,
@@ -34,13 +39,24 @@ static json_t *ngx_k8s_metrics_json_str(ngx_str_t *s);
 
 
 static ngx_str_t  ngx_k8s_metrics_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_k8s_metrics_nosniff = ngx_string("nosniff");
 
 
 ngx_int_t
 ngx_k8s_metrics_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *body)
 {
+    return ngx_k8s_metrics_send_json_typed(r, status, body,
+                                           &ngx_k8s_metrics_json_type);
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *body, ngx_str_t *type)
+{
     ngx_int_t                      rc;
+    ngx_flag_t                     pretty;
     ngx_k8s_metrics_json_writer_t  writer;
 
     if (body == NULL) {
@@ -53,13 +69,20 @@ ngx_k8s_metrics_send_json(ngx_http_request_t *r, ngx_uint_t status,
     writer.pool = r->pool;
     writer.last = &writer.out;
 
+    pretty = ngx_k8s_metrics_pretty(r);
+
     rc = json_dump_callback(body, ngx_k8s_metrics_json_write, &writer,
-                            JSON_COMPACT|JSON_PRESERVE_ORDER);
+                            pretty ? JSON_INDENT(2)|JSON_PRESERVE_ORDER
+                                   : JSON_COMPACT|JSON_PRESERVE_ORDER);
     json_decref(body);
 
-    /* Go's json.Encoder ends every document with a newline */
+    if (rc != 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    if (rc != 0 || ngx_k8s_metrics_json_write("\n", 1, &writer) != 0) {
+    /* Go's json.Encoder ends a compact document with a newline */
+
+    if (!pretty && ngx_k8s_metrics_json_write("\n", 1, &writer) != 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -68,8 +91,8 @@ ngx_k8s_metrics_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = writer.size;
-    r->headers_out.content_type = ngx_k8s_metrics_json_type;
-    r->headers_out.content_type_len = ngx_k8s_metrics_json_type.len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
     r->headers_out.content_type_lowcase = NULL;
 
     rc = ngx_http_send_header(r);
@@ -79,6 +102,32 @@ ngx_k8s_metrics_send_json(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     return ngx_http_output_filter(r, writer.out);
+}
+
+
+/*
+ * As Kubernetes' content negotiation: indented for ?pretty=true and for
+ * clients that are people (curl, Wget, browsers), unless ?pretty=false.
+ */
+
+static ngx_flag_t
+ngx_k8s_metrics_pretty(ngx_http_request_t *r)
+{
+    ngx_str_t  *ua, value;
+
+    if (ngx_http_arg(r, (u_char *) "pretty", 6, &value) == NGX_OK) {
+        return ngx_k8s_metrics_parse_bool(&value);
+    }
+
+    if (r->headers_in.user_agent == NULL) {
+        return 0;
+    }
+
+    ua = &r->headers_in.user_agent->value;
+
+    return (ua->len >= 4 && ngx_strncmp(ua->data, "curl", 4) == 0)
+           || (ua->len >= 4 && ngx_strncmp(ua->data, "Wget", 4) == 0)
+           || (ua->len >= 11 && ngx_strncmp(ua->data, "Mozilla/5.0", 11) == 0);
 }
 
 
@@ -125,19 +174,16 @@ ngx_int_t
 ngx_k8s_metrics_send_text(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_str_t *text)
 {
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_k8s_metrics_add_header(r, "X-Content-Type-Options",
+                                   &ngx_k8s_metrics_nosniff)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Content-Type-Options");
-    ngx_str_set(&h->value, "nosniff");
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = text->len;
@@ -288,6 +334,14 @@ ngx_k8s_metrics_send_forbidden(ngx_http_request_t *r,
 
     *p = '\0';
 
+    if (ngx_k8s_metrics_add_header(r, "X-Content-Type-Options",
+                                   &ngx_k8s_metrics_nosniff)
+        != NGX_OK)
+    {
+        json_decref(details);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_k8s_metrics_send_json(r, NGX_HTTP_FORBIDDEN,
                ngx_k8s_metrics_status(NGX_HTTP_FORBIDDEN, "Forbidden",
                                       details, (const char *) message));
@@ -340,31 +394,151 @@ ngx_k8s_metrics_send_method_not_supported(ngx_http_request_t *r)
 }
 
 
+ngx_int_t
+ngx_k8s_metrics_send_watch_not_supported(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info)
+{
+    json_t  *details;
+
+    details = json_pack("{s:s, s:s%}", "group", NGX_K8S_METRICS_GROUP,
+                        "kind", (char *) info->resource.data,
+                        info->resource.len);
+
+    return ngx_k8s_metrics_send_status(r, NGX_HTTP_NOT_ALLOWED,
+               "MethodNotAllowed", details,
+               "watch is not supported on resources of kind "
+               "\"%V." NGX_K8S_METRICS_GROUP "\"", &info->resource);
+}
+
+
+/*
+ * The aggregated discovery document, as k8s.io/apiserver serves it: typed
+ * in the Content-Type, with an ETag (SHA-512 of the compact document, in
+ * upper-case hex) that If-None-Match can answer with 304.
+ */
+
+ngx_int_t
+ngx_k8s_metrics_send_discovery(ngx_http_request_t *r, json_t *body)
+{
+    char             *compact;
+    u_char           *p, digest[SHA512_DIGEST_LENGTH];
+    size_t            len;
+    ngx_str_t         etag;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *inm;
+
+    static ngx_str_t  vary = ngx_string("Accept");
+    static ngx_str_t  cache_control = ngx_string("public");
+    static ngx_str_t  type = ngx_string(
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    compact = json_dumps(body, JSON_COMPACT|JSON_PRESERVE_ORDER);
+    if (compact == NULL) {
+        json_decref(body);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(compact);
+    SHA512((u_char *) compact, len, digest);
+    free(compact);
+
+    etag.len = 2 + 2 * SHA512_DIGEST_LENGTH;
+    etag.data = ngx_pnalloc(r->pool, etag.len);
+    if (etag.data == NULL) {
+        json_decref(body);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = etag.data;
+    *p++ = '"';
+
+    for (i = 0; i < SHA512_DIGEST_LENGTH; i++) {
+        p = ngx_sprintf(p, "%02XD", (unsigned) digest[i]);
+    }
+
+    *p = '"';
+
+    if (ngx_k8s_metrics_add_header(r, "ETag", &etag) != NGX_OK
+        || ngx_k8s_metrics_add_header(r, "Vary", &vary) != NGX_OK
+        || ngx_k8s_metrics_add_header(r, "Cache-Control", &cache_control)
+           != NGX_OK)
+    {
+        json_decref(body);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    inm = r->headers_in.if_none_match;
+
+    if (inm && inm->value.len == etag.len
+        && ngx_strncmp(inm->value.data, etag.data, etag.len) == 0)
+    {
+        json_decref(body);
+
+        r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+        r->header_only = 1;
+
+        return ngx_http_send_header(r);
+    }
+
+    return ngx_k8s_metrics_send_json_typed(r, NGX_HTTP_OK, body, &type);
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
 /* discovery */
 
+/*
+ * The generic apiserver's root handler strips apiVersion, and gives each
+ * group the server's address for every client: the listening port with no
+ * host, as metrics-server sets no external address.
+ */
+
 json_t *
-ngx_k8s_metrics_api_group_list(void)
+ngx_k8s_metrics_api_group_list(ngx_http_request_t *r)
 {
-    json_t  *list, *groups;
+    u_char   address[NGX_SOCKADDR_STRLEN];
+    json_t  *group;
 
-    groups = json_array();
-    if (groups == NULL) {
+    if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK) {
         return NULL;
     }
 
-    json_array_append_new(groups, ngx_k8s_metrics_api_group());
+    ngx_sprintf(address, ":%ui%Z",
+                (ngx_uint_t) ngx_inet_get_port(r->connection->local_sockaddr));
 
-    list = json_object();
-    if (list == NULL) {
-        json_decref(groups);
-        return NULL;
-    }
+    group = json_pack("{s:s, s:[o], s:o, s:[{s:s, s:s}]}",
+                      "name", NGX_K8S_METRICS_GROUP,
+                      "versions", ngx_k8s_metrics_group_version(),
+                      "preferredVersion", ngx_k8s_metrics_group_version(),
+                      "serverAddressByClientCIDRs",
+                      "clientCIDR", "0.0.0.0/0",
+                      "serverAddress", (char *) address);
 
-    json_object_set_new(list, "kind", json_string("APIGroupList"));
-    json_object_set_new(list, "apiVersion", json_string("v1"));
-    json_object_set_new(list, "groups", groups);
-
-    return list;
+    return json_pack("{s:s, s:[o]}", "kind", "APIGroupList",
+                     "groups", group);
 }
 
 
@@ -475,6 +649,9 @@ ngx_k8s_metrics_api_group_discovery_list(void)
                         "resources", resources,
                         "freshness", "Current");
 
+    /* responseKind carries no group and version: the storage does not
+     * provide them, as in metrics-server */
+
     group = json_pack("{s:{s:s, s:n}, s:[o]}",
                       "metadata", "name", NGX_K8S_METRICS_GROUP,
                       "creationTimestamp",
@@ -494,8 +671,8 @@ ngx_k8s_metrics_discovery_resource(const char *name, const char *singular,
 {
     return json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}",
                      "resource", name,
-                     "responseKind", "group", NGX_K8S_METRICS_GROUP,
-                     "version", NGX_K8S_METRICS_VERSION, "kind", kind,
+                     "responseKind", "group", "", "version", "",
+                     "kind", kind,
                      "scope", scope,
                      "singularResource", singular,
                      "verbs", ngx_k8s_metrics_verbs());

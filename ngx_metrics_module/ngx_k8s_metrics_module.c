@@ -260,8 +260,6 @@ ngx_k8s_metrics_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     klcf->enable = 0;
-     *     klcf->authorization_file = NULL;
-     *     klcf->authorization_line = 0;
      */
 
     klcf->client_ca = NGX_CONF_UNSET_PTR;
@@ -291,15 +289,8 @@ ngx_k8s_metrics_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->allowed_names, prev->allowed_names, NULL);
     ngx_conf_merge_value(conf->anonymous, prev->anonymous, 1);
 
-    if (conf->authorization == NGX_CONF_UNSET_UINT) {
-        conf->authorization = prev->authorization;
-        conf->authorization_file = prev->authorization_file;
-        conf->authorization_line = prev->authorization_line;
-    }
-
-    if (conf->authorization == NGX_CONF_UNSET_UINT) {
-        conf->authorization = NGX_K8S_METRICS_AUTHZ_WEBHOOK;
-    }
+    ngx_conf_merge_uint_value(conf->authorization, prev->authorization,
+                              NGX_K8S_METRICS_AUTHZ_WEBHOOK);
 
     if (ngx_k8s_metrics_merge_names(cf, &conf->username_headers,
                                     prev->username_headers, "X-Remote-User")
@@ -355,25 +346,42 @@ ngx_k8s_metrics_check_api_conf(ngx_conf_t *cf,
     if (klcf->authorization == NGX_K8S_METRICS_AUTHZ_WEBHOOK) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"k8s_metrics_authorization webhook\" (the default) "
-                      "requires \"k8s_metrics_apiserver\", which this build "
-                      "does not support yet; set "
-                      "\"k8s_metrics_authorization always_allow\"%s%s%s",
-                      klcf->authorization_file ? " (set in " : "",
-                      klcf->authorization_file ? (char *) klcf->authorization_file
-                                               : "",
-                      klcf->authorization_file ? ")" : "");
+                      "needs \"k8s_metrics_apiserver\" for "
+                      "SubjectAccessReviews, which this build does not "
+                      "support yet: set \"k8s_metrics_authorization "
+                      "always_allow\"");
         return NGX_CONF_ERROR;
     }
 
-    if (klcf->client_ca == NULL && klcf->requestheader_ca == NULL) {
-        if (!klcf->anonymous) {
-            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                          "\"k8s_metrics_api\" has no client CA, no "
-                          "requestheader CA and \"k8s_metrics_anonymous off\": "
-                          "every request will be refused");
-        }
+    sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
 
-        return NGX_CONF_OK;
+    if (sscf->ssl.ctx && sscf->verify == 3) {
+        ngx_k8s_metrics_take_over_client_verify(&sscf->ssl);
+
+    } else if (sscf->ssl.ctx && sscf->verify) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_api\" needs \"ssl_verify_client "
+                      "optional_no_ca\" (or none) in its server: the module "
+                      "verifies client chains itself, against its own CA "
+                      "stores, never against a merged bundle");
+        return NGX_CONF_ERROR;
+
+    } else if (klcf->client_ca || klcf->requestheader_ca) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_client_ca\" and "
+                      "\"k8s_metrics_requestheader_client_ca\" need a TLS "
+                      "server with \"ssl_verify_client optional_no_ca\", "
+                      "so that clients can present certificates");
+        return NGX_CONF_ERROR;
+    }
+
+    if (klcf->client_ca == NULL && klcf->requestheader_ca == NULL
+        && !klcf->anonymous)
+    {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"k8s_metrics_api\" has no client CA, no "
+                      "requestheader CA and \"k8s_metrics_anonymous off\": "
+                      "every request will be refused");
     }
 
     if (klcf->client_ca && klcf->requestheader_ca
@@ -390,20 +398,6 @@ ngx_k8s_metrics_check_api_conf(ngx_conf_t *cf,
                       "every client certificate can assert any identity "
                       "in X-Remote-* headers");
     }
-
-    sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
-
-    if (sscf == NULL || sscf->ssl.ctx == NULL || sscf->verify != 3) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"k8s_metrics_client_ca\" and "
-                      "\"k8s_metrics_requestheader_client_ca\" need a TLS "
-                      "server with \"ssl_verify_client optional_no_ca\": "
-                      "the module verifies client chains itself, against "
-                      "its own CA stores");
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_k8s_metrics_take_over_client_verify(&sscf->ssl);
 
     return NGX_CONF_OK;
 }
@@ -480,9 +474,6 @@ ngx_k8s_metrics_authorization(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            &value[1]);
         return NGX_CONF_ERROR;
     }
-
-    klcf->authorization_file = cf->conf_file->file.name.data;
-    klcf->authorization_line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }

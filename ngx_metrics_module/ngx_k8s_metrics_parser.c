@@ -1,0 +1,788 @@
+
+/*
+ * ngx_metrics_module: a streaming parser of the Prometheus text format as
+ * the kubelet's /metrics/resource emits it.  Complete lines are parsed in
+ * place; only a line split between two chunks is copied, into the caller's
+ * buffer.  No allocation and no nginx runtime call: the file links alone
+ * into unit tests and fuzzers.
+ */
+
+
+#include "ngx_k8s_metrics.h"
+
+
+#define NGX_K8S_METRICS_LABEL_NAMESPACE  0x01
+#define NGX_K8S_METRICS_LABEL_POD        0x02
+#define NGX_K8S_METRICS_LABEL_CONTAINER  0x04
+
+#define NGX_K8S_METRICS_LABELS_POD                                           \
+    (NGX_K8S_METRICS_LABEL_NAMESPACE|NGX_K8S_METRICS_LABEL_POD)
+#define NGX_K8S_METRICS_LABELS_CONTAINER                                     \
+    (NGX_K8S_METRICS_LABELS_POD|NGX_K8S_METRICS_LABEL_CONTAINER)
+
+/* longer numbers are not what a kubelet writes */
+#define NGX_K8S_METRICS_NUMBER_LEN       64
+
+#define NGX_K8S_METRICS_EXPONENT_MAX     100000
+
+/* integers up to 2^53 are exact in a double */
+#define NGX_K8S_METRICS_MANTISSA_EXACT   9007199254740992ULL
+
+#define NGX_K8S_METRICS_MANTISSA_DIGITS  19
+
+
+typedef struct {
+    ngx_str_t                       name;
+    ngx_k8s_metrics_sample_kind_e   kind;
+    ngx_uint_t                      labels;     /* required */
+} ngx_k8s_metrics_metric_t;
+
+
+static ngx_int_t ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser,
+    u_char *p, u_char *last);
+static ngx_k8s_metrics_metric_t *ngx_k8s_metrics_find_metric(u_char *name,
+    size_t len);
+static ngx_int_t ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser,
+    u_char **pos, u_char *last, ngx_k8s_metrics_sample_t *sample,
+    ngx_uint_t *found);
+static ngx_int_t ngx_k8s_metrics_parse_double(u_char *p, u_char *last,
+    double *value);
+static ngx_int_t ngx_k8s_metrics_parse_int64(u_char *p, u_char *last,
+    int64_t *value);
+
+
+static ngx_k8s_metrics_metric_t  ngx_k8s_metrics_metrics[] = {
+
+    { ngx_string("container_cpu_usage_seconds_total"),
+      NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU,
+      NGX_K8S_METRICS_LABELS_CONTAINER },
+
+    { ngx_string("container_memory_working_set_bytes"),
+      NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY,
+      NGX_K8S_METRICS_LABELS_CONTAINER },
+
+    { ngx_string("container_start_time_seconds"),
+      NGX_K8S_METRICS_SAMPLE_CONTAINER_START,
+      NGX_K8S_METRICS_LABELS_CONTAINER },
+
+    { ngx_string("container_swap_usage_bytes"),
+      NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP,
+      NGX_K8S_METRICS_LABELS_CONTAINER },
+
+    { ngx_string("pod_cpu_usage_seconds_total"),
+      NGX_K8S_METRICS_SAMPLE_POD_CPU,
+      NGX_K8S_METRICS_LABELS_POD },
+
+    { ngx_string("pod_memory_working_set_bytes"),
+      NGX_K8S_METRICS_SAMPLE_POD_MEMORY,
+      NGX_K8S_METRICS_LABELS_POD },
+
+    { ngx_string("pod_swap_usage_bytes"),
+      NGX_K8S_METRICS_SAMPLE_POD_SWAP,
+      NGX_K8S_METRICS_LABELS_POD },
+
+    { ngx_string("node_cpu_usage_seconds_total"),
+      NGX_K8S_METRICS_SAMPLE_NODE_CPU, 0 },
+
+    { ngx_string("node_memory_working_set_bytes"),
+      NGX_K8S_METRICS_SAMPLE_NODE_MEMORY, 0 },
+
+    { ngx_string("node_swap_usage_bytes"),
+      NGX_K8S_METRICS_SAMPLE_NODE_SWAP, 0 },
+
+    { ngx_string("resource_scrape_error"),
+      NGX_K8S_METRICS_SAMPLE_SCRAPE_ERROR, 0 },
+
+    /* kubelets before 1.21 */
+    { ngx_string("scrape_error"),
+      NGX_K8S_METRICS_SAMPLE_SCRAPE_ERROR, 0 }
+};
+
+
+/* 1: may start a metric or label name, 2: may follow; ':' only in metrics */
+static u_char  ngx_k8s_metrics_name_char[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 0, 0, 0, 0, 0,     /* 0-9 : */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* A-O */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,     /* P-Z _ */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* a-o */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0      /* p-z */
+};
+
+
+static double  ngx_k8s_metrics_pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+
+void
+ngx_k8s_metrics_parser_init(ngx_k8s_metrics_parser_t *parser, u_char *buf,
+    size_t size, ngx_k8s_metrics_sample_pt handler, void *data)
+{
+    ngx_memzero(parser, sizeof(ngx_k8s_metrics_parser_t));
+
+    parser->handler = handler;
+    parser->data = data;
+    parser->buf = buf;
+    parser->size = size;
+}
+
+
+/*
+ * A line is parsed only if it fits the carry-over buffer, wherever the
+ * chunks split, so that the samples never depend on the split points.
+ */
+
+ngx_int_t
+ngx_k8s_metrics_parser_feed(ngx_k8s_metrics_parser_t *parser, u_char *data,
+    size_t len)
+{
+    size_t   n;
+    u_char  *p, *nl, *end;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = data;
+    end = data + len;
+
+    if (parser->overlong || parser->len) {
+
+        nl = memchr(p, '\n', len);
+
+        if (nl == NULL) {
+            if (parser->overlong) {
+                return NGX_OK;
+            }
+
+            if (parser->len + len <= parser->size) {
+                ngx_memcpy(parser->buf + parser->len, p, len);
+                parser->len += len;
+                return NGX_OK;
+            }
+
+            parser->overlong = 1;
+            parser->len = 0;
+            parser->lines++;
+            parser->malformed++;
+
+            return NGX_OK;
+        }
+
+        n = nl - p;
+
+        if (parser->overlong) {
+            parser->overlong = 0;
+
+        } else if (parser->len + n > parser->size) {
+            parser->len = 0;
+            parser->lines++;
+            parser->malformed++;
+
+        } else {
+            ngx_memcpy(parser->buf + parser->len, p, n);
+            n += parser->len;
+            parser->len = 0;
+
+            if (ngx_k8s_metrics_parse_line(parser, parser->buf,
+                                           parser->buf + n)
+                == NGX_ERROR)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        p = nl + 1;
+    }
+
+    while (p < end) {
+
+        nl = memchr(p, '\n', end - p);
+
+        if (nl == NULL) {
+            break;
+        }
+
+        if ((size_t) (nl - p) > parser->size) {
+            parser->lines++;
+            parser->malformed++;
+
+        } else if (ngx_k8s_metrics_parse_line(parser, p, nl) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        p = nl + 1;
+    }
+
+    n = end - p;
+
+    if (n > parser->size) {
+        parser->overlong = 1;
+        parser->lines++;
+        parser->malformed++;
+
+    } else if (n) {
+        ngx_memcpy(parser->buf, p, n);
+        parser->len = n;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_k8s_metrics_parser_finish(ngx_k8s_metrics_parser_t *parser)
+{
+    size_t  n;
+
+    if (parser->overlong) {
+        parser->overlong = 0;
+        return NGX_OK;
+    }
+
+    if (parser->len == 0) {
+        return NGX_OK;
+    }
+
+    n = parser->len;
+    parser->len = 0;
+
+    if (ngx_k8s_metrics_parse_line(parser, parser->buf, parser->buf + n)
+        == NGX_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
+    u_char *last)
+{
+    u_char                    *name, *start;
+    ngx_uint_t                 found;
+    ngx_k8s_metrics_metric_t  *metric;
+    ngx_k8s_metrics_sample_t   sample;
+
+    parser->lines++;
+
+    if (p < last && last[-1] == '\r') {
+        last--;
+    }
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if (p == last || *p == '#') {
+        return NGX_OK;
+    }
+
+    if (ngx_k8s_metrics_name_char[*p] != 1
+        && ngx_k8s_metrics_name_char[*p] != 3)
+    {
+        goto malformed;
+    }
+
+    name = p;
+
+    while (p < last && ngx_k8s_metrics_name_char[*p]) {
+        p++;
+    }
+
+    metric = ngx_k8s_metrics_find_metric(name, p - name);
+
+    if (metric == NULL) {
+        parser->unknown++;
+        return NGX_OK;
+    }
+
+    sample.kind = metric->kind;
+    ngx_str_null(&sample.namespace);
+    ngx_str_null(&sample.pod);
+    ngx_str_null(&sample.container);
+    found = 0;
+
+    if (p < last && *p == '{') {
+        p++;
+
+        if (ngx_k8s_metrics_parse_labels(parser, &p, last, &sample, &found)
+            != NGX_OK)
+        {
+            goto malformed;
+        }
+    }
+
+    if ((found & metric->labels) != metric->labels) {
+        goto malformed;
+    }
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    start = p;
+
+    while (p < last && *p != ' ' && *p != '\t') {
+        p++;
+    }
+
+    if (ngx_k8s_metrics_parse_double(start, p, &sample.value) != NGX_OK) {
+        goto malformed;
+    }
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    sample.timestamp_ms = -1;
+
+    if (p < last) {
+        start = p;
+
+        while (p < last && *p != ' ' && *p != '\t') {
+            p++;
+        }
+
+        if (ngx_k8s_metrics_parse_int64(start, p, &sample.timestamp_ms)
+            != NGX_OK)
+        {
+            goto malformed;
+        }
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p != last) {
+            goto malformed;
+        }
+    }
+
+    parser->samples++;
+
+    if (parser->handler(parser->data, &sample) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+malformed:
+
+    parser->malformed++;
+
+    return NGX_OK;
+}
+
+
+static ngx_k8s_metrics_metric_t *
+ngx_k8s_metrics_find_metric(u_char *name, size_t len)
+{
+    ngx_uint_t                 i;
+    ngx_k8s_metrics_metric_t  *metric;
+
+    metric = ngx_k8s_metrics_metrics;
+
+    for (i = 0; i < sizeof(ngx_k8s_metrics_metrics)
+                    / sizeof(ngx_k8s_metrics_metric_t); i++)
+    {
+        if (metric[i].name.len == len
+            && ngx_memcmp(metric[i].name.data, name, len) == 0)
+        {
+            return &metric[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Labels after the "{", up to and including the "}".  Values are used in
+ * place unless escaped; unescaped ones go to the scratch area of the line.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser, u_char **pos,
+    u_char *last, ngx_k8s_metrics_sample_t *sample, ngx_uint_t *found)
+{
+    u_char      *p, *name, *start, *end, *d, *scratch;
+    size_t       len;
+    ngx_str_t   *value;
+    ngx_uint_t   escaped, label;
+
+    p = *pos;
+    scratch = parser->scratch;
+
+    for ( ;; ) {
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == last) {
+            return NGX_DECLINED;
+        }
+
+        if (*p == '}') {
+            break;
+        }
+
+        if (ngx_k8s_metrics_name_char[*p] != 1) {
+            return NGX_DECLINED;
+        }
+
+        name = p;
+
+        while (p < last && (ngx_k8s_metrics_name_char[*p] & 1)) {
+            p++;
+        }
+
+        /* a name char table entry of 3 is ':', not allowed in labels */
+
+        len = p - name;
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == last || *p++ != '=') {
+            return NGX_DECLINED;
+        }
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == last || *p++ != '"') {
+            return NGX_DECLINED;
+        }
+
+        start = p;
+        escaped = 0;
+
+        for ( ;; ) {
+            if (p == last) {
+                return NGX_DECLINED;
+            }
+
+            if (*p == '"') {
+                break;
+            }
+
+            if (*p == '\\') {
+                if (++p == last
+                    || (*p != '\\' && *p != '"' && *p != 'n'))
+                {
+                    return NGX_DECLINED;
+                }
+
+                escaped = 1;
+            }
+
+            p++;
+        }
+
+        end = p++;
+
+        value = NULL;
+        label = 0;
+
+        if (len == 3 && ngx_memcmp(name, "pod", 3) == 0) {
+            value = &sample->pod;
+            label = NGX_K8S_METRICS_LABEL_POD;
+
+        } else if (len == 9) {
+            if (ngx_memcmp(name, "namespace", 9) == 0) {
+                value = &sample->namespace;
+                label = NGX_K8S_METRICS_LABEL_NAMESPACE;
+
+            } else if (ngx_memcmp(name, "container", 9) == 0) {
+                value = &sample->container;
+                label = NGX_K8S_METRICS_LABEL_CONTAINER;
+            }
+        }
+
+        if (value) {
+
+            if (!escaped) {
+                value->data = start;
+                value->len = end - start;
+
+            } else {
+                if ((size_t) (end - start)
+                    > (size_t) (parser->scratch + sizeof(parser->scratch)
+                                - scratch))
+                {
+                    return NGX_DECLINED;
+                }
+
+                d = scratch;
+
+                while (start < end) {
+                    if (*start == '\\') {
+                        start++;
+                        *d++ = (*start == 'n') ? '\n' : *start;
+
+                    } else {
+                        *d++ = *start;
+                    }
+
+                    start++;
+                }
+
+                value->data = scratch;
+                value->len = d - scratch;
+                scratch = d;
+            }
+
+            /* an empty label value is an absent label */
+
+            if (value->len) {
+                *found |= label;
+
+            } else {
+                *found &= ~label;
+            }
+        }
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == last) {
+            return NGX_DECLINED;
+        }
+
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+
+        if (*p != '}') {
+            return NGX_DECLINED;
+        }
+
+        break;
+    }
+
+    *pos = p + 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Go's strconv.ParseFloat syntax in decimal: [+-]digits[.digits][e[+-]digits],
+ * with ".5" and "5." allowed.  NaN and infinities are refused, as are hex
+ * floats, which no kubelet writes.  Up to 2^53 with a power of ten up to
+ * 10^22 one IEEE operation rounds correctly; other numbers go to strtod()
+ * rewritten without a radix character, so that the locale does not matter.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
+{
+    u_char      *d;
+    double       v;
+    int64_t      exp, e;
+    uint64_t     mantissa;
+    ngx_uint_t   neg, eneg, digits, dropped, any;
+    u_char       buf[NGX_K8S_METRICS_NUMBER_LEN + NGX_INT64_LEN + 2];
+
+    if (p == last || last - p > NGX_K8S_METRICS_NUMBER_LEN) {
+        return NGX_DECLINED;
+    }
+
+    d = buf;
+    neg = 0;
+
+    if (*p == '+' || *p == '-') {
+        neg = (*p == '-');
+        *d++ = *p++;
+    }
+
+    mantissa = 0;
+    digits = 0;
+    dropped = 0;
+    any = 0;
+    exp = 0;
+
+    while (p < last && *p >= '0' && *p <= '9') {
+        any = 1;
+        *d++ = *p;
+
+        if (digits < NGX_K8S_METRICS_MANTISSA_DIGITS) {
+            mantissa = mantissa * 10 + (*p - '0');
+            digits += (mantissa != 0);
+
+        } else {
+            dropped = 1;
+            exp++;
+        }
+
+        p++;
+    }
+
+    if (p < last && *p == '.') {
+        p++;
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            any = 1;
+            *d++ = *p;
+
+            if (digits < NGX_K8S_METRICS_MANTISSA_DIGITS) {
+                mantissa = mantissa * 10 + (*p - '0');
+                digits += (mantissa != 0);
+                exp--;
+
+            } else {
+                dropped = 1;
+            }
+
+            /* buf holds every digit, the radix point moves into e */
+            p++;
+        }
+    }
+
+    if (!any) {
+        return NGX_DECLINED;
+    }
+
+    if (p < last && (*p == 'e' || *p == 'E')) {
+        p++;
+        eneg = 0;
+
+        if (p < last && (*p == '+' || *p == '-')) {
+            eneg = (*p == '-');
+            p++;
+        }
+
+        if (p == last) {
+            return NGX_DECLINED;
+        }
+
+        e = 0;
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            if (e < NGX_K8S_METRICS_EXPONENT_MAX) {
+                e = e * 10 + (*p - '0');
+            }
+
+            p++;
+        }
+
+        exp += eneg ? -e : e;
+    }
+
+    if (p != last) {
+        return NGX_DECLINED;
+    }
+
+    if (!dropped
+        && mantissa <= NGX_K8S_METRICS_MANTISSA_EXACT
+        && exp >= -22 && exp <= 22)
+    {
+        v = (double) mantissa;
+
+        if (exp < 0) {
+            v /= ngx_k8s_metrics_pow10[-exp];
+
+        } else {
+            v *= ngx_k8s_metrics_pow10[exp];
+        }
+
+        *value = neg ? -v : v;
+
+        return NGX_OK;
+    }
+
+    /* exp counted only kept digits; buf has them all */
+
+    if (dropped) {
+        e = exp;
+        exp = 0;
+
+        for (p = buf + (buf[0] == '+' || buf[0] == '-'); p < d; p++) {
+            exp--;
+        }
+
+        exp += e + digits + (int64_t) (d - buf) - (int64_t) (d - buf);
+    }
+
+    *d++ = 'e';
+
+    if (exp < 0) {
+        *d++ = '-';
+        exp = -exp;
+    }
+
+    e = exp;
+
+    do {
+        d++;
+        e /= 10;
+    } while (e);
+
+    *d = '\0';
+    p = d;
+
+    do {
+        *--p = (u_char) ('0' + exp % 10);
+        exp /= 10;
+    } while (exp);
+
+    v = strtod((char *) buf, NULL);
+
+    if (isinf(v)) {
+        return NGX_DECLINED;
+    }
+
+    *value = v;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_parse_int64(u_char *p, u_char *last, int64_t *value)
+{
+    uint64_t    n, max;
+    ngx_uint_t  neg;
+
+    neg = 0;
+
+    if (p < last && (*p == '+' || *p == '-')) {
+        neg = (*p == '-');
+        p++;
+    }
+
+    if (p == last) {
+        return NGX_DECLINED;
+    }
+
+    max = neg ? (uint64_t) NGX_MAX_INT64_VALUE + 1 : NGX_MAX_INT64_VALUE;
+    n = 0;
+
+    while (p < last) {
+        if (*p < '0' || *p > '9') {
+            return NGX_DECLINED;
+        }
+
+        if (n > (max - (*p - '0')) / 10) {
+            return NGX_DECLINED;
+        }
+
+        n = n * 10 + (*p++ - '0');
+    }
+
+    *value = neg ? (int64_t) (0 - n) : (int64_t) n;
+
+    return NGX_OK;
+}
