@@ -1,0 +1,319 @@
+package K8sMetricsTest;
+
+# The test setup shared by every t/*.t of ngx_metrics_module:
+#
+#     use lib 't/lib';
+#     use K8sMetricsTest;
+#
+#     run_tests();
+#
+#     __DATA__
+#     === TEST 1: ...
+#
+# It picks the runner (the real Test::Nginx::Socket when installed, else the
+# bundled Test::Nginx::Lite; TEST_NGINX_LITE=1 forces the latter) and gives
+# its whole API to the test file, so that the same file runs under both.
+# For every block it loads the module under test and forbids alerts,
+# leaked sockets and sanitizer reports in the error log.
+#
+# Environment:
+#   TEST_NGINX_LITE=1            use the bundled runner
+#   K8S_METRICS_TEST_WORKERS=N   run nginx with a master and N workers
+#   TEST_NGINX_MODULE            the module .so (default build/...)
+#   TEST_NGINX_PKI               a ready PKI directory (default: generated
+#                                into t/servroot-pki by t/pki/gen.sh)
+#   TEST_NGINX_LOG_LEVEL         error_log level (default info)
+# and it sets, unless already set, for the configurations of the tests:
+#   TEST_NGINX_TLS_PORT, TEST_NGINX_TLS_PORT2   server port + 1, + 2
+#   TEST_NGINX_PEER_PORT                        server port + 3 (fake peers)
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Fcntl qw(:flock);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use File::Spec ();
+use POSIX ();
+
+our $Runner;
+
+# The repository root: this file is t/lib/K8sMetricsTest.pm.
+our $Root = abs_path(File::Spec->rel2abs(dirname(__FILE__) . '/../..'));
+
+# Patterns no block may produce (the bundled runner also checks the whole
+# log after nginx has exited, where "open socket ... left" appears).
+our @ForbiddenLogPatterns = ('[alert]', '[emerg]', 'open socket',
+                             'Sanitizer', 'runtime error');
+
+my $set_up;
+
+sub import {
+    my ($class, @args) = @_;
+
+    set_up() unless $set_up++;
+
+    # Test::Nginx::Socket leaves some of Test::Nginx::Util's API out of
+    # its exports (depending on its version); the bundled runner has it all.
+    if ($Runner eq 'Test::Nginx::Socket') {
+        my %util = map { $_ => 1 } @Test::Nginx::Util::EXPORT;
+        my @more = grep { $util{$_} } qw(env_to_nginx $ServerPort $ServRoot);
+        Test::Nginx::Util->export_to_level(1, 'Test::Nginx::Util', @more)
+            if @more;
+    }
+
+    # Test::Base-style import of the runner, for our caller: it exports
+    # the runner's API (plus Test::More's) and handles 'no_plan' etc.
+    # Without arguments the file gets no fixed plan: the two runners do
+    # not count the same tests (Lite adds a shutdown check per block).
+    @args = ('no_plan') unless @args;
+
+    my $import = $Runner->can('import');
+    @_ = ($Runner, @args);
+    goto &$import;
+}
+
+sub runner_call {
+    my ($fn, @args) = @_;
+
+    my $code = $Runner->can($fn)
+        or die "K8sMetricsTest: $Runner has no $fn()\n";
+
+    return $code->(@args);
+}
+
+sub set_up {
+    if (!$ENV{TEST_NGINX_LITE} && eval { require Test::Nginx::Socket; 1 }) {
+        $Runner = 'Test::Nginx::Socket';
+
+    } else {
+        require Test::Nginx::Lite;
+        $Runner = 'Test::Nginx::Lite';
+    }
+
+    my $workers = $ENV{K8S_METRICS_TEST_WORKERS};
+    if (defined $workers && $workers =~ /^\d+$/ && $workers > 0) {
+        runner_call('master_on');
+        runner_call('workers', $workers);
+    }
+
+    runner_call('log_level', $ENV{TEST_NGINX_LOG_LEVEL} || 'info');
+
+    $ENV{TEST_NGINX_MODULE}
+        //= "$Root/build/ngx_http_k8s_metrics_module.so";
+
+    if (!-f $ENV{TEST_NGINX_MODULE}) {
+        die "K8sMetricsTest: the module is not built: "
+            . "$ENV{TEST_NGINX_MODULE} does not exist (run \"make\", or "
+            . "set TEST_NGINX_MODULE)\n";
+    }
+
+    $ENV{TEST_NGINX_PKI} //= generate_pki("$Root/t/servroot-pki");
+
+    my $port = runner_call('server_port');
+    $ENV{TEST_NGINX_TLS_PORT}  //= $port + 1;
+    $ENV{TEST_NGINX_TLS_PORT2} //= $port + 2;
+    $ENV{TEST_NGINX_PEER_PORT} //= $port + 3;
+
+    runner_call('add_block_preprocessor', \&preprocess_block);
+}
+
+sub preprocess_block {
+    my $block = shift;
+
+    my $main = $block->main_config;
+    $block->set_value('main_config', "load_module \$TEST_NGINX_MODULE;\n"
+                                     . (defined $main ? $main : ''));
+
+    my $must_die = defined $block->must_die;
+    my $expected = $block->error_log;
+    my @extra;
+
+    for my $pat (@ForbiddenLogPatterns) {
+        next if $must_die && $pat eq '[emerg]';
+
+        # A block that expects an alert in its log may have one.
+        next if value_contains($expected, $pat);
+
+        push @extra, $pat;
+    }
+
+    return unless @extra;
+
+    my $no = $block->no_error_log;
+    my @list;
+
+    if (!defined $no) {
+        @list = ();
+
+    } elsif (ref $no eq 'ARRAY') {
+        @list = @$no;
+
+    } elsif (ref $no eq 'Regexp') {
+        @list = ($no);
+
+    } else {
+        @list = grep { /\S/ } split /\n+/, $no;
+    }
+
+    $block->set_value('no_error_log', [@list, @extra]);
+}
+
+# True when the error_log expectation (text, qr// or an array of them)
+# mentions $pat literally.
+sub value_contains {
+    my ($val, $pat) = @_;
+
+    return 0 unless defined $val;
+
+    if (ref $val eq 'ARRAY') {
+        for my $v (@$val) {
+            return 1 if value_contains($v, $pat);
+        }
+        return 0;
+    }
+
+    return index("$val", $pat) >= 0;
+}
+
+# Generates the test PKI once into $dir with t/pki/gen.sh; concurrent test
+# files (prove -j) wait for the one that generates it.
+sub generate_pki {
+    my $dir = shift;
+
+    return $dir if -e "$dir/.done";
+
+    my $gen = "$Root/t/pki/gen.sh";
+    if (!-f $gen) {
+        die "K8sMetricsTest: $gen not found: it generates the test "
+            . "certificates (or set TEST_NGINX_PKI to a PKI directory)\n";
+    }
+
+    make_path($dir);
+
+    open my $lock, '>', "$dir/.lock"
+        or die "K8sMetricsTest: cannot open $dir/.lock: $!\n";
+    flock $lock, LOCK_EX
+        or die "K8sMetricsTest: cannot lock $dir/.lock: $!\n";
+
+    if (!-e "$dir/.done") {
+        # stdout is the TAP stream: the script's output goes to stderr.
+        my $pid = fork;
+        die "K8sMetricsTest: fork() failed: $!\n" unless defined $pid;
+
+        if ($pid == 0) {
+            open STDOUT, '>&', \*STDERR;
+            my @cmd = -x $gen ? ($gen, $dir) : ('/bin/sh', $gen, $dir);
+            exec(@cmd) or print STDERR "cannot execute $gen: $!\n";
+            POSIX::_exit(127);
+        }
+
+        waitpid($pid, 0);
+
+        if ($? != 0) {
+            die "K8sMetricsTest: $gen $dir failed (exit status "
+                . ($? >> 8) . ")\n";
+        }
+
+        open my $done, '>', "$dir/.done"
+            or die "K8sMetricsTest: cannot create $dir/.done: $!\n";
+        close $done;
+    }
+
+    close $lock;
+
+    return $dir;
+}
+
+# The module's TLS server, as the suites configure it: serving cert from
+# the cluster CA, client certificates requested but verified by the module,
+# and the identity it mapped echoed in X-K8s-* response headers.
+# %opts: directives => extra k8s_metrics_* lines for the server,
+#        http => extra lines at http level, zone => 1 to declare the zone.
+sub api_server {
+    my (%opts) = @_;
+
+    my $directives = $opts{directives} // '';
+    my $http = $opts{http} // '';
+    my $zone = exists $opts{zone} ? $opts{zone}
+             : "k8s_metrics_zone metrics:1m;";
+    my $listen = $opts{listen} // 'ssl http2';
+
+    return <<"CONF";
+    $zone
+    $http
+    server {
+        listen 127.0.0.1:\$TEST_NGINX_TLS_PORT $listen;
+        server_name localhost;
+
+        ssl_certificate \$TEST_NGINX_PKI/server.crt;
+        ssl_certificate_key \$TEST_NGINX_PKI/server.key;
+        ssl_verify_client optional_no_ca;
+
+        add_header X-K8s-User \$k8s_metrics_user always;
+        add_header X-K8s-Groups \$k8s_metrics_groups always;
+        add_header X-K8s-Authenticator \$k8s_metrics_authenticator always;
+
+        location / {
+            k8s_metrics_api;
+            $directives
+        }
+    }
+CONF
+}
+
+# Client personas: each location /NAME/ forwards the request (headers
+# included) to the module's TLS server presenting one certificate of the
+# test PKI, and verifies the server's certificate, as the aggregator does.
+our %Personas = (
+    'anon'              => undef,
+    'fp'                => 'front-proxy-client',
+    'fp-other'          => 'front-proxy-other',
+    'fp-expired'        => 'front-proxy-expired',
+    'fp-notyet'         => 'front-proxy-notyet',
+    'fp-serverauth'     => 'front-proxy-serverauth',
+    'fp-chained'        => ['front-proxy-chained-bundle.crt',
+                            'front-proxy-chained.key'],
+    'fp-selfsigned'     => 'front-proxy-selfsigned',
+    'unknown'           => 'unknown-client',
+    'admin'             => 'client-admin',
+    'alice'             => 'client-alice',
+    'bob'               => 'client-nogroups',
+    'alice-expired'     => 'client-expired',
+    'alice-serverauth'  => 'client-serverauth',
+    'as-fp'             => 'client-as-front-proxy',
+);
+
+sub personas {
+    my $port = shift // '$TEST_NGINX_TLS_PORT';
+    my $conf = '';
+
+    for my $name (sort keys %Personas) {
+        my $cert = $Personas{$name};
+        my $tls = '';
+
+        if (defined $cert) {
+            my ($crt, $key) = ref $cert ? @$cert
+                                        : ("$cert.crt", "$cert.key");
+            $tls = "proxy_ssl_certificate \$TEST_NGINX_PKI/$crt;\n"
+                 . "            proxy_ssl_certificate_key "
+                 . "\$TEST_NGINX_PKI/$key;";
+        }
+
+        $conf .= <<"CONF";
+        location /$name/ {
+            proxy_pass https://127.0.0.1:$port/;
+            $tls
+            proxy_ssl_trusted_certificate \$TEST_NGINX_PKI/ca.crt;
+            proxy_ssl_verify on;
+            proxy_ssl_name localhost;
+            proxy_ssl_session_reuse off;
+        }
+CONF
+    }
+
+    return $conf;
+}
+
+1;
