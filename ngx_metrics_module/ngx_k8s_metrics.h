@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/sha.h>
 
@@ -130,6 +131,36 @@ typedef struct {
 
 /* ngx_k8s_metrics_module.c */
 extern ngx_module_t  ngx_http_k8s_metrics_module;
+
+
+/* ngx_k8s_metrics_curl.c: libcurl's multi interface on nginx's events */
+
+typedef struct ngx_k8s_metrics_transfer_s  ngx_k8s_metrics_transfer_t;
+
+typedef void (*ngx_k8s_metrics_transfer_done_pt)(
+    ngx_k8s_metrics_transfer_t *t, CURLcode result);
+
+struct ngx_k8s_metrics_transfer_s {
+    CURL                               *easy;
+    ngx_k8s_metrics_transfer_done_pt    done;
+    void                               *data;
+};
+
+
+typedef struct {
+    CURLM                          *multi;
+    ngx_event_t                     timer;
+    ngx_log_t                      *log;
+    ngx_uint_t                      running;
+} ngx_k8s_metrics_curl_t;
+
+
+ngx_k8s_metrics_curl_t *ngx_k8s_metrics_curl_create(ngx_pool_t *pool,
+    ngx_log_t *log, ngx_uint_t max_connections);
+ngx_int_t ngx_k8s_metrics_curl_start(ngx_k8s_metrics_curl_t *kc,
+    ngx_k8s_metrics_transfer_t *t);
+void ngx_k8s_metrics_curl_stop(ngx_k8s_metrics_curl_t *kc, CURL *easy);
+void ngx_k8s_metrics_curl_destroy(ngx_k8s_metrics_curl_t *kc);
 
 
 /* ngx_k8s_metrics_authn.c */

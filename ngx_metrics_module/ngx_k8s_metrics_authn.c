@@ -43,6 +43,10 @@ static ngx_int_t ngx_k8s_metrics_add_group(ngx_pool_t *pool,
     ngx_k8s_metrics_identity_t *id, char *group);
 static ngx_int_t ngx_k8s_metrics_identity_init(ngx_pool_t *pool,
     ngx_k8s_metrics_identity_t *id);
+#if (NGX_DEBUG)
+static void ngx_k8s_metrics_log_identity(ngx_http_request_t *r,
+    ngx_k8s_metrics_identity_t *id);
+#endif
 static int ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx);
 static void ngx_k8s_metrics_ca_cleanup(void *data);
 
@@ -81,8 +85,18 @@ ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
         }
 
         if (rc == NGX_OK) {
-            return ngx_k8s_metrics_add_group(r->pool, id,
-                                         NGX_K8S_METRICS_GROUP_AUTHENTICATED);
+            if (ngx_k8s_metrics_add_group(r->pool, id,
+                                          NGX_K8S_METRICS_GROUP_AUTHENTICATED)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+#if (NGX_DEBUG)
+            ngx_k8s_metrics_log_identity(r, id);
+#endif
+
+            return NGX_OK;
         }
 
         if (peer.failures) {
@@ -612,6 +626,51 @@ ngx_k8s_metrics_identity_init(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id)
 
     return NGX_OK;
 }
+
+
+#if (NGX_DEBUG)
+
+static void
+ngx_k8s_metrics_log_identity(ngx_http_request_t *r,
+    ngx_k8s_metrics_identity_t *id)
+{
+    u_char                   *p, *last, buf[NGX_MAX_ERROR_STR];
+    ngx_str_t                *v;
+    ngx_uint_t                i, k;
+    ngx_k8s_metrics_extra_t  *extra;
+
+    if (!(r->connection->log->log_level & NGX_LOG_DEBUG_HTTP)) {
+        return;
+    }
+
+    p = buf;
+    last = buf + sizeof(buf);
+    v = id->groups.elts;
+
+    for (i = 0; i < id->groups.nelts; i++) {
+        p = ngx_slprintf(p, last, "%s\"%V\"", i ? "," : "", &v[i]);
+    }
+
+    p = ngx_slprintf(p, last, " extra:");
+    extra = id->extra.elts;
+
+    for (i = 0; i < id->extra.nelts; i++) {
+        p = ngx_slprintf(p, last, " \"%V\"=[", &extra[i].key);
+        v = extra[i].values.elts;
+
+        for (k = 0; k < extra[i].values.nelts; k++) {
+            p = ngx_slprintf(p, last, "%s\"%V\"", k ? "," : "", &v[k]);
+        }
+
+        p = ngx_slprintf(p, last, "]");
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "k8s metrics: user \"%V\" uid \"%V\" groups: %*s",
+                   &id->user, &id->uid, p - buf, buf);
+}
+
+#endif
 
 
 /*

@@ -332,6 +332,7 @@ ngx_k8s_metrics_check_api_conf(ngx_conf_t *cf,
     ngx_k8s_metrics_loc_conf_t *klcf)
 {
     ngx_http_ssl_srv_conf_t      *sscf;
+    ngx_http_core_srv_conf_t     *cscf;
     ngx_k8s_metrics_main_conf_t  *kmcf;
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_metrics_module);
@@ -373,6 +374,17 @@ ngx_k8s_metrics_check_api_conf(ngx_conf_t *cf,
                       "server with \"ssl_verify_client optional_no_ca\", "
                       "so that clients can present certificates");
         return NGX_CONF_ERROR;
+    }
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    if (klcf->requestheader_ca && cscf->ignore_invalid_headers) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"k8s_metrics_requestheader_client_ca\" is set in a "
+                      "server with \"ignore_invalid_headers on\": "
+                      "X-Remote-Extra-* headers whose keys hold '.', '/' or "
+                      "'%%' (as \"authentication.kubernetes.io/pod-name\") "
+                      "are dropped before the module sees them");
     }
 
     if (klcf->client_ca == NULL && klcf->requestheader_ca == NULL

@@ -10,6 +10,8 @@
 
 #include "ngx_k8s_metrics.h"
 
+#include <math.h>
+
 
 #define NGX_K8S_METRICS_LABEL_NAMESPACE  0x01
 #define NGX_K8S_METRICS_LABEL_POD        0x02
@@ -99,17 +101,20 @@ static ngx_k8s_metrics_metric_t  ngx_k8s_metrics_metrics[] = {
 };
 
 
-/* 1: may start a metric or label name, 2: may follow; ':' only in metrics */
+/* 1: letters and "_", 2: digits, 4: ":", which only metric names may have */
 static u_char  ngx_k8s_metrics_name_char[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 0, 0, 0, 0, 0,     /* 0-9 : */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0,     /* 0-9 : */
     0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* A-O */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,     /* P-Z _ */
     0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* a-o */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0      /* p-z */
 };
+
+
+static ngx_str_t  ngx_k8s_metrics_empty = ngx_string("");
 
 
 static double  ngx_k8s_metrics_pow10[] = {
@@ -284,9 +289,7 @@ ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
         return NGX_OK;
     }
 
-    if (ngx_k8s_metrics_name_char[*p] != 1
-        && ngx_k8s_metrics_name_char[*p] != 3)
-    {
+    if ((ngx_k8s_metrics_name_char[*p] & 5) == 0) {
         goto malformed;
     }
 
@@ -303,10 +306,12 @@ ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
         return NGX_OK;
     }
 
+    /* absent labels are empty, never NULL: handlers may copy them blindly */
+
     sample.kind = metric->kind;
-    ngx_str_null(&sample.namespace);
-    ngx_str_null(&sample.pod);
-    ngx_str_null(&sample.container);
+    sample.namespace = ngx_k8s_metrics_empty;
+    sample.pod = ngx_k8s_metrics_empty;
+    sample.container = ngx_k8s_metrics_empty;
     found = 0;
 
     if (p < last && *p == '{') {
@@ -440,11 +445,9 @@ ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser, u_char **pos,
 
         name = p;
 
-        while (p < last && (ngx_k8s_metrics_name_char[*p] & 1)) {
+        while (p < last && (ngx_k8s_metrics_name_char[*p] & 3)) {
             p++;
         }
-
-        /* a name char table entry of 3 is ':', not allowed in labels */
 
         len = p - name;
 
@@ -589,12 +592,12 @@ ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser, u_char **pos,
 static ngx_int_t
 ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
 {
-    u_char      *d;
+    u_char      *d, *w;
     double       v;
     int64_t      exp, e;
     uint64_t     mantissa;
     ngx_uint_t   neg, eneg, digits, dropped, any;
-    u_char       buf[NGX_K8S_METRICS_NUMBER_LEN + NGX_INT64_LEN + 2];
+    u_char       buf[NGX_K8S_METRICS_NUMBER_LEN + NGX_INT64_LEN + 3];
 
     if (p == last || last - p > NGX_K8S_METRICS_NUMBER_LEN) {
         return NGX_DECLINED;
@@ -614,9 +617,10 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
     any = 0;
     exp = 0;
 
+    /* buf gets every digit; the radix point moves into the exponent */
+
     while (p < last && *p >= '0' && *p <= '9') {
         any = 1;
-        *d++ = *p;
 
         if (digits < NGX_K8S_METRICS_MANTISSA_DIGITS) {
             mantissa = mantissa * 10 + (*p - '0');
@@ -624,10 +628,9 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
 
         } else {
             dropped = 1;
-            exp++;
         }
 
-        p++;
+        *d++ = *p++;
     }
 
     if (p < last && *p == '.') {
@@ -635,19 +638,17 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
 
         while (p < last && *p >= '0' && *p <= '9') {
             any = 1;
-            *d++ = *p;
 
             if (digits < NGX_K8S_METRICS_MANTISSA_DIGITS) {
                 mantissa = mantissa * 10 + (*p - '0');
                 digits += (mantissa != 0);
-                exp--;
 
             } else {
                 dropped = 1;
             }
 
-            /* buf holds every digit, the radix point moves into e */
-            p++;
+            exp--;
+            *d++ = *p++;
         }
     }
 
@@ -703,19 +704,6 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
         return NGX_OK;
     }
 
-    /* exp counted only kept digits; buf has them all */
-
-    if (dropped) {
-        e = exp;
-        exp = 0;
-
-        for (p = buf + (buf[0] == '+' || buf[0] == '-'); p < d; p++) {
-            exp--;
-        }
-
-        exp += e + digits + (int64_t) (d - buf) - (int64_t) (d - buf);
-    }
-
     *d++ = 'e';
 
     if (exp < 0) {
@@ -731,10 +719,10 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
     } while (e);
 
     *d = '\0';
-    p = d;
+    w = d;
 
     do {
-        *--p = (u_char) ('0' + exp % 10);
+        *--w = (u_char) ('0' + exp % 10);
         exp /= 10;
     } while (exp);
 
@@ -767,7 +755,7 @@ ngx_k8s_metrics_parse_int64(u_char *p, u_char *last, int64_t *value)
         return NGX_DECLINED;
     }
 
-    max = neg ? (uint64_t) NGX_MAX_INT64_VALUE + 1 : NGX_MAX_INT64_VALUE;
+    max = neg ? (uint64_t) INT64_MAX + 1 : INT64_MAX;
     n = 0;
 
     while (p < last) {

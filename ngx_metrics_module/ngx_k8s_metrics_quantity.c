@@ -23,7 +23,7 @@ static ngx_str_t  ngx_k8s_metrics_decimal_suffixes[] = {
     ngx_string("n"),
     ngx_string("u"),
     ngx_string("m"),
-    ngx_null_string,
+    ngx_string(""),
     ngx_string("k"),
     ngx_string("M"),
     ngx_string("G"),
@@ -35,7 +35,7 @@ static ngx_str_t  ngx_k8s_metrics_decimal_suffixes[] = {
 
 /* BinarySI suffixes by exponent: 2^0, 2^10, ... 2^60 */
 static ngx_str_t  ngx_k8s_metrics_binary_suffixes[] = {
-    ngx_null_string,
+    ngx_string(""),
     ngx_string("Ki"),
     ngx_string("Mi"),
     ngx_string("Gi"),
@@ -50,9 +50,20 @@ static ngx_str_t  ngx_k8s_metrics_binary_suffixes[] = {
 #define NGX_K8S_METRICS_SCALE_MAX   9
 
 
+/*
+ * metrics-server's uint64Quantity() fits a value above INT64_MAX into a
+ * Quantity by dropping its last decimal digit
+ */
+
+#define ngx_k8s_metrics_fit_int64(n)                                         \
+    ((n) > (uint64_t) INT64_MAX ? (n) / 10 * 10 : (n))
+
+
 u_char *
 ngx_k8s_metrics_format_cpu(u_char *p, uint64_t nanocores)
 {
+    nanocores = ngx_k8s_metrics_fit_int64(nanocores);
+
     return ngx_k8s_metrics_format_decimal(p, nanocores,
                                           NGX_K8S_METRICS_SCALE_NANO);
 }
@@ -62,6 +73,8 @@ u_char *
 ngx_k8s_metrics_format_memory(u_char *p, uint64_t bytes)
 {
     ngx_uint_t  i;
+
+    bytes = ngx_k8s_metrics_fit_int64(bytes);
 
     /*
      * BinarySI values below 1024 are printed as DecimalSI, so that 1000

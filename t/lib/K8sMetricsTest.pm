@@ -240,9 +240,13 @@ sub api_server {
              : "k8s_metrics_zone metrics:1m;";
     my $listen = $opts{listen} // 'ssl http2';
 
+    # X-Remote-Extra-* keys carry '.', '%' (the aggregator's escapes):
+    # headers nginx drops unless told otherwise
     return <<"CONF";
     $zone
     $http
+    ignore_invalid_headers off;
+
     server {
         listen 127.0.0.1:\$TEST_NGINX_TLS_PORT $listen;
         server_name localhost;
