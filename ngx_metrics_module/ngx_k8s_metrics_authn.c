@@ -708,6 +708,7 @@ ngx_k8s_metrics_load_ca(ngx_conf_t *cf, ngx_str_t *file, const char *directive)
     BIO                   *bio;
     ngx_uint_t             n;
     X509_INFO             *info;
+    ngx_file_info_t        fi;
     ngx_pool_cleanup_t    *cln;
     ngx_k8s_metrics_ca_t  *ca;
     STACK_OF(X509_INFO)   *infos;
@@ -720,6 +721,20 @@ ngx_k8s_metrics_load_ca(ngx_conf_t *cf, ngx_str_t *file, const char *directive)
     ca->file = *file;
 
     if (ngx_conf_full_name(cf->cycle, &ca->file, 1) != NGX_OK) {
+        return NULL;
+    }
+
+    if (ngx_file_info(ca->file.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%s\": cannot read CA file \"%V\"",
+                           directive, &ca->file);
+        return NULL;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": CA file \"%V\" is not a regular file",
+                           directive, &ca->file);
         return NULL;
     }
 

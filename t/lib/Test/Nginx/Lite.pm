@@ -280,6 +280,13 @@ sub run_block {
         my ($lines, $pos) = read_log_lines($ErrLogFile, $log_pos);
         $log_pos = $pos;
 
+        # What nginx printed while reading its configuration (warnings go
+        # to stderr before the error_log file is open) counts as log too.
+        if ($rep == 0 && -e $StderrFile) {
+            my ($startup) = read_log_lines($StderrFile, 0);
+            $lines = [@$startup, @$lines];
+        }
+
         check_log_patterns($block, 'error_log', $lines, "req $rep", 1);
         check_log_patterns($block, 'no_error_log', $lines, "req $rep", 0);
     }
