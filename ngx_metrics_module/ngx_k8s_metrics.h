@@ -89,18 +89,193 @@ typedef struct {
 } ngx_k8s_metrics_ca_t;
 
 
+typedef struct {
+    ngx_str_t                       key;
+    ngx_str_t                       value;
+} ngx_k8s_metrics_label_t;
+
+
+/* a kubelet to scrape: a static k8s_metrics_node */
+typedef struct {
+    ngx_str_t                       name;
+    ngx_str_t                       address;    /* host:port */
+    ngx_str_t                       url;        /* null-terminated */
+    ngx_array_t                    *labels;     /* ngx_k8s_metrics_label_t */
+} ngx_k8s_metrics_node_conf_t;
+
+
+/*
+ * The store: one immutable snapshot per scrape cycle, in the shared zone,
+ * built by the scraping worker from the previous snapshot and the cycle's
+ * results; it holds both what is served and the points rates are computed
+ * from, so a reload or a new scraping worker goes on where the last left
+ * off.  Readers hold a reference while they use one (see store.c).
+ */
+
+#define NGX_K8S_METRICS_DURATION_BUCKETS  10
+
+
+typedef struct {
+    uint32_t                        off;        /* in snapshot->strings */
+    uint32_t                        len;
+} ngx_k8s_metrics_sstr_t;
+
+
+typedef struct {
+    uint64_t                        cpu;        /* cumulative, ns */
+    int64_t                         time;       /* ms; 0: no point */
+} ngx_k8s_metrics_point_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_sstr_t          key;
+    ngx_k8s_metrics_sstr_t          value;
+} ngx_k8s_metrics_slabel_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_sstr_t          name;
+    ngx_k8s_metrics_point_t         last;
+    ngx_k8s_metrics_point_t         prev;
+    int64_t                         start;      /* ms; 0: unknown */
+    uint64_t                        memory;
+} ngx_k8s_metrics_scontainer_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_sstr_t          namespace;
+    ngx_k8s_metrics_sstr_t          name;
+    uint32_t                        node;
+    uint32_t                        first_container;
+    uint32_t                        ncontainers;
+    uint32_t                        first_label;
+    uint32_t                        nlabels;
+} ngx_k8s_metrics_spod_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_sstr_t          name;
+    ngx_k8s_metrics_sstr_t          address;
+    ngx_k8s_metrics_sstr_t          error;      /* why the last scrape failed */
+    ngx_k8s_metrics_point_t         last;
+    ngx_k8s_metrics_point_t         prev;
+    uint64_t                        memory;
+    uint32_t                        first_pod;
+    uint32_t                        npods;
+    uint32_t                        first_label;
+    uint32_t                        nlabels;
+    uint32_t                        scraped;    /* the last scrape succeeded */
+    uint32_t                        duration;   /* of the last scrape, ms */
+    int64_t                         scrape_time;    /* its start, ms */
+    uint64_t                        successes;
+    uint64_t                        failures;
+    uint64_t                        malformed;  /* lines skipped, in all */
+    uint64_t                        buckets[NGX_K8S_METRICS_DURATION_BUCKETS];
+    uint64_t                        duration_sum;   /* ms */
+} ngx_k8s_metrics_snode_t;
+
+
+typedef struct ngx_k8s_metrics_snapshot_s  ngx_k8s_metrics_snapshot_t;
+
+struct ngx_k8s_metrics_snapshot_s {
+    ngx_k8s_metrics_snapshot_t     *next;       /* retired, still in use */
+    ngx_uint_t                      refs;       /* under the zone's mutex */
+    ngx_msec_t                      retired;
+    size_t                          size;
+
+    int64_t                         published;  /* ms */
+    ngx_uint_t                      ready;      /* a node or pod to serve */
+
+    ngx_uint_t                      nnodes;
+    ngx_uint_t                      npods;
+    ngx_uint_t                      ncontainers;
+    ngx_uint_t                      nlabels;
+
+    ngx_k8s_metrics_snode_t        *nodes;      /* sorted by name */
+    ngx_k8s_metrics_spod_t         *pods;       /* by node, then ns/name */
+    ngx_k8s_metrics_scontainer_t   *containers; /* by pod, then name */
+    ngx_k8s_metrics_slabel_t       *labels;
+    uint32_t                       *pod_order;  /* pods by namespace/name */
+    u_char                         *strings;
+};
+
+
+#define ngx_k8s_metrics_sstr(snap, s, str)                                  \
+    (str)->data = (snap)->strings + (s).off; (str)->len = (s).len
+
+
+/* one container's samples from one scrape (process memory) */
+typedef struct {
+    ngx_str_t                       namespace;
+    ngx_str_t                       pod;
+    ngx_str_t                       name;
+    ngx_k8s_metrics_point_t         point;
+    uint64_t                        memory;
+    int64_t                         start;      /* ms; 0: unknown */
+    uint32_t                        hash;
+    unsigned                        has_cpu:1;
+    unsigned                        has_memory:1;
+} ngx_k8s_metrics_csample_t;
+
+
+/* what one kubelet gave in one cycle, for the store to take in */
+typedef struct {
+    ngx_k8s_metrics_node_conf_t    *node;
+    ngx_uint_t                      ok;
+    ngx_str_t                       error;
+    int64_t                         scrape_time;    /* ms */
+    ngx_msec_t                      duration;
+    ngx_k8s_metrics_point_t         point;
+    uint64_t                        memory;
+    ngx_array_t                     containers; /* csample, sorted, valid */
+    ngx_uint_t                      malformed;
+} ngx_k8s_metrics_batch_t;
+
+
+/* counters every worker adds to, in the zone */
+typedef struct {
+    ngx_atomic_t                    authn[5];   /* by authenticator */
+    ngx_atomic_t                    authn_failed;
+    ngx_atomic_t                    authz_allowed;
+    ngx_atomic_t                    authz_denied;
+    ngx_atomic_t                    authz_errors;
+    ngx_atomic_t                    sar_cache_hits;
+    ngx_atomic_t                    cycles;
+    ngx_atomic_t                    cycle_overruns;
+    ngx_atomic_t                    cycle_duration;     /* last, ms */
+    ngx_atomic_t                    zone_full;
+    ngx_atomic_t                    dropped_malformed;
+    ngx_atomic_t                    dropped_incomplete;
+    ngx_atomic_t                    dropped_zero;
+    ngx_atomic_t                    dropped_decrease;
+} ngx_k8s_metrics_counters_t;
+
+
 /* the head of the shared zone */
 typedef struct {
-    time_t                          started;
+    ngx_msec_t                      started;    /* monotonic, all processes */
     ngx_msec_t                      last_scrape_start;  /* 0: never */
-    void                           *snapshot;           /* NULL: empty */
+    ngx_k8s_metrics_snapshot_t     *snapshot;           /* NULL: empty */
+    ngx_k8s_metrics_snapshot_t     *retired;
+    ngx_k8s_metrics_counters_t      counters;
 } ngx_k8s_metrics_shctx_t;
 
 
 typedef struct {
     ngx_shm_zone_t                 *shm_zone;
     ngx_k8s_metrics_shctx_t        *sh;
+    ngx_slab_pool_t                *shpool;
     ngx_msec_t                      resolution;
+
+    ngx_array_t                    *nodes;      /* ngx_k8s_metrics_node_conf_t */
+    ngx_uint_t                      kubelet_port;
+    ngx_str_t                       kubelet_ca;
+    ngx_flag_t                      kubelet_insecure_tls;
+    ngx_str_t                       kubelet_certificate;
+    ngx_str_t                       kubelet_certificate_key;
+    ngx_str_t                       kubelet_token_file;
+    ngx_msec_t                      kubelet_timeout;
+    size_t                          kubelet_max_body;
 } ngx_k8s_metrics_main_conf_t;
 
 
@@ -133,6 +308,56 @@ typedef struct {
 extern ngx_module_t  ngx_http_k8s_metrics_module;
 
 
+#define NGX_K8S_METRICS_SELECTOR_DECLARED
+
+/* ngx_k8s_metrics_selector.c: label and field selectors */
+
+typedef enum {
+    NGX_K8S_METRICS_SEL_EQUALS = 0,         /* "=" and "==" */
+    NGX_K8S_METRICS_SEL_NOT_EQUALS,
+    NGX_K8S_METRICS_SEL_IN,
+    NGX_K8S_METRICS_SEL_NOT_IN,
+    NGX_K8S_METRICS_SEL_EXISTS,
+    NGX_K8S_METRICS_SEL_NOT_EXISTS,
+    NGX_K8S_METRICS_SEL_GREATER_THAN,       /* labels only: "key>int" */
+    NGX_K8S_METRICS_SEL_LESS_THAN
+} ngx_k8s_metrics_selector_op_e;
+
+
+typedef struct {
+    ngx_str_t                       key;
+    ngx_k8s_metrics_selector_op_e   op;
+    ngx_array_t                     values;     /* of ngx_str_t */
+    unsigned                        field:1;    /* an absent field is "" */
+} ngx_k8s_metrics_requirement_t;
+
+
+/* the value of a label or field, or NULL when the object has none */
+typedef ngx_str_t *(*ngx_k8s_metrics_lookup_pt)(void *data, ngx_str_t *key);
+
+
+/*
+ * "text" is the raw query-string value.  NGX_OK: *requirements is an
+ * array, empty for a selector that selects everything; NGX_DECLINED:
+ * *error holds Kubernetes' message (valid UTF-8) for a 400 BadRequest;
+ * NGX_ERROR: no memory.
+ */
+ngx_int_t ngx_k8s_metrics_label_selector_parse(ngx_pool_t *pool,
+    ngx_str_t *text, ngx_array_t **requirements, ngx_str_t *error);
+ngx_int_t ngx_k8s_metrics_field_selector_parse(ngx_pool_t *pool,
+    ngx_str_t *text, ngx_array_t **requirements, ngx_str_t *error);
+ngx_flag_t ngx_k8s_metrics_selector_matches(ngx_array_t *requirements,
+    ngx_k8s_metrics_lookup_pt lookup, void *data);
+
+
+/* ngx_k8s_metrics_resources.c, ngx_k8s_metrics_prometheus.c */
+ngx_int_t ngx_k8s_metrics_serve_nodes(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info);
+ngx_int_t ngx_k8s_metrics_serve_pods(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info);
+ngx_int_t ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r);
+
+
 /* ngx_k8s_metrics_curl.c: libcurl's multi interface on nginx's events */
 
 typedef struct ngx_k8s_metrics_transfer_s  ngx_k8s_metrics_transfer_t;
@@ -161,6 +386,12 @@ ngx_int_t ngx_k8s_metrics_curl_start(ngx_k8s_metrics_curl_t *kc,
     ngx_k8s_metrics_transfer_t *t);
 void ngx_k8s_metrics_curl_stop(ngx_k8s_metrics_curl_t *kc, CURL *easy);
 void ngx_k8s_metrics_curl_destroy(ngx_k8s_metrics_curl_t *kc);
+
+
+/* ngx_k8s_metrics_scrape.c */
+ngx_int_t ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
+    ngx_k8s_metrics_main_conf_t *kmcf);
+void ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle);
 
 
 /* ngx_k8s_metrics_authn.c */
@@ -208,13 +439,27 @@ json_t *ngx_k8s_metrics_api_group_list(ngx_http_request_t *r);
 json_t *ngx_k8s_metrics_api_group(void);
 json_t *ngx_k8s_metrics_api_resource_list(void);
 json_t *ngx_k8s_metrics_api_group_discovery_list(void);
-json_t *ngx_k8s_metrics_empty_list(const char *kind);
 
 
 /* ngx_k8s_metrics_store.c */
 char *ngx_k8s_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_flag_t ngx_k8s_metrics_store_ready(ngx_http_request_t *r);
 ngx_flag_t ngx_k8s_metrics_store_collection_timely(ngx_http_request_t *r);
+ngx_k8s_metrics_snapshot_t *ngx_k8s_metrics_snapshot_acquire(
+    ngx_k8s_metrics_main_conf_t *kmcf);
+void ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_snapshot_t *snap);
+extern ngx_msec_t  ngx_k8s_metrics_duration_bounds[];
+
+ngx_int_t ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n, ngx_log_t *log);
+ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
+    ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
+ngx_flag_t ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node);
+ngx_flag_t ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_spod_t *pod);
+uint64_t ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
+    ngx_k8s_metrics_point_t *prev);
 
 /* ngx_k8s_metrics_quantity.c: Kubernetes' canonical quantities, Go's
  * time.Duration.String() and RFC 3339 times; buffers of at least

@@ -163,6 +163,9 @@ ngx_k8s_metrics_serve(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
                                             ngx_k8s_metrics_livez_checks,
                                             "livez");
 
+    case NGX_K8S_METRICS_ROUTE_METRICS:
+        return ngx_k8s_metrics_serve_prometheus(r);
+
     case NGX_K8S_METRICS_ROUTE_READYZ:
         return ngx_k8s_metrics_serve_health(r, ctx,
                                             ngx_k8s_metrics_readyz_checks,
@@ -225,14 +228,11 @@ ngx_k8s_metrics_serve_resource(ngx_http_request_t *r,
         return ngx_k8s_metrics_send_watch_not_supported(r, info);
     }
 
-    if (info->name.len) {
-        return ngx_k8s_metrics_send_not_found(r, info);
+    if (info->route == NGX_K8S_METRICS_ROUTE_NODES) {
+        return ngx_k8s_metrics_serve_nodes(r, info);
     }
 
-    return ngx_k8s_metrics_send_json(r, NGX_HTTP_OK,
-               ngx_k8s_metrics_empty_list(
-                   info->route == NGX_K8S_METRICS_ROUTE_NODES
-                   ? "NodeMetricsList" : "PodMetricsList"));
+    return ngx_k8s_metrics_serve_pods(r, info);
 }
 
 

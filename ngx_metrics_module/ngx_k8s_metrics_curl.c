@@ -77,6 +77,9 @@ ngx_k8s_metrics_curl_start(ngx_k8s_metrics_curl_t *kc,
     curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
 
     rc = curl_multi_add_handle(kc->multi, t->easy);
+
+    ERR_clear_error();
+
     if (rc != CURLM_OK) {
         ngx_log_error(NGX_LOG_ALERT, kc->log, 0,
                       "curl_multi_add_handle() failed: %s",
@@ -115,6 +118,8 @@ ngx_k8s_metrics_curl_destroy(ngx_k8s_metrics_curl_t *kc)
     /* closes the cached connections, through the socket callback */
     curl_multi_cleanup(kc->multi);
     kc->multi = NULL;
+
+    ERR_clear_error();
 }
 
 
@@ -282,6 +287,11 @@ ngx_k8s_metrics_curl_timer_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * curl and nginx share OpenSSL's per-thread error queue: what curl leaves
+ * there would be reported by nginx's next TLS call as a "stale" error.
+ */
+
 static void
 ngx_k8s_metrics_curl_finished(ngx_k8s_metrics_curl_t *kc)
 {
@@ -290,6 +300,8 @@ ngx_k8s_metrics_curl_finished(ngx_k8s_metrics_curl_t *kc)
     CURLMsg                     *msg;
     CURLcode                     result;
     ngx_k8s_metrics_transfer_t  *t;
+
+    ERR_clear_error();
 
     for ( ;; ) {
         msg = curl_multi_info_read(kc->multi, &pending);
@@ -308,6 +320,8 @@ ngx_k8s_metrics_curl_finished(ngx_k8s_metrics_curl_t *kc)
 
         curl_multi_remove_handle(kc->multi, easy);
         kc->running--;
+
+        ERR_clear_error();
 
         t->done(t, result);
     }

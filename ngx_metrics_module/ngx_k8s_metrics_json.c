@@ -679,17 +679,6 @@ ngx_k8s_metrics_discovery_resource(const char *name, const char *singular,
 }
 
 
-json_t *
-ngx_k8s_metrics_empty_list(const char *kind)
-{
-    return json_pack("{s:s, s:s, s:{}, s:[]}",
-                     "kind", kind,
-                     "apiVersion", NGX_K8S_METRICS_GROUP_VERSION,
-                     "metadata",
-                     "items");
-}
-
-
 static json_t *
 ngx_k8s_metrics_json_str(ngx_str_t *s)
 {

@@ -10,6 +10,21 @@
 
 
 static ngx_int_t ngx_k8s_metrics_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_k8s_metrics_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_k8s_metrics_init_process(ngx_cycle_t *cycle);
+static void ngx_k8s_metrics_exit_process(ngx_cycle_t *cycle);
+static char *ngx_k8s_metrics_node(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_k8s_metrics_node_label(ngx_conf_t *cf,
+    ngx_k8s_metrics_node_conf_t *node, ngx_str_t *arg);
+static char *ngx_k8s_metrics_check_kubelet_conf(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf);
+static char *ngx_k8s_metrics_node_urls(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf);
+static ngx_int_t ngx_k8s_metrics_check_file(ngx_conf_t *cf, ngx_str_t *file,
+    const char *directive);
+static int ngx_libc_cdecl ngx_k8s_metrics_cmp_nodes(const void *one,
+    const void *two);
 static void *ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf);
 static char *ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_k8s_metrics_create_loc_conf(ngx_conf_t *cf);
@@ -42,6 +57,11 @@ static ngx_conf_post_t  ngx_k8s_metrics_resolution_post = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_k8s_metrics_port_bounds = {
+    ngx_conf_check_num_bounds, 1, 65535
+};
+
+
 static ngx_command_t  ngx_k8s_metrics_commands[] = {
 
     { ngx_string("k8s_metrics_zone"),
@@ -57,6 +77,69 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_k8s_metrics_main_conf_t, resolution),
       &ngx_k8s_metrics_resolution_post },
+
+    { ngx_string("k8s_metrics_node"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_k8s_metrics_node,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_port"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_port),
+      &ngx_k8s_metrics_port_bounds },
+
+    { ngx_string("k8s_metrics_kubelet_ca"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_ca),
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_insecure_tls"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_insecure_tls),
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_client_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_certificate),
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_client_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_certificate_key),
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_token_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_token_file),
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_timeout),
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_max_body),
+      NULL },
 
     { ngx_string("k8s_metrics_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -160,11 +243,11 @@ ngx_module_t  ngx_http_k8s_metrics_module = {
     ngx_k8s_metrics_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_k8s_metrics_init_module,           /* init module */
+    ngx_k8s_metrics_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_k8s_metrics_exit_process,          /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -227,9 +310,18 @@ ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     kmcf->shm_zone = NULL;
+     *     kmcf->nodes = NULL;
+     *     kmcf->kubelet_ca = { 0, NULL };
+     *     kmcf->kubelet_certificate = { 0, NULL };
+     *     kmcf->kubelet_certificate_key = { 0, NULL };
+     *     kmcf->kubelet_token_file = { 0, NULL };
      */
 
     kmcf->resolution = NGX_CONF_UNSET_MSEC;
+    kmcf->kubelet_port = NGX_CONF_UNSET_UINT;
+    kmcf->kubelet_insecure_tls = NGX_CONF_UNSET;
+    kmcf->kubelet_timeout = NGX_CONF_UNSET_MSEC;
+    kmcf->kubelet_max_body = NGX_CONF_UNSET_SIZE;
 
     return kmcf;
 }
@@ -241,8 +333,341 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_k8s_metrics_main_conf_t *kmcf = conf;
 
     ngx_conf_init_msec_value(kmcf->resolution, 15000);
+    ngx_conf_init_uint_value(kmcf->kubelet_port, 10250);
+    ngx_conf_init_value(kmcf->kubelet_insecure_tls, 0);
+    ngx_conf_init_msec_value(kmcf->kubelet_timeout, 10000);
+    ngx_conf_init_size_value(kmcf->kubelet_max_body, 16 * 1024 * 1024);
+
+    if (kmcf->nodes && kmcf->shm_zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_node\" requires \"k8s_metrics_zone\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_k8s_metrics_check_kubelet_conf(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_k8s_metrics_node_urls(cf, kmcf);
+}
+
+
+static char *
+ngx_k8s_metrics_check_kubelet_conf(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_k8s_metrics_ca_t  *ca;
+
+    if (kmcf->kubelet_insecure_tls && kmcf->kubelet_ca.len) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_kubelet_insecure_tls on\" conflicts "
+                      "with \"k8s_metrics_kubelet_ca\": verify kubelets "
+                      "or don't, not both");
+        return NGX_CONF_ERROR;
+    }
+
+    if (kmcf->nodes && !kmcf->kubelet_insecure_tls
+        && kmcf->kubelet_ca.len == 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_node\" needs \"k8s_metrics_kubelet_ca\" "
+                      "to verify the kubelets' serving certificates (or "
+                      "\"k8s_metrics_kubelet_insecure_tls on\", not for "
+                      "production)");
+        return NGX_CONF_ERROR;
+    }
+
+    if (kmcf->kubelet_ca.len) {
+        ca = ngx_k8s_metrics_load_ca(cf, &kmcf->kubelet_ca,
+                                     "k8s_metrics_kubelet_ca");
+        if (ca == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        kmcf->kubelet_ca = ca->file;
+    }
+
+    if ((kmcf->kubelet_certificate.len == 0)
+        != (kmcf->kubelet_certificate_key.len == 0))
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_kubelet_client_certificate\" and "
+                      "\"k8s_metrics_kubelet_client_certificate_key\" go "
+                      "together: one is missing");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_k8s_metrics_check_file(cf, &kmcf->kubelet_certificate,
+                                   "k8s_metrics_kubelet_client_certificate")
+        != NGX_OK
+        || ngx_k8s_metrics_check_file(cf, &kmcf->kubelet_certificate_key,
+                               "k8s_metrics_kubelet_client_certificate_key")
+           != NGX_OK
+        || ngx_k8s_metrics_check_file(cf, &kmcf->kubelet_token_file,
+                                      "k8s_metrics_kubelet_token_file")
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
+}
+
+
+/* an optional file: made absolute, null-terminated, and readable now */
+
+static ngx_int_t
+ngx_k8s_metrics_check_file(ngx_conf_t *cf, ngx_str_t *file,
+    const char *directive)
+{
+    if (file->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (access((char *) file->data, R_OK) != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                      "\"%s\": cannot read \"%V\"", directive, file);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The kubelets' URLs, once the default port is known; nodes sorted by
+ * name, the store's order, and each name once.
+ */
+
+static char *
+ngx_k8s_metrics_node_urls(ngx_conf_t *cf, ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    u_char                       *p;
+    ngx_uint_t                    i;
+    ngx_k8s_metrics_node_conf_t  *node;
+
+    if (kmcf->nodes == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    node = kmcf->nodes->elts;
+
+    ngx_qsort(node, kmcf->nodes->nelts, sizeof(ngx_k8s_metrics_node_conf_t),
+              ngx_k8s_metrics_cmp_nodes);
+
+    for (i = 0; i < kmcf->nodes->nelts; i++) {
+
+        if (i && ngx_k8s_metrics_cmp_nodes(&node[i - 1], &node[i]) == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"k8s_metrics_node\" \"%V\" is defined twice",
+                          &node[i].name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (node[i].url.len == 0) {
+            /* no port given: the address, then the default port */
+
+            p = ngx_pnalloc(cf->pool, node[i].address.len + NGX_INT_T_LEN + 1);
+            if (p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            node[i].address.len = ngx_sprintf(p, "%V:%ui", &node[i].address,
+                                              kmcf->kubelet_port)
+                                  - p;
+            node[i].address.data = p;
+        }
+
+        p = ngx_pnalloc(cf->pool, sizeof("https:///metrics/resource")
+                                  + node[i].address.len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        node[i].url.data = p;
+        node[i].url.len = ngx_sprintf(p, "https://%V/metrics/resource%Z",
+                                      &node[i].address)
+                          - p - 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_nodes(const void *one, const void *two)
+{
+    ngx_k8s_metrics_node_conf_t  *a, *b;
+
+    a = (ngx_k8s_metrics_node_conf_t *) one;
+    b = (ngx_k8s_metrics_node_conf_t *) two;
+
+    return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
+                              b->name.len);
+}
+
+
+/* k8s_metrics_node NAME ADDRESS[:PORT] [label=KEY=VALUE ...] */
+
+static char *
+ngx_k8s_metrics_node(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_k8s_metrics_main_conf_t *kmcf = conf;
+
+    ngx_url_t                     u;
+    ngx_str_t                    *value;
+    ngx_uint_t                    i;
+    ngx_k8s_metrics_node_conf_t  *node;
+
+    value = cf->args->elts;
+
+    if (kmcf->nodes == NULL) {
+        kmcf->nodes = ngx_array_create(cf->pool, 16,
+                                       sizeof(ngx_k8s_metrics_node_conf_t));
+        if (kmcf->nodes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    node = ngx_array_push(kmcf->nodes);
+    if (node == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(node, sizeof(ngx_k8s_metrics_node_conf_t));
+
+    if (value[1].len == 0 || value[1].len > 253) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid node name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    node->name = value[1];
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = value[2];
+    u.no_resolve = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.uri.len || u.host.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid kubelet address \"%V\" of node \"%V\"%s%s",
+                           &value[2], &value[1], u.err ? ": " : "",
+                           u.err ? u.err : "");
+        return NGX_CONF_ERROR;
+    }
+
+    node->address = value[2];
+
+    /* with no port the URL is made once k8s_metrics_kubelet_port is known */
+
+    if (!u.no_port) {
+        node->url.len = 1;
+    }
+
+    for (i = 3; i < cf->args->nelts; i++) {
+        if (ngx_k8s_metrics_node_label(cf, node, &value[i]) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_node_label(ngx_conf_t *cf, ngx_k8s_metrics_node_conf_t *node,
+    ngx_str_t *arg)
+{
+    u_char                   *eq;
+    ngx_k8s_metrics_label_t  *label;
+
+    if (arg->len < 8 || ngx_strncmp(arg->data, "label=", 6) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" of node \"%V\", it "
+                           "must be label=KEY=VALUE", arg, &node->name);
+        return NGX_ERROR;
+    }
+
+    eq = ngx_strlchr(arg->data + 6, arg->data + arg->len, '=');
+
+    if (eq == NULL || eq == arg->data + 6) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid label \"%V\" of node \"%V\", it "
+                           "must be label=KEY=VALUE", arg, &node->name);
+        return NGX_ERROR;
+    }
+
+    if (node->labels == NULL) {
+        node->labels = ngx_array_create(cf->pool, 4,
+                                        sizeof(ngx_k8s_metrics_label_t));
+        if (node->labels == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    label = ngx_array_push(node->labels);
+    if (label == NULL) {
+        return NGX_ERROR;
+    }
+
+    label->key.data = arg->data + 6;
+    label->key.len = eq - label->key.data;
+    label->value.data = eq + 1;
+    label->value.len = arg->data + arg->len - label->value.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_init_module(ngx_cycle_t *cycle)
+{
+    static ngx_uint_t  initialized;
+
+    if (initialized++ == 0
+        && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "curl_global_init() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the scraper runs in worker 0, or in the single process; never elsewhere */
+
+static ngx_int_t
+ngx_k8s_metrics_init_process(ngx_cycle_t *cycle)
+{
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    if (!(ngx_process == NGX_PROCESS_SINGLE
+          || (ngx_process == NGX_PROCESS_WORKER && ngx_worker == 0)))
+    {
+        return NGX_OK;
+    }
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_k8s_metrics_module);
+
+    if (kmcf == NULL || kmcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_k8s_metrics_scraper_init(cycle, kmcf);
+}
+
+
+static void
+ngx_k8s_metrics_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_k8s_metrics_scraper_exit(cycle);
 }
 
 

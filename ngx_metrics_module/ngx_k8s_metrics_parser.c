@@ -11,6 +11,7 @@
 #include "ngx_k8s_metrics.h"
 
 #include <math.h>
+#include <float.h>
 
 
 #define NGX_K8S_METRICS_LABEL_NAMESPACE  0x01
@@ -32,6 +33,13 @@
 
 #define NGX_K8S_METRICS_MANTISSA_DIGITS  19
 
+/* x87 extended precision would round twice */
+#if (FLT_EVAL_METHOD == 0)
+#define NGX_K8S_METRICS_EXACT_DOUBLE     1
+#else
+#define NGX_K8S_METRICS_EXACT_DOUBLE     0
+#endif
+
 
 typedef struct {
     ngx_str_t                       name;
@@ -47,9 +55,9 @@ static ngx_k8s_metrics_metric_t *ngx_k8s_metrics_find_metric(u_char *name,
 static ngx_int_t ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser,
     u_char **pos, u_char *last, ngx_k8s_metrics_sample_t *sample,
     ngx_uint_t *found);
-static ngx_int_t ngx_k8s_metrics_parse_double(u_char *p, u_char *last,
+static ngx_int_t ngx_k8s_metrics_parse_double(u_char **pos, u_char *last,
     double *value);
-static ngx_int_t ngx_k8s_metrics_parse_int64(u_char *p, u_char *last,
+static ngx_int_t ngx_k8s_metrics_parse_int64(u_char **pos, u_char *last,
     int64_t *value);
 
 
@@ -270,7 +278,7 @@ static ngx_int_t
 ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
     u_char *last)
 {
-    u_char                    *name, *start;
+    u_char                    *name;
     ngx_uint_t                 found;
     ngx_k8s_metrics_metric_t  *metric;
     ngx_k8s_metrics_sample_t   sample;
@@ -332,13 +340,9 @@ ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
         p++;
     }
 
-    start = p;
-
-    while (p < last && *p != ' ' && *p != '\t') {
-        p++;
-    }
-
-    if (ngx_k8s_metrics_parse_double(start, p, &sample.value) != NGX_OK) {
+    if (ngx_k8s_metrics_parse_double(&p, last, &sample.value) != NGX_OK
+        || (p < last && *p != ' ' && *p != '\t'))
+    {
         goto malformed;
     }
 
@@ -349,13 +353,8 @@ ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
     sample.timestamp_ms = -1;
 
     if (p < last) {
-        start = p;
 
-        while (p < last && *p != ' ' && *p != '\t') {
-            p++;
-        }
-
-        if (ngx_k8s_metrics_parse_int64(start, p, &sample.timestamp_ms)
+        if (ngx_k8s_metrics_parse_int64(&p, last, &sample.timestamp_ms)
             != NGX_OK)
         {
             goto malformed;
@@ -468,31 +467,42 @@ ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser, u_char **pos,
         }
 
         start = p;
-        escaped = 0;
 
-        for ( ;; ) {
-            if (p == last) {
-                return NGX_DECLINED;
-            }
+        end = memchr(p, '"', last - p);
+        if (end == NULL) {
+            return NGX_DECLINED;
+        }
 
-            if (*p == '"') {
-                break;
-            }
+        p = memchr(p, '\\', end - p);
+        escaped = (p != NULL);
 
-            if (*p == '\\') {
-                if (++p == last
-                    || (*p != '\\' && *p != '"' && *p != 'n'))
-                {
+        /* past a backslash, a quote may be escaped: go byte by byte */
+
+        if (escaped) {
+            for ( ;; ) {
+                if (p == last) {
                     return NGX_DECLINED;
                 }
 
-                escaped = 1;
+                if (*p == '"') {
+                    break;
+                }
+
+                if (*p == '\\') {
+                    if (++p == last
+                        || (*p != '\\' && *p != '"' && *p != 'n'))
+                    {
+                        return NGX_DECLINED;
+                    }
+                }
+
+                p++;
             }
 
-            p++;
+            end = p;
         }
 
-        end = p++;
+        p = end + 1;
 
         value = NULL;
         label = 0;
@@ -590,25 +600,21 @@ ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser, u_char **pos,
  */
 
 static ngx_int_t
-ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
+ngx_k8s_metrics_parse_double(u_char **pos, u_char *last, double *value)
 {
-    u_char      *d, *w;
+    u_char      *p, *start, *d;
     double       v;
     int64_t      exp, e;
     uint64_t     mantissa;
     ngx_uint_t   neg, eneg, digits, dropped, any;
     u_char       buf[NGX_K8S_METRICS_NUMBER_LEN + NGX_INT64_LEN + 3];
 
-    if (p == last || last - p > NGX_K8S_METRICS_NUMBER_LEN) {
-        return NGX_DECLINED;
-    }
-
-    d = buf;
+    p = *pos;
+    start = p;
     neg = 0;
 
-    if (*p == '+' || *p == '-') {
-        neg = (*p == '-');
-        *d++ = *p++;
+    if (p < last && (*p == '+' || *p == '-')) {
+        neg = (*p++ == '-');
     }
 
     mantissa = 0;
@@ -616,8 +622,6 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
     dropped = 0;
     any = 0;
     exp = 0;
-
-    /* buf gets every digit; the radix point moves into the exponent */
 
     while (p < last && *p >= '0' && *p <= '9') {
         any = 1;
@@ -630,7 +634,7 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
             dropped = 1;
         }
 
-        *d++ = *p++;
+        p++;
     }
 
     if (p < last && *p == '.') {
@@ -648,7 +652,7 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
             }
 
             exp--;
-            *d++ = *p++;
+            p++;
         }
     }
 
@@ -661,11 +665,10 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
         eneg = 0;
 
         if (p < last && (*p == '+' || *p == '-')) {
-            eneg = (*p == '-');
-            p++;
+            eneg = (*p++ == '-');
         }
 
-        if (p == last) {
+        if (p == last || *p < '0' || *p > '9') {
             return NGX_DECLINED;
         }
 
@@ -682,11 +685,14 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
         exp += eneg ? -e : e;
     }
 
-    if (p != last) {
+    if (p - start > NGX_K8S_METRICS_NUMBER_LEN) {
         return NGX_DECLINED;
     }
 
-    if (!dropped
+    *pos = p;
+
+    if (NGX_K8S_METRICS_EXACT_DOUBLE
+        && !dropped
         && mantissa <= NGX_K8S_METRICS_MANTISSA_EXACT
         && exp >= -22 && exp <= 22)
     {
@@ -704,6 +710,20 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
         return NGX_OK;
     }
 
+    /* the digits without the radix point, then the exponent */
+
+    d = buf;
+
+    if (neg) {
+        *d++ = '-';
+    }
+
+    for (p = start; p < *pos && *p != 'e' && *p != 'E'; p++) {
+        if (*p >= '0' && *p <= '9') {
+            *d++ = *p;
+        }
+    }
+
     *d++ = 'e';
 
     if (exp < 0) {
@@ -719,10 +739,9 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
     } while (e);
 
     *d = '\0';
-    w = d;
 
     do {
-        *--w = (u_char) ('0' + exp % 10);
+        *--d = (u_char) ('0' + exp % 10);
         exp /= 10;
     } while (exp);
 
@@ -738,38 +757,42 @@ ngx_k8s_metrics_parse_double(u_char *p, u_char *last, double *value)
 }
 
 
-static ngx_int_t
-ngx_k8s_metrics_parse_int64(u_char *p, u_char *last, int64_t *value)
-{
-    uint64_t    n, max;
-    ngx_uint_t  neg;
+/* 19 digits always fit in uint64_t: only their sum can overflow int64_t */
 
+static ngx_int_t
+ngx_k8s_metrics_parse_int64(u_char **pos, u_char *last, int64_t *value)
+{
+    u_char      *p, *start;
+    uint64_t     n, max;
+    ngx_uint_t   neg, any;
+
+    p = *pos;
     neg = 0;
 
     if (p < last && (*p == '+' || *p == '-')) {
-        neg = (*p == '-');
+        neg = (*p++ == '-');
+    }
+
+    any = (p < last && *p == '0');
+
+    while (p < last && *p == '0') {
         p++;
     }
 
-    if (p == last) {
-        return NGX_DECLINED;
-    }
-
-    max = neg ? (uint64_t) INT64_MAX + 1 : INT64_MAX;
+    start = p;
     n = 0;
 
-    while (p < last) {
-        if (*p < '0' || *p > '9') {
-            return NGX_DECLINED;
-        }
-
-        if (n > (max - (*p - '0')) / 10) {
-            return NGX_DECLINED;
-        }
-
+    while (p < last && *p >= '0' && *p <= '9') {
         n = n * 10 + (*p++ - '0');
     }
 
+    max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+
+    if ((!any && p == start) || p - start > 19 || n > max) {
+        return NGX_DECLINED;
+    }
+
+    *pos = p;
     *value = neg ? (int64_t) (0 - n) : (int64_t) n;
 
     return NGX_OK;

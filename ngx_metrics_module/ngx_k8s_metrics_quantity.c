@@ -9,6 +9,20 @@
 #include "ngx_k8s_metrics.h"
 
 
+/* indexes into the suffix tables below */
+#define NGX_K8S_METRICS_SCALE_NANO  0
+#define NGX_K8S_METRICS_SCALE_ONE   3
+#define NGX_K8S_METRICS_SCALE_MAX   9
+#define NGX_K8S_METRICS_BINARY_MAX  6
+
+/*
+ * metrics-server's uint64Quantity() fits a value above INT64_MAX into a
+ * Quantity by dropping its last decimal digit
+ */
+#define ngx_k8s_metrics_fit_int64(n)                                         \
+    ((n) > (uint64_t) INT64_MAX ? (n) / 10 * 10 : (n))
+
+
 static u_char *ngx_k8s_metrics_format_decimal(u_char *p, uint64_t n,
     ngx_uint_t scale);
 static u_char *ngx_k8s_metrics_format_uint(u_char *p, uint64_t n,
@@ -45,20 +59,6 @@ static ngx_str_t  ngx_k8s_metrics_binary_suffixes[] = {
 };
 
 
-#define NGX_K8S_METRICS_SCALE_NANO  0
-#define NGX_K8S_METRICS_SCALE_ONE   3
-#define NGX_K8S_METRICS_SCALE_MAX   9
-
-
-/*
- * metrics-server's uint64Quantity() fits a value above INT64_MAX into a
- * Quantity by dropping its last decimal digit
- */
-
-#define ngx_k8s_metrics_fit_int64(n)                                         \
-    ((n) > (uint64_t) INT64_MAX ? (n) / 10 * 10 : (n))
-
-
 u_char *
 ngx_k8s_metrics_format_cpu(u_char *p, uint64_t nanocores)
 {
@@ -86,7 +86,7 @@ ngx_k8s_metrics_format_memory(u_char *p, uint64_t bytes)
                                               NGX_K8S_METRICS_SCALE_ONE);
     }
 
-    for (i = 0; i < 6 && bytes % 1024 == 0; i++) {
+    for (i = 0; i < NGX_K8S_METRICS_BINARY_MAX && bytes % 1024 == 0; i++) {
         bytes /= 1024;
     }
 

@@ -1,13 +1,79 @@
 
 /*
  * ngx_metrics_module: the metrics store, in a shared memory zone.
+ *
+ * One writer (the scraping worker) publishes a new immutable snapshot per
+ * cycle; readers in every worker take a reference to the current one, use
+ * it without a lock, and give it back.  The zone's mutex guards only the
+ * current pointer, the reference counts and the list of retired snapshots,
+ * which are freed once no reader holds them.  A reader killed while holding
+ * one cannot pin it forever: a retired snapshot is freed after
+ * NGX_K8S_METRICS_RETIRE_MAX whatever its count, far longer than any
+ * reader's synchronous use.
  */
 
 
 #include "ngx_k8s_metrics.h"
 
 
-#define NGX_K8S_METRICS_ZONE_MIN  (64 * 1024)
+#define NGX_K8S_METRICS_ZONE_MIN      (64 * 1024)
+#define NGX_K8S_METRICS_RETIRE_MAX    60000
+
+/* metrics-server's freshContainerMinMetricsResolution */
+#define NGX_K8S_METRICS_FRESH_MIN     10000
+
+
+typedef struct {
+    ngx_k8s_metrics_snapshot_t     *snap;
+    ngx_k8s_metrics_snapshot_t     *old;
+    u_char                         *strings;
+    ngx_msec_t                      resolution;
+    ngx_uint_t                      pod;
+    ngx_uint_t                      container;
+    ngx_uint_t                      label;
+} ngx_k8s_metrics_builder_t;
+
+
+static size_t ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_batch_t *batches,
+    ngx_uint_t n, ngx_k8s_metrics_snapshot_t *snap);
+static void ngx_k8s_metrics_build_node(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,
+    ngx_uint_t index);
+static void ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,
+    ngx_k8s_metrics_snode_t *onode, ngx_uint_t index);
+static void ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
+    ngx_k8s_metrics_snode_t *onode, ngx_k8s_metrics_batch_t *batch);
+static void ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_scontainer_t *c, ngx_k8s_metrics_scontainer_t *oc,
+    ngx_k8s_metrics_csample_t *cs);
+static ngx_k8s_metrics_snode_t *ngx_k8s_metrics_find_node(
+    ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
+static ngx_k8s_metrics_spod_t *ngx_k8s_metrics_find_pod(
+    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_snode_t *node,
+    ngx_str_t *namespace, ngx_str_t *name);
+static ngx_k8s_metrics_scontainer_t *ngx_k8s_metrics_find_container(
+    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_spod_t *pod,
+    ngx_str_t *name);
+static ngx_k8s_metrics_sstr_t ngx_k8s_metrics_store_str(
+    ngx_k8s_metrics_builder_t *b, ngx_str_t *s);
+static int ngx_libc_cdecl ngx_k8s_metrics_cmp_pod_order(const void *one,
+    const void *two);
+static ngx_int_t ngx_k8s_metrics_sstr_cmp(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_sstr_t s, ngx_str_t *str);
+static void ngx_k8s_metrics_retire(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_snapshot_t *old);
+static void ngx_k8s_metrics_free_retired(ngx_k8s_metrics_main_conf_t *kmcf);
+static void ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
+    ngx_k8s_metrics_snode_t *onode, ngx_msec_t duration);
+
+
+/* for qsort(), which has no context argument; one writer per process */
+static ngx_k8s_metrics_snapshot_t  *ngx_k8s_metrics_sorting;
+
+/* upper bounds of the scrape duration histogram, ms */
+ngx_msec_t  ngx_k8s_metrics_duration_bounds[NGX_K8S_METRICS_DURATION_BUCKETS] =
+    { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 };
 
 
 static ngx_int_t ngx_k8s_metrics_init_zone(ngx_shm_zone_t *shm_zone,
@@ -91,12 +157,13 @@ ngx_k8s_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     kmcf = shm_zone->data;
 
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    kmcf->shpool = shpool;
+
     if (okmcf) {
         kmcf->sh = okmcf->sh;
         return NGX_OK;
     }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (shm_zone->shm.exists) {
         kmcf->sh = shpool->data;
@@ -110,7 +177,7 @@ ngx_k8s_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     shpool->data = kmcf->sh;
 
-    kmcf->sh->started = ngx_time();
+    kmcf->sh->started = ngx_current_msec;
 
     len = sizeof(" in k8s_metrics_zone \"\"") + shm_zone->shm.name.len;
 
@@ -129,11 +196,22 @@ ngx_k8s_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 ngx_flag_t
 ngx_k8s_metrics_store_ready(ngx_http_request_t *r)
 {
+    ngx_flag_t                    ready;
+    ngx_k8s_metrics_snapshot_t   *snap;
     ngx_k8s_metrics_main_conf_t  *kmcf;
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-    return kmcf->sh->snapshot != NULL;
+    snap = ngx_k8s_metrics_snapshot_acquire(kmcf);
+    if (snap == NULL) {
+        return 0;
+    }
+
+    ready = snap->ready;
+
+    ngx_k8s_metrics_snapshot_release(kmcf, snap);
+
+    return ready;
 }
 
 
@@ -145,15 +223,662 @@ ngx_k8s_metrics_store_ready(ngx_http_request_t *r)
 ngx_flag_t
 ngx_k8s_metrics_store_collection_timely(ngx_http_request_t *r)
 {
-    time_t                        last;
+    ngx_msec_t                    last;
     ngx_k8s_metrics_main_conf_t  *kmcf;
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-    last = kmcf->sh->last_scrape_start
-           ? (time_t) (kmcf->sh->last_scrape_start / 1000)
-           : kmcf->sh->started;
+    last = kmcf->sh->last_scrape_start ? kmcf->sh->last_scrape_start
+                                       : kmcf->sh->started;
 
-    return (ngx_msec_t) (ngx_time() - last) * 1000
-           <= kmcf->resolution * 3 / 2;
+    return (ngx_msec_int_t) (ngx_current_msec - last)
+           <= (ngx_msec_int_t) (kmcf->resolution * 3 / 2);
+}
+
+
+ngx_k8s_metrics_snapshot_t *
+ngx_k8s_metrics_snapshot_acquire(ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_k8s_metrics_snapshot_t  *snap;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    snap = kmcf->sh->snapshot;
+
+    if (snap) {
+        snap->refs++;
+    }
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    return snap;
+}
+
+
+void
+ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_snapshot_t *snap)
+{
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    if (snap->refs) {
+        snap->refs--;
+    }
+
+    if (snap->refs == 0 && snap != kmcf->sh->snapshot) {
+        ngx_k8s_metrics_free_retired(kmcf);
+    }
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+}
+
+
+/*
+ * Builds the snapshot of a finished cycle from the previous one and the
+ * cycle's batches (one per node, sorted by node name), and makes it the
+ * current one.  When the zone is full the previous snapshot stays.
+ */
+
+ngx_int_t
+ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n, ngx_log_t *log)
+{
+    u_char                      *p;
+    size_t                       size;
+    ngx_uint_t                   i;
+    ngx_k8s_metrics_snapshot_t   counts, *snap, *old;
+    ngx_k8s_metrics_builder_t    b;
+
+    size = ngx_k8s_metrics_snapshot_size(batches, n, &counts);
+
+    p = ngx_slab_alloc(kmcf->shpool, size);
+    if (p == NULL) {
+        (void) ngx_atomic_fetch_add(&kmcf->sh->counters.zone_full, 1);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "k8s metrics: k8s_metrics_zone \"%V\" is full: %uz "
+                      "bytes needed for %ui nodes, %ui pods, %ui containers; "
+                      "serving the previous snapshot",
+                      &kmcf->shm_zone->shm.name, size, counts.nnodes,
+                      counts.npods, counts.ncontainers);
+        return NGX_DECLINED;
+    }
+
+    snap = (ngx_k8s_metrics_snapshot_t *) p;
+    *snap = counts;
+    snap->size = size;
+    snap->published = (int64_t) ngx_current_msec;
+
+    /* the 8-byte aligned arrays first */
+
+    p += sizeof(ngx_k8s_metrics_snapshot_t);
+    snap->nodes = (ngx_k8s_metrics_snode_t *) p;
+    p += n * sizeof(ngx_k8s_metrics_snode_t);
+    snap->containers = (ngx_k8s_metrics_scontainer_t *) p;
+    p += snap->ncontainers * sizeof(ngx_k8s_metrics_scontainer_t);
+    snap->pods = (ngx_k8s_metrics_spod_t *) p;
+    p += snap->npods * sizeof(ngx_k8s_metrics_spod_t);
+    snap->labels = (ngx_k8s_metrics_slabel_t *) p;
+    p += snap->nlabels * sizeof(ngx_k8s_metrics_slabel_t);
+    snap->pod_order = (uint32_t *) p;
+    p += snap->npods * sizeof(uint32_t);
+    snap->strings = p;
+
+    old = ngx_k8s_metrics_snapshot_acquire(kmcf);
+
+    ngx_memzero(&b, sizeof(ngx_k8s_metrics_builder_t));
+    b.snap = snap;
+    b.old = old;
+    b.strings = snap->strings;
+    b.resolution = kmcf->resolution;
+
+    for (i = 0; i < n; i++) {
+        ngx_k8s_metrics_build_node(&b, &batches[i], &snap->nodes[i], i);
+    }
+
+    for (i = 0; i < snap->npods; i++) {
+        snap->pod_order[i] = i;
+    }
+
+    ngx_k8s_metrics_sorting = snap;
+    ngx_qsort(snap->pod_order, snap->npods, sizeof(uint32_t),
+              ngx_k8s_metrics_cmp_pod_order);
+
+    snap->ready = 0;
+
+    for (i = 0; i < n && !snap->ready; i++) {
+        snap->ready = ngx_k8s_metrics_node_served(&snap->nodes[i]);
+    }
+
+    for (i = 0; i < snap->npods && !snap->ready; i++) {
+        snap->ready = ngx_k8s_metrics_pod_served(snap, &snap->pods[i]);
+    }
+
+    if (old) {
+        ngx_k8s_metrics_snapshot_release(kmcf, old);
+    }
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    old = kmcf->sh->snapshot;
+    kmcf->sh->snapshot = snap;
+
+    if (old) {
+        ngx_k8s_metrics_retire(kmcf, old);
+    }
+
+    ngx_k8s_metrics_free_retired(kmcf);
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* the counts of a snapshot, and its size with all its strings */
+
+static size_t
+ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
+    ngx_k8s_metrics_snapshot_t *snap)
+{
+    size_t                       strings;
+    ngx_uint_t                   i, k;
+    ngx_k8s_metrics_label_t     *label;
+    ngx_k8s_metrics_csample_t   *cs;
+    ngx_k8s_metrics_node_conf_t *node;
+
+    ngx_memzero(snap, sizeof(ngx_k8s_metrics_snapshot_t));
+
+    snap->nnodes = n;
+    strings = 0;
+
+    for (i = 0; i < n; i++) {
+        node = batches[i].node;
+
+        strings += node->name.len + node->address.len + batches[i].error.len;
+
+        if (node->labels) {
+            label = node->labels->elts;
+            snap->nlabels += node->labels->nelts;
+
+            for (k = 0; k < node->labels->nelts; k++) {
+                strings += label[k].key.len + label[k].value.len;
+            }
+        }
+
+        if (!batches[i].ok) {
+            continue;
+        }
+
+        cs = batches[i].containers.elts;
+
+        for (k = 0; k < batches[i].containers.nelts; k++) {
+            if (k == 0
+                || cs[k].pod.len != cs[k - 1].pod.len
+                || ngx_strncmp(cs[k].pod.data, cs[k - 1].pod.data,
+                               cs[k].pod.len) != 0
+                || cs[k].namespace.len != cs[k - 1].namespace.len
+                || ngx_strncmp(cs[k].namespace.data, cs[k - 1].namespace.data,
+                               cs[k].namespace.len) != 0)
+            {
+                snap->npods++;
+                strings += cs[k].namespace.len + cs[k].pod.len;
+            }
+
+            strings += cs[k].name.len;
+        }
+
+        snap->ncontainers += batches[i].containers.nelts;
+    }
+
+    return sizeof(ngx_k8s_metrics_snapshot_t)
+           + n * sizeof(ngx_k8s_metrics_snode_t)
+           + snap->npods * sizeof(ngx_k8s_metrics_spod_t)
+           + snap->ncontainers * sizeof(ngx_k8s_metrics_scontainer_t)
+           + snap->nlabels * sizeof(ngx_k8s_metrics_slabel_t)
+           + snap->npods * sizeof(uint32_t)
+           + strings;
+}
+
+
+static void
+ngx_k8s_metrics_build_node(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,
+    ngx_uint_t index)
+{
+    ngx_uint_t                    i;
+    ngx_k8s_metrics_label_t      *label;
+    ngx_k8s_metrics_snode_t      *onode;
+    ngx_k8s_metrics_slabel_t     *slabel;
+
+    ngx_memzero(node, sizeof(ngx_k8s_metrics_snode_t));
+
+    node->name = ngx_k8s_metrics_store_str(b, &batch->node->name);
+    node->address = ngx_k8s_metrics_store_str(b, &batch->node->address);
+    node->error = ngx_k8s_metrics_store_str(b, &batch->error);
+    node->scrape_time = batch->scrape_time;
+    node->duration = (uint32_t) batch->duration;
+    node->scraped = batch->ok;
+
+    onode = ngx_k8s_metrics_find_node(b->old, &batch->node->name);
+
+    if (onode) {
+        node->successes = onode->successes;
+        node->failures = onode->failures;
+        node->malformed = onode->malformed;
+    }
+
+    node->malformed += batch->malformed;
+
+    if (batch->ok) {
+        node->successes++;
+
+    } else {
+        node->failures++;
+    }
+
+    ngx_k8s_metrics_node_histogram(node, onode, batch->duration);
+
+    node->first_label = b->label;
+
+    if (batch->node->labels) {
+        label = batch->node->labels->elts;
+
+        for (i = 0; i < batch->node->labels->nelts; i++) {
+            slabel = &b->snap->labels[b->label++];
+            slabel->key = ngx_k8s_metrics_store_str(b, &label[i].key);
+            slabel->value = ngx_k8s_metrics_store_str(b, &label[i].value);
+        }
+    }
+
+    node->nlabels = b->label - node->first_label;
+    node->first_pod = b->pod;
+
+    if (!batch->ok) {
+        return;
+    }
+
+    ngx_k8s_metrics_node_points(node, onode, batch);
+    ngx_k8s_metrics_build_pods(b, batch, node, onode, index);
+}
+
+
+static void
+ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
+    ngx_k8s_metrics_snode_t *onode, ngx_msec_t duration)
+{
+    ngx_uint_t  i;
+
+    if (onode) {
+        ngx_memcpy(node->buckets, onode->buckets, sizeof(node->buckets));
+        node->duration_sum = onode->duration_sum;
+    }
+
+    node->duration_sum += duration;
+
+    for (i = 0; i < NGX_K8S_METRICS_DURATION_BUCKETS; i++) {
+        if (duration <= ngx_k8s_metrics_duration_bounds[i]) {
+            node->buckets[i]++;
+        }
+    }
+}
+
+
+/*
+ * As metrics-server's node storage: the new point becomes the last one;
+ * the previous last one, if older, becomes prev; a point no newer than the
+ * last keeps the old prev.  A decrease of the counter starts over.
+ */
+
+static void
+ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
+    ngx_k8s_metrics_snode_t *onode, ngx_k8s_metrics_batch_t *batch)
+{
+    node->last = batch->point;
+    node->memory = batch->memory;
+
+    if (onode == NULL || !onode->scraped) {
+        return;
+    }
+
+    if (batch->point.time > onode->last.time) {
+        node->prev = onode->last;
+
+    } else if (onode->prev.time && onode->prev.time < batch->point.time) {
+        node->prev = onode->prev;
+    }
+
+    if (node->prev.time && node->prev.cpu > node->last.cpu) {
+        ngx_memzero(&node->prev, sizeof(ngx_k8s_metrics_point_t));
+    }
+}
+
+
+static void
+ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,
+    ngx_k8s_metrics_snode_t *onode, ngx_uint_t index)
+{
+    ngx_uint_t                     k;
+    ngx_k8s_metrics_spod_t        *pod, *opod;
+    ngx_k8s_metrics_csample_t     *cs;
+    ngx_k8s_metrics_scontainer_t  *c, *oc;
+
+    cs = batch->containers.elts;
+    pod = NULL;
+    opod = NULL;
+
+    for (k = 0; k < batch->containers.nelts; k++) {
+
+        if (pod == NULL
+            || ngx_k8s_metrics_sstr_cmp(b->snap, pod->name, &cs[k].pod) != 0
+            || ngx_k8s_metrics_sstr_cmp(b->snap, pod->namespace,
+                                        &cs[k].namespace) != 0)
+        {
+            pod = &b->snap->pods[b->pod++];
+            pod->namespace = ngx_k8s_metrics_store_str(b, &cs[k].namespace);
+            pod->name = ngx_k8s_metrics_store_str(b, &cs[k].pod);
+            pod->node = index;
+            pod->first_container = b->container;
+            pod->ncontainers = 0;
+            pod->first_label = 0;
+            pod->nlabels = 0;
+
+            opod = onode ? ngx_k8s_metrics_find_pod(b->old, onode,
+                                                    &cs[k].namespace,
+                                                    &cs[k].pod)
+                         : NULL;
+        }
+
+        c = &b->snap->containers[b->container++];
+        pod->ncontainers++;
+
+        c->name = ngx_k8s_metrics_store_str(b, &cs[k].name);
+
+        oc = opod ? ngx_k8s_metrics_find_container(b->old, opod, &cs[k].name)
+                  : NULL;
+
+        ngx_k8s_metrics_container_points(b, c, oc, &cs[k]);
+    }
+
+    node->npods = b->pod - node->first_pod;
+}
+
+
+/*
+ * As metrics-server's pod storage: a container started within the last
+ * resolution (but at least 10s ago) gets a first point at its start time
+ * with no CPU used, so that it has a value after one scrape; otherwise the
+ * last point moves to prev when the container did not restart since (start
+ * time before the last point) and the new point is newer.  A decrease of
+ * the counter starts the series over.
+ */
+
+static void
+ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_scontainer_t *c, ngx_k8s_metrics_scontainer_t *oc,
+    ngx_k8s_metrics_csample_t *cs)
+{
+    int64_t  age;
+
+    c->last = cs->point;
+    c->memory = cs->memory;
+    c->start = cs->start;
+    ngx_memzero(&c->prev, sizeof(ngx_k8s_metrics_point_t));
+
+    age = cs->point.time - cs->start;
+
+    if (cs->start && age > 0 && age < (int64_t) b->resolution
+        && age >= NGX_K8S_METRICS_FRESH_MIN)
+    {
+        c->prev.time = cs->start;
+        c->prev.cpu = 0;
+
+    } else if (oc && oc->last.time && cs->start < oc->last.time) {
+
+        if (cs->point.time > oc->last.time) {
+            c->prev = oc->last;
+
+        } else if (oc->prev.time && oc->prev.time < cs->point.time) {
+            c->prev = oc->prev;
+        }
+    }
+
+    if (c->prev.time && c->prev.cpu > c->last.cpu) {
+        ngx_memzero(&c->prev, sizeof(ngx_k8s_metrics_point_t));
+    }
+}
+
+
+static ngx_k8s_metrics_sstr_t
+ngx_k8s_metrics_store_str(ngx_k8s_metrics_builder_t *b, ngx_str_t *s)
+{
+    ngx_k8s_metrics_sstr_t  ss;
+
+    ss.off = (uint32_t) (b->strings - b->snap->strings);
+    ss.len = (uint32_t) s->len;
+
+    b->strings = ngx_cpymem(b->strings, s->data, s->len);
+
+    return ss;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_sstr_cmp(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_sstr_t s, ngx_str_t *str)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_memn2cmp(snap->strings + s.off, str->data, s.len, str->len);
+
+    return rc;
+}
+
+
+static ngx_k8s_metrics_snode_t *
+ngx_k8s_metrics_find_node(ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  lo, hi, mid;
+
+    if (snap == NULL) {
+        return NULL;
+    }
+
+    lo = 0;
+    hi = snap->nnodes;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        rc = ngx_k8s_metrics_sstr_cmp(snap, snap->nodes[mid].name, name);
+
+        if (rc == 0) {
+            return &snap->nodes[mid];
+        }
+
+        if (rc < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_k8s_metrics_snode_t *
+ngx_k8s_metrics_snapshot_node(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_str_t *name)
+{
+    return ngx_k8s_metrics_find_node(snap, name);
+}
+
+
+/* a node's pods are sorted by namespace, then name */
+
+static ngx_k8s_metrics_spod_t *
+ngx_k8s_metrics_find_pod(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_snode_t *node, ngx_str_t *namespace, ngx_str_t *name)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               lo, hi, mid;
+    ngx_k8s_metrics_spod_t  *pod;
+
+    lo = node->first_pod;
+    hi = node->first_pod + node->npods;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        pod = &snap->pods[mid];
+
+        rc = ngx_k8s_metrics_sstr_cmp(snap, pod->namespace, namespace);
+        if (rc == 0) {
+            rc = ngx_k8s_metrics_sstr_cmp(snap, pod->name, name);
+        }
+
+        if (rc == 0) {
+            return pod;
+        }
+
+        if (rc < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_k8s_metrics_scontainer_t *
+ngx_k8s_metrics_find_container(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_spod_t *pod, ngx_str_t *name)
+{
+    ngx_uint_t                     i;
+    ngx_k8s_metrics_scontainer_t  *c;
+
+    c = &snap->containers[pod->first_container];
+
+    for (i = 0; i < pod->ncontainers; i++) {
+        if (ngx_k8s_metrics_sstr_cmp(snap, c[i].name, name) == 0) {
+            return &c[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_pod_order(const void *one, const void *two)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    ns, name;
+    ngx_k8s_metrics_spod_t      *a, *b;
+    ngx_k8s_metrics_snapshot_t  *snap;
+
+    snap = ngx_k8s_metrics_sorting;
+    a = &snap->pods[*(uint32_t *) one];
+    b = &snap->pods[*(uint32_t *) two];
+
+    ngx_k8s_metrics_sstr(snap, b->namespace, &ns);
+    rc = ngx_k8s_metrics_sstr_cmp(snap, a->namespace, &ns);
+
+    if (rc == 0) {
+        ngx_k8s_metrics_sstr(snap, b->name, &name);
+        rc = ngx_k8s_metrics_sstr_cmp(snap, a->name, &name);
+    }
+
+    return (int) rc;
+}
+
+
+/* under the zone's mutex */
+
+static void
+ngx_k8s_metrics_retire(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_snapshot_t *old)
+{
+    old->retired = ngx_current_msec;
+    old->next = kmcf->sh->retired;
+    kmcf->sh->retired = old;
+}
+
+
+/* under the zone's mutex */
+
+static void
+ngx_k8s_metrics_free_retired(ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_k8s_metrics_snapshot_t  **sp, *snap;
+
+    sp = &kmcf->sh->retired;
+
+    while (*sp) {
+        snap = *sp;
+
+        if (snap->refs == 0
+            || ngx_current_msec - snap->retired > NGX_K8S_METRICS_RETIRE_MAX)
+        {
+            *sp = snap->next;
+            ngx_slab_free_locked(kmcf->shpool, snap);
+            continue;
+        }
+
+        sp = &snap->next;
+    }
+}
+
+
+ngx_flag_t
+ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node)
+{
+    return node->scraped && node->prev.time != 0;
+}
+
+
+/* as metrics-server: a pod is served when all its containers have a rate */
+
+ngx_flag_t
+ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_spod_t *pod)
+{
+    ngx_uint_t                     i;
+    ngx_k8s_metrics_scontainer_t  *c;
+
+    if (pod->ncontainers == 0) {
+        return 0;
+    }
+
+    c = &snap->containers[pod->first_container];
+
+    for (i = 0; i < pod->ncontainers; i++) {
+        if (c[i].prev.time == 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* nanocores, as metrics-server: uint64(float64(delta ns) / window seconds) */
+
+uint64_t
+ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
+    ngx_k8s_metrics_point_t *prev)
+{
+    double  window;
+
+    window = (double) (last->time - prev->time) / 1000;
+
+    if (window <= 0) {
+        return 0;
+    }
+
+    return (uint64_t) ((double) (last->cpu - prev->cpu) / window);
 }

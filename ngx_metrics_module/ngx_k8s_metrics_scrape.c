@@ -1,0 +1,1092 @@
+
+/*
+ * ngx_metrics_module: the scraper.  One per nginx instance (worker 0, or
+ * the single process), on a cancelable nginx timer every resolution: each
+ * kubelet's /metrics/resource over verified TLS through libcurl's multi
+ * interface on nginx's event loop, parsed as it streams in, and the cycle's
+ * results published to the store when every kubelet has answered or
+ * failed.  One kubelet's failure touches only its own node.
+ */
+
+
+#include "ngx_k8s_metrics.h"
+
+
+/* concurrent transfers: enough to hide latency, few enough for the fds */
+#define NGX_K8S_METRICS_MAX_IN_FLIGHT   1024
+#define NGX_K8S_METRICS_MAX_LINE        65536
+#define NGX_K8S_METRICS_ERROR_BODY      200
+
+
+typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_transfer_t      transfer;
+    ngx_k8s_metrics_scraper_t      *scraper;
+    ngx_k8s_metrics_node_conf_t    *node;
+    ngx_k8s_metrics_batch_t        *batch;
+
+    ngx_k8s_metrics_parser_t        parser;
+    u_char                         *line;
+    size_t                          received;
+    ngx_msec_t                      started;
+    long                            status;
+    ngx_str_t                       body;       /* start of a non-200 body */
+    ngx_uint_t                      too_large;
+
+    /* the hash of (namespace, pod, container) into batch->containers */
+    uint32_t                       *slots;
+    ngx_uint_t                      nslots;
+
+    uint32_t                        failing;    /* crc32 of the reason */
+
+    char                            errbuf[CURL_ERROR_SIZE];
+    char                            peer[512];  /* subject and SANs seen */
+} ngx_k8s_metrics_kubelet_t;
+
+
+struct ngx_k8s_metrics_scraper_s {
+    ngx_k8s_metrics_main_conf_t    *kmcf;
+    ngx_k8s_metrics_curl_t         *curl;
+    ngx_log_t                      *log;
+
+    ngx_k8s_metrics_kubelet_t      *kubelets;
+    ngx_uint_t                      nkubelets;
+
+    ngx_event_t                     tick;
+    ngx_pool_t                     *pool;       /* one cycle's batches */
+    ngx_k8s_metrics_batch_t        *batches;
+    ngx_uint_t                      next;
+    ngx_uint_t                      finished;
+    ngx_msec_t                      started;
+    unsigned                        running:1;
+
+    struct curl_slist              *headers;
+    time_t                          token_mtime;
+};
+
+
+static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
+    ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
+static void ngx_k8s_metrics_scrape_tick(ngx_event_t *ev);
+static void ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch);
+static void ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t,
+    CURLcode result);
+static void ngx_k8s_metrics_scrape_fail(ngx_k8s_metrics_kubelet_t *k,
+    const char *fmt, ...);
+static void ngx_k8s_metrics_scrape_failure_reason(
+    ngx_k8s_metrics_kubelet_t *k, CURLcode result);
+static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
+static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
+static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
+    size_t nmemb, void *data);
+static ngx_int_t ngx_k8s_metrics_scrape_sample(void *data,
+    ngx_k8s_metrics_sample_t *sample);
+static ngx_k8s_metrics_csample_t *ngx_k8s_metrics_scrape_container(
+    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_sample_t *sample);
+static ngx_int_t ngx_k8s_metrics_scrape_grow_slots(
+    ngx_k8s_metrics_kubelet_t *k);
+static int ngx_libc_cdecl ngx_k8s_metrics_cmp_csample(const void *one,
+    const void *two);
+static ngx_int_t ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s);
+static CURLcode ngx_k8s_metrics_scrape_ssl_ctx(CURL *easy, void *ssl_ctx,
+    void *data);
+static int ngx_k8s_metrics_scrape_verify(int ok, X509_STORE_CTX *store_ctx);
+
+
+static ngx_k8s_metrics_scraper_t  *ngx_k8s_metrics_scraper;
+static int                         ngx_k8s_metrics_ssl_ctx_index = -1;
+
+
+/* init_process: the scraping process arms its timer */
+
+ngx_int_t
+ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
+    ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_uint_t                    i, n;
+    ngx_k8s_metrics_scraper_t    *s;
+    ngx_k8s_metrics_node_conf_t  *node;
+
+    s = ngx_pcalloc(cycle->pool, sizeof(ngx_k8s_metrics_scraper_t));
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->kmcf = kmcf;
+    s->log = cycle->log;
+
+    n = kmcf->nodes ? kmcf->nodes->nelts : 0;
+
+    s->curl = ngx_k8s_metrics_curl_create(cycle->pool, cycle->log, n + 16);
+    if (s->curl == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_k8s_metrics_ssl_ctx_index == -1) {
+        ngx_k8s_metrics_ssl_ctx_index = SSL_CTX_get_ex_new_index(0, NULL,
+                                                                 NULL, NULL,
+                                                                 NULL);
+        if (ngx_k8s_metrics_ssl_ctx_index == -1) {
+            ngx_ssl_error(NGX_LOG_ALERT, cycle->log, 0,
+                          "SSL_CTX_get_ex_new_index() failed");
+            return NGX_ERROR;
+        }
+    }
+
+    s->kubelets = ngx_pcalloc(cycle->pool,
+                              n * sizeof(ngx_k8s_metrics_kubelet_t) + 1);
+    if (s->kubelets == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->nkubelets = n;
+    node = n ? kmcf->nodes->elts : NULL;
+
+    for (i = 0; i < n; i++) {
+        s->kubelets[i].node = &node[i];
+        s->kubelets[i].scraper = s;
+
+        if (ngx_k8s_metrics_scraper_init_kubelet(s, &s->kubelets[i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (kmcf->kubelet_insecure_tls) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "k8s metrics: k8s_metrics_kubelet_insecure_tls is on: "
+                      "kubelet certificates are not verified");
+    }
+
+    s->tick.handler = ngx_k8s_metrics_scrape_tick;
+    s->tick.data = s;
+    s->tick.log = cycle->log;
+    s->tick.cancelable = 1;
+
+    ngx_k8s_metrics_scraper = s;
+
+    /* the first cycle at once: a restarted scraper continues the store */
+    ngx_add_timer(&s->tick, 1);
+
+    return NGX_OK;
+}
+
+
+/* exit_process: nothing left open, no "open socket left" */
+
+void
+ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                  i;
+    ngx_k8s_metrics_scraper_t  *s;
+
+    s = ngx_k8s_metrics_scraper;
+    if (s == NULL) {
+        return;
+    }
+
+    ngx_k8s_metrics_scraper = NULL;
+
+    if (s->tick.timer_set) {
+        ngx_del_timer(&s->tick);
+    }
+
+    for (i = 0; i < s->nkubelets; i++) {
+        if (s->kubelets[i].transfer.easy) {
+            ngx_k8s_metrics_curl_stop(s->curl, s->kubelets[i].transfer.easy);
+            curl_easy_cleanup(s->kubelets[i].transfer.easy);
+        }
+    }
+
+    ngx_k8s_metrics_curl_destroy(s->curl);
+
+    if (s->headers) {
+        curl_slist_free_all(s->headers);
+    }
+
+    if (s->pool) {
+        ngx_destroy_pool(s->pool);
+    }
+}
+
+
+/* one easy handle per kubelet, kept across cycles with its options */
+
+static ngx_int_t
+ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k)
+{
+    CURL                         *easy;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    kmcf = s->kmcf;
+
+    easy = curl_easy_init();
+    if (easy == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, s->log, 0, "curl_easy_init() failed");
+        return NGX_ERROR;
+    }
+
+    k->transfer.easy = easy;
+    k->transfer.done = ngx_k8s_metrics_scrape_done;
+    k->transfer.data = k;
+
+    k->line = ngx_palloc(ngx_cycle->pool, NGX_K8S_METRICS_MAX_LINE);
+    if (k->line == NULL) {
+        return NGX_ERROR;
+    }
+
+    curl_easy_setopt(easy, CURLOPT_URL, k->node->url.data);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) kmcf->kubelet_timeout);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long) kmcf->kubelet_timeout);
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t) kmcf->kubelet_max_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
+                     ngx_k8s_metrics_scrape_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, k);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, k->errbuf);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "ngx_metrics_module");
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+
+    if (kmcf->kubelet_insecure_tls) {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+
+    } else {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->kubelet_ca.data);
+        curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+        curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION,
+                         ngx_k8s_metrics_scrape_ssl_ctx);
+        curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, k);
+    }
+
+    if (kmcf->kubelet_certificate.len) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERT,
+                         kmcf->kubelet_certificate.data);
+        curl_easy_setopt(easy, CURLOPT_SSLKEY,
+                         kmcf->kubelet_certificate_key.data);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
+{
+    ngx_msec_t                  next, jitter;
+    ngx_k8s_metrics_scraper_t  *s;
+
+    s = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    if (s->running) {
+        (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.cycle_overruns,
+                                    1);
+        ngx_log_error(NGX_LOG_WARN, s->log, 0,
+                      "k8s metrics: the scrape cycle started %M ms ago is "
+                      "still running: this one is skipped (%ui of %ui "
+                      "kubelets answered; k8s_metrics_kubelet_timeout is "
+                      "%M ms, k8s_metrics_resolution %M ms)",
+                      ngx_current_msec - s->started, s->finished,
+                      s->nkubelets, s->kmcf->kubelet_timeout,
+                      s->kmcf->resolution);
+
+    } else {
+        ngx_k8s_metrics_scrape_cycle(s);
+    }
+
+    /* jitter of up to +-5%, as metrics-server's ticker drifts */
+
+    jitter = s->kmcf->resolution / 10;
+    next = s->kmcf->resolution - jitter / 2
+           + (jitter ? (ngx_msec_t) ngx_random() % jitter : 0);
+
+    ngx_add_timer(&s->tick, next);
+}
+
+
+static void
+ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
+{
+    s->kmcf->sh->last_scrape_start = ngx_current_msec;
+
+    s->pool = ngx_create_pool(16384, s->log);
+    if (s->pool == NULL) {
+        return;
+    }
+
+    s->batches = ngx_pcalloc(s->pool,
+                             s->nkubelets * sizeof(ngx_k8s_metrics_batch_t)
+                             + 1);
+    if (s->batches == NULL) {
+        ngx_destroy_pool(s->pool);
+        s->pool = NULL;
+        return;
+    }
+
+    if (ngx_k8s_metrics_scrape_token(s) != NGX_OK) {
+        ngx_destroy_pool(s->pool);
+        s->pool = NULL;
+        return;
+    }
+
+    s->running = 1;
+    s->started = ngx_current_msec;
+    s->next = 0;
+    s->finished = 0;
+
+    ngx_k8s_metrics_scrape_next(s);
+}
+
+
+/* starts what the in-flight limit allows; ends the cycle when all are in */
+
+static void
+ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s)
+{
+    while (s->next < s->nkubelets
+           && s->next - s->finished < NGX_K8S_METRICS_MAX_IN_FLIGHT)
+    {
+        ngx_k8s_metrics_scrape_start(s, &s->kubelets[s->next],
+                                     &s->batches[s->next]);
+        s->next++;
+    }
+
+    if (s->finished == s->nkubelets) {
+        ngx_k8s_metrics_scrape_finish_cycle(s);
+    }
+}
+
+
+static void
+ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch)
+{
+    batch->node = k->node;
+    batch->scrape_time = (int64_t) ngx_time() * 1000
+                         + (int64_t) ngx_timeofday()->msec;
+
+    k->batch = batch;
+    k->received = 0;
+    k->status = 0;
+    k->too_large = 0;
+    k->body.len = 0;
+    k->body.data = NULL;
+    k->slots = NULL;
+    k->nslots = 0;
+    k->errbuf[0] = '\0';
+    k->peer[0] = '\0';
+    k->started = ngx_current_msec;
+
+    if (ngx_array_init(&batch->containers, s->pool, 64,
+                       sizeof(ngx_k8s_metrics_csample_t))
+        != NGX_OK)
+    {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory");
+        s->finished++;
+        return;
+    }
+
+    ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
+                                ngx_k8s_metrics_scrape_sample, k);
+
+    curl_easy_setopt(k->transfer.easy, CURLOPT_HTTPHEADER, s->headers);
+
+    if (ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK) {
+        ngx_k8s_metrics_scrape_fail(k, "cannot start the transfer");
+        s->finished++;
+    }
+}
+
+
+static size_t
+ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
+    void *data)
+{
+    ngx_k8s_metrics_kubelet_t *k = data;
+
+    size_t  len, n, i;
+
+    len = size * nmemb;
+    k->received += len;
+
+    if (k->received > k->scraper->kmcf->kubelet_max_body) {
+        k->too_large = 1;
+        return 0;
+    }
+
+    if (k->status == 0) {
+        curl_easy_getinfo(k->transfer.easy, CURLINFO_RESPONSE_CODE,
+                          &k->status);
+    }
+
+    if (k->status != 200) {
+        /* keep the start of an error body for the log */
+
+        if (k->body.data == NULL) {
+            k->body.data = ngx_pnalloc(k->scraper->pool,
+                                       NGX_K8S_METRICS_ERROR_BODY);
+            if (k->body.data == NULL) {
+                return 0;
+            }
+        }
+
+        n = ngx_min(len, NGX_K8S_METRICS_ERROR_BODY - k->body.len);
+
+        for (i = 0; i < n; i++) {
+            k->body.data[k->body.len++] = (ptr[i] >= 0x20 && ptr[i] < 0x7f)
+                                          ? ptr[i] : ' ';
+        }
+
+        return len;
+    }
+
+    if (ngx_k8s_metrics_parser_feed(&k->parser, (u_char *) ptr, len)
+        != NGX_OK)
+    {
+        return 0;
+    }
+
+    return len;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
+{
+    ngx_k8s_metrics_kubelet_t *k = data;
+
+    int64_t                     time;
+    ngx_k8s_metrics_batch_t    *batch;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    batch = k->batch;
+
+    /* a sample without a timestamp is of the time the scrape began */
+    time = sample->timestamp_ms > 0 ? sample->timestamp_ms
+                                    : (int64_t) ngx_time() * 1000;
+
+    switch (sample->kind) {
+
+    case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
+        batch->point.cpu = (uint64_t) (sample->value * 1e9);
+        batch->point.time = time;
+        return NGX_OK;
+
+    case NGX_K8S_METRICS_SAMPLE_NODE_MEMORY:
+        batch->memory = (uint64_t) sample->value;
+        return NGX_OK;
+
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
+        break;
+
+    default:
+        return NGX_OK;
+    }
+
+    cs = ngx_k8s_metrics_scrape_container(k, sample);
+    if (cs == NULL) {
+        return NGX_ERROR;
+    }
+
+    switch (sample->kind) {
+
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
+        cs->point.cpu = (uint64_t) (sample->value * 1e9);
+        cs->point.time = time;
+        cs->has_cpu = 1;
+        break;
+
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
+        cs->memory = (uint64_t) sample->value;
+        cs->has_memory = 1;
+        break;
+
+    default: /* NGX_K8S_METRICS_SAMPLE_CONTAINER_START */
+        cs->start = (int64_t) (sample->value * 1000);
+        break;
+    }
+
+    return NGX_OK;
+}
+
+
+static uint32_t
+ngx_k8s_metrics_container_hash(ngx_k8s_metrics_sample_t *sample)
+{
+    uint32_t  hash;
+
+    hash = ngx_murmur_hash2(sample->namespace.data, sample->namespace.len);
+    hash = hash * 31 + ngx_murmur_hash2(sample->pod.data, sample->pod.len);
+    hash = hash * 31 + ngx_murmur_hash2(sample->container.data,
+                                        sample->container.len);
+    return hash;
+}
+
+
+/* finds or adds the record of a container, by an open-addressing hash */
+
+static ngx_k8s_metrics_csample_t *
+ngx_k8s_metrics_scrape_container(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_sample_t *sample)
+{
+    uint32_t                    hash, slot;
+    ngx_array_t                *a;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    a = &k->batch->containers;
+
+    if (a->nelts * 2 >= k->nslots
+        && ngx_k8s_metrics_scrape_grow_slots(k) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    hash = ngx_k8s_metrics_container_hash(sample);
+    cs = a->elts;
+
+    for (slot = hash & (k->nslots - 1); k->slots[slot];
+         slot = (slot + 1) & (k->nslots - 1))
+    {
+        cs = (ngx_k8s_metrics_csample_t *) a->elts + k->slots[slot] - 1;
+
+        if (cs->hash == hash
+            && cs->name.len == sample->container.len
+            && cs->pod.len == sample->pod.len
+            && cs->namespace.len == sample->namespace.len
+            && ngx_memcmp(cs->name.data, sample->container.data,
+                          cs->name.len) == 0
+            && ngx_memcmp(cs->pod.data, sample->pod.data, cs->pod.len) == 0
+            && ngx_memcmp(cs->namespace.data, sample->namespace.data,
+                          cs->namespace.len) == 0)
+        {
+            return cs;
+        }
+    }
+
+    cs = ngx_array_push(a);
+    if (cs == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(cs, sizeof(ngx_k8s_metrics_csample_t));
+    cs->hash = hash;
+
+    cs->namespace.data = ngx_pstrdup(k->scraper->pool, &sample->namespace);
+    cs->pod.data = ngx_pstrdup(k->scraper->pool, &sample->pod);
+    cs->name.data = ngx_pstrdup(k->scraper->pool, &sample->container);
+
+    if (cs->namespace.data == NULL || cs->pod.data == NULL
+        || cs->name.data == NULL)
+    {
+        return NULL;
+    }
+
+    cs->namespace.len = sample->namespace.len;
+    cs->pod.len = sample->pod.len;
+    cs->name.len = sample->container.len;
+
+    k->slots[slot] = (uint32_t) a->nelts;
+
+    return cs;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_grow_slots(ngx_k8s_metrics_kubelet_t *k)
+{
+    uint32_t                    slot, *slots;
+    ngx_uint_t                  i, n;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    n = k->nslots ? k->nslots * 2 : 256;
+
+    slots = ngx_pcalloc(k->scraper->pool, n * sizeof(uint32_t));
+    if (slots == NULL) {
+        return NGX_ERROR;
+    }
+
+    cs = k->batch->containers.elts;
+
+    for (i = 0; i < k->batch->containers.nelts; i++) {
+        for (slot = cs[i].hash & (n - 1); slots[slot];
+             slot = (slot + 1) & (n - 1))
+        {
+            /* void */
+        }
+
+        slots[slot] = (uint32_t) i + 1;
+    }
+
+    k->slots = slots;
+    k->nslots = n;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
+{
+    ngx_k8s_metrics_kubelet_t *k = t->data;
+
+    ngx_k8s_metrics_batch_t    *batch;
+    ngx_k8s_metrics_scraper_t  *s;
+
+    s = k->scraper;
+    batch = k->batch;
+    batch->duration = ngx_current_msec - k->started;
+
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &k->status);
+
+    if (result != CURLE_OK || k->status != 200) {
+        ngx_k8s_metrics_scrape_failure_reason(k, result);
+
+    } else if (ngx_k8s_metrics_parser_finish(&k->parser) != NGX_OK) {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory while parsing");
+
+    } else if (ngx_k8s_metrics_scrape_validate(k) == NGX_OK) {
+        batch->ok = 1;
+
+        if (k->failing) {
+            ngx_log_error(NGX_LOG_NOTICE, s->log, 0,
+                          "k8s metrics: node \"%V\" is scraped again",
+                          &k->node->name);
+            k->failing = 0;
+        }
+    }
+
+    batch->malformed = k->parser.malformed;
+
+    if (k->parser.malformed) {
+        (void) ngx_atomic_fetch_add(
+                           &s->kmcf->sh->counters.dropped_malformed,
+                           k->parser.malformed);
+    }
+
+    s->finished++;
+
+    ngx_k8s_metrics_scrape_next(s);
+}
+
+
+/*
+ * The node needs both of its samples; a container needs CPU and memory,
+ * and, as metrics-server, is dropped when either is zero (a terminated
+ * container the kubelet still reports).  What remains is sorted by
+ * namespace, pod and name: the store's order.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
+{
+    ngx_uint_t                    i, n, zero, incomplete;
+    ngx_k8s_metrics_batch_t      *batch;
+    ngx_k8s_metrics_csample_t    *cs;
+    ngx_k8s_metrics_counters_t   *counters;
+
+    batch = k->batch;
+    counters = &k->scraper->kmcf->sh->counters;
+
+    if (batch->point.time == 0 || batch->memory == 0) {
+        ngx_k8s_metrics_scrape_fail(k, "the response has no node CPU or "
+                                    "memory sample (%ui lines, %ui "
+                                    "malformed)", k->parser.lines,
+                                    k->parser.malformed);
+        return NGX_DECLINED;
+    }
+
+    cs = batch->containers.elts;
+    n = 0;
+    zero = 0;
+    incomplete = 0;
+
+    for (i = 0; i < batch->containers.nelts; i++) {
+        if (!cs[i].has_cpu || !cs[i].has_memory) {
+            incomplete++;
+            continue;
+        }
+
+        if (cs[i].point.cpu == 0 || cs[i].memory == 0) {
+            zero++;
+            continue;
+        }
+
+        cs[n++] = cs[i];
+    }
+
+    batch->containers.nelts = n;
+
+    if (zero) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_zero, zero);
+    }
+
+    if (incomplete) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_incomplete,
+                                    incomplete);
+    }
+
+    ngx_qsort(cs, n, sizeof(ngx_k8s_metrics_csample_t),
+              ngx_k8s_metrics_cmp_csample);
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_csample(const void *one, const void *two)
+{
+    ngx_int_t                   rc;
+    ngx_k8s_metrics_csample_t  *a, *b;
+
+    a = (ngx_k8s_metrics_csample_t *) one;
+    b = (ngx_k8s_metrics_csample_t *) two;
+
+    rc = ngx_memn2cmp(a->namespace.data, b->namespace.data,
+                      a->namespace.len, b->namespace.len);
+    if (rc) {
+        return (int) rc;
+    }
+
+    rc = ngx_memn2cmp(a->pod.data, b->pod.data, a->pod.len, b->pod.len);
+    if (rc) {
+        return (int) rc;
+    }
+
+    return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
+                              b->name.len);
+}
+
+
+/* why a scrape failed, in words an operator can act on */
+
+static void
+ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
+    CURLcode result)
+{
+    size_t  max;
+
+    max = k->scraper->kmcf->kubelet_max_body;
+
+    if (k->too_large || result == CURLE_FILESIZE_EXCEEDED) {
+        ngx_k8s_metrics_scrape_fail(k, "the response is larger than "
+                                    "k8s_metrics_kubelet_max_body (%uz "
+                                    "bytes)", max);
+        return;
+    }
+
+    switch (result) {
+
+    case CURLE_OK:
+        break;
+
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        ngx_k8s_metrics_scrape_fail(k, "TLS verification failed: %s; the "
+                                    "kubelet presented %s",
+                                    k->errbuf[0] ? k->errbuf
+                                        : curl_easy_strerror(result),
+                                    k->peer[0] ? k->peer
+                                        : "no certificate");
+        return;
+
+    case CURLE_OPERATION_TIMEDOUT:
+        ngx_k8s_metrics_scrape_fail(k, "no complete answer within "
+                                    "k8s_metrics_kubelet_timeout (%M ms): "
+                                    "%s", k->scraper->kmcf->kubelet_timeout,
+                                    k->errbuf);
+        return;
+
+    default:
+        ngx_k8s_metrics_scrape_fail(k, "%s", k->errbuf[0] ? k->errbuf
+                                        : curl_easy_strerror(result));
+        return;
+    }
+
+    switch (k->status) {
+
+    case 401:
+        ngx_k8s_metrics_scrape_fail(k, "the kubelet answered 401 "
+                                    "Unauthorized: it does not accept the "
+                                    "module's credentials (set "
+                                    "k8s_metrics_kubelet_client_certificate "
+                                    "or k8s_metrics_kubelet_token_file; the "
+                                    "kubelet needs --client-ca-file or "
+                                    "--authentication-token-webhook)");
+        return;
+
+    case 403:
+        ngx_k8s_metrics_scrape_fail(k, "the kubelet answered 403 Forbidden: "
+                                    "the module's user needs RBAC \"get\" "
+                                    "on resource \"nodes/metrics\" (see "
+                                    "the system:metrics-server ClusterRole)"
+                                    );
+        return;
+
+    default:
+        ngx_k8s_metrics_scrape_fail(k, "the kubelet answered HTTP %l: "
+                                    "\"%V\"", k->status, &k->body);
+        return;
+    }
+}
+
+
+static void
+ngx_k8s_metrics_scrape_fail(ngx_k8s_metrics_kubelet_t *k, const char *fmt,
+    ...)
+{
+    u_char                   *p, buf[NGX_MAX_ERROR_STR];
+    va_list                   args;
+    uint32_t                  crc;
+    ngx_uint_t                level;
+    ngx_k8s_metrics_batch_t  *batch;
+
+    batch = k->batch;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    batch->ok = 0;
+    batch->error.len = p - buf;
+
+    /* the first failure of a kind is an error, its repeats only info */
+
+    crc = ngx_crc32_short(buf, batch->error.len);
+    level = (crc == k->failing) ? NGX_LOG_INFO : NGX_LOG_ERR;
+    k->failing = crc;
+
+    batch->error.data = ngx_pnalloc(k->scraper->pool, batch->error.len);
+
+    if (batch->error.data == NULL) {
+        batch->error.len = 0;
+
+    } else {
+        ngx_memcpy(batch->error.data, buf, batch->error.len);
+    }
+
+    ngx_log_error(level, k->scraper->log, 0,
+                  "k8s metrics: scraping node \"%V\" (%s) failed: %V",
+                  &k->node->name, k->node->url.data, &batch->error);
+}
+
+
+static void
+ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_msec_t                   duration;
+    ngx_k8s_metrics_counters_t  *counters;
+
+    s->running = 0;
+    counters = &s->kmcf->sh->counters;
+
+    /* a worker on its way out leaves the store to its successor */
+
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+        (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
+                                             s->nkubelets, s->log);
+    }
+
+    duration = ngx_current_msec - s->started;
+
+    (void) ngx_atomic_fetch_add(&counters->cycles, 1);
+    counters->cycle_duration = duration;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: scrape cycle of %ui kubelets in %M ms",
+                   s->nkubelets, duration);
+
+    ngx_destroy_pool(s->pool);
+    s->pool = NULL;
+    s->batches = NULL;
+}
+
+
+/*
+ * A bearer token for the kubelets, re-read when the file changes:
+ * projected service-account tokens rotate.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
+{
+    u_char                       *p, *last, *header;
+    ssize_t                       n;
+    ngx_fd_t                      fd;
+    ngx_file_info_t               fi;
+    struct curl_slist            *headers;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+    u_char                        buf[8192];
+
+    kmcf = s->kmcf;
+
+    if (kmcf->kubelet_token_file.len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_file_info(kmcf->kubelet_token_file.data, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, s->log, ngx_errno,
+                      "k8s metrics: cannot read k8s_metrics_kubelet_token_file "
+                      "\"%V\"%s", &kmcf->kubelet_token_file,
+                      s->headers ? ", the previous token is kept" : "");
+        return NGX_OK;
+    }
+
+    if (s->headers && ngx_file_mtime(&fi) == s->token_mtime) {
+        return NGX_OK;
+    }
+
+    fd = ngx_open_file(kmcf->kubelet_token_file.data, NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, s->log, ngx_errno,
+                      "k8s metrics: cannot open \"%V\"",
+                      &kmcf->kubelet_token_file);
+        return NGX_OK;
+    }
+
+    n = ngx_read_fd(fd, buf, sizeof(buf) - 1);
+    ngx_close_file(fd);
+
+    if (n <= 0) {
+        ngx_log_error(NGX_LOG_ERR, s->log, ngx_errno,
+                      "k8s metrics: k8s_metrics_kubelet_token_file \"%V\" "
+                      "is empty or unreadable", &kmcf->kubelet_token_file);
+        return NGX_OK;
+    }
+
+    p = buf;
+    last = buf + n;
+
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
+                        || last[-1] == ' '))
+    {
+        last--;
+    }
+
+    header = ngx_pnalloc(s->pool, sizeof("Authorization: Bearer ")
+                                  + (last - p));
+    if (header == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_sprintf(header, "Authorization: Bearer %*s", last - p, p) = '\0';
+
+    headers = curl_slist_append(NULL, (char *) header);
+    if (headers == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (s->headers) {
+        curl_slist_free_all(s->headers);
+    }
+
+    s->headers = headers;
+    s->token_mtime = ngx_file_mtime(&fi);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Records the subject and SANs of the certificate a kubelet presents, so a
+ * verification failure can say what was presented.
+ */
+
+static CURLcode
+ngx_k8s_metrics_scrape_ssl_ctx(CURL *easy, void *ssl_ctx, void *data)
+{
+    SSL_CTX_set_ex_data(ssl_ctx, ngx_k8s_metrics_ssl_ctx_index, data);
+
+    SSL_CTX_set_verify(ssl_ctx, SSL_CTX_get_verify_mode(ssl_ctx),
+                       ngx_k8s_metrics_scrape_verify);
+
+    return CURLE_OK;
+}
+
+
+static int
+ngx_k8s_metrics_scrape_verify(int ok, X509_STORE_CTX *store_ctx)
+{
+    int                         i, n;
+    SSL                        *ssl;
+    X509                       *cert;
+    u_char                     *p, *last;
+    GENERAL_NAME               *gn;
+    GENERAL_NAMES              *names;
+    ngx_k8s_metrics_kubelet_t  *k;
+    char                        subject[256];
+
+    if (X509_STORE_CTX_get_error_depth(store_ctx) != 0) {
+        return ok;
+    }
+
+    ssl = X509_STORE_CTX_get_ex_data(store_ctx,
+                                     SSL_get_ex_data_X509_STORE_CTX_idx());
+    k = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+                            ngx_k8s_metrics_ssl_ctx_index);
+    cert = X509_STORE_CTX_get_current_cert(store_ctx);
+
+    if (k == NULL || cert == NULL) {
+        return ok;
+    }
+
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+
+    p = (u_char *) k->peer;
+    last = p + sizeof(k->peer) - 1;
+
+    p = ngx_slprintf(p, last, "\"%s\"", subject);
+
+    names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+
+    if (names) {
+        n = sk_GENERAL_NAME_num(names);
+        p = ngx_slprintf(p, last, " with SANs");
+
+        for (i = 0; i < n; i++) {
+            gn = sk_GENERAL_NAME_value(names, i);
+
+            if (gn->type == GEN_DNS) {
+                p = ngx_slprintf(p, last, " DNS:%*s",
+                                 (size_t) ASN1_STRING_length(gn->d.dNSName),
+                                 ASN1_STRING_get0_data(gn->d.dNSName));
+
+            } else if (gn->type == GEN_IPADD
+                       && ASN1_STRING_length(gn->d.iPAddress) == 4)
+            {
+                const u_char *a = ASN1_STRING_get0_data(gn->d.iPAddress);
+                p = ngx_slprintf(p, last, " IP:%ud.%ud.%ud.%ud",
+                                 a[0], a[1], a[2], a[3]);
+            }
+        }
+
+        GENERAL_NAMES_free(names);
+
+    } else {
+        p = ngx_slprintf(p, last, " without SANs");
+    }
+
+    *p = '\0';
+
+    return ok;
+}
