@@ -25,7 +25,7 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	libcurl4-openssl-dev libjansson-dev \
 	openssl curl perl libtest-base-perl libtest-longstring-perl
 
-.PHONY: all deps test test-single test-workers run clean
+.PHONY: all deps test unit test-single test-workers run clean
 
 all: $(MODULE)
 
@@ -55,7 +55,10 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "all dependencies present"; fi
 
-test: test-single test-workers
+test: unit test-single test-workers
+
+unit: $(MODULE)
+	$(MAKE) -s -C t/unit
 
 test-single: $(MODULE)
 	K8S_METRICS_TEST_WORKERS=0 $(PROVE) -r $(TEST_FILES)
@@ -63,8 +66,10 @@ test-single: $(MODULE)
 test-workers: $(MODULE)
 	K8S_METRICS_TEST_WORKERS=$(TEST_WORKERS) $(PROVE) -r $(TEST_FILES)
 
+# the local demo: simulated kubelets, nginx with the module, a front proxy
+# standing in for kube-apiserver, and a kubeconfig for kubectl top
 run: $(MODULE)
-	@echo "make run arrives with the collection work (issue: Collection); see README"; exit 1
+	conf/local-demo $(RUN_ARGS)
 
 clean:
 	rm -rf $(BUILD) t/servroot t/servroot-pki
