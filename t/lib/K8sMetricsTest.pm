@@ -39,6 +39,10 @@ use POSIX ();
 
 our $Runner;
 
+# njs, from Debian's libnginx-mod-http-js: the suites' waiter and peers
+our $NjsModule = $ENV{TEST_NGINX_NJS_MODULE}
+                 // '/usr/lib/nginx/modules/ngx_http_js_module.so';
+
 # The repository root: this file is t/lib/K8sMetricsTest.pm.
 our $Root = abs_path(File::Spec->rel2abs(dirname(__FILE__) . '/../..'));
 
@@ -131,6 +135,7 @@ sub preprocess_block {
 
     my $main = $block->main_config;
     $block->set_value('main_config', "load_module \$TEST_NGINX_MODULE;\n"
+                                     . "load_module $NjsModule;\n"
                                      . (defined $main ? $main : ''));
 
     my $must_die = defined $block->must_die;
@@ -271,6 +276,56 @@ sub api_server {
             $directives
         }
     }
+CONF
+}
+
+# Starts the kubelet simulator (t/sim) for this test file, once, and stops
+# it when the file is done.  Its nodes' k8s_metrics_node lines are in
+# $ENV{TEST_NGINX_SIM_NODES} (a file to include); %opts go to
+# KubeletSim->start (nodes, pods, containers, ...).
+our $Sim;
+my $sim_owner;
+
+sub kubelet_sim {
+    my (%opts) = @_;
+
+    return $Sim if $Sim;
+
+    unshift @INC, "$Root/t/sim";
+    require KubeletSim;
+
+    my $port = runner_call('server_port');
+    my $dir = "$Root/t/servroot-sim";
+
+    KubeletSim->attach($dir)->stop if -e "$dir/sim.json";
+
+    $Sim = KubeletSim->start(dir => $dir, pki => $ENV{TEST_NGINX_PKI},
+                             nodes => 3, pods => 4, containers => 2,
+                             port => $port + 20, control_port => $port + 21,
+                             quiet => 1, %opts);
+    $sim_owner = $$;
+
+    $ENV{TEST_NGINX_SIM_NODES} = "$dir/nodes.conf";
+    $ENV{TEST_NGINX_SIM_PORT} = $port + 20;
+
+    return $Sim;
+}
+
+END {
+    $Sim->stop if $Sim && defined $sim_owner && $sim_owner == $$;
+}
+
+# The waiter (t/lib/wait.js): "GET /wait?path=/anon/readyz" returns once
+# that path answers 200; http-level and server-level parts.
+sub waiter_http {
+    return "js_import waiter from $Root/t/lib/wait.js;\n";
+}
+
+sub waiter_location {
+    return <<'CONF';
+        location = /wait {
+            js_content waiter.wait;
+        }
 CONF
 }
 

@@ -1201,7 +1201,7 @@ sub response_checks {
 
         push @checks, [ "$label - response_body - response is expected", sub {
             my $res = shift;
-            is_str($res->{body}, $want,
+            is_str(filter_body($block, $res->{body}), $want,
                    "$label - response_body - response is expected");
         } ];
     }
@@ -1215,15 +1215,46 @@ sub response_checks {
         my $test = "$label - response_body_$type - response is expected";
         push @checks, [ $test, sub {
             my $res = shift;
+            my $body = filter_body($block, $res->{body});
             if ($type eq 'like') {
-                Test::More::like($res->{body}, qr/$pat/s, $test);
+                Test::More::like($body, qr/$pat/s, $test);
             } else {
-                Test::More::unlike($res->{body}, qr/$pat/s, $test);
+                Test::More::unlike($body, qr/$pat/s, $test);
             }
         } ];
     }
 
     return @checks;
+}
+
+# response_body_filters, as Test::Nginx::Socket: code references (from an
+# "eval" section) or the names of builtin filters (uc, lc), applied in
+# order to the body before it is compared with response_body.
+sub filter_body {
+    my ($block, $body) = @_;
+
+    my $filters = $block->response_body_filters;
+    return $body unless defined $filters;
+
+    my @list = ref $filters eq 'ARRAY' ? @$filters
+             : ref $filters eq 'CODE' ? ($filters)
+             : split /\s+/, $filters;
+
+    for my $f (@list) {
+        next unless defined $f && $f ne '';
+
+        if (ref $f eq 'CODE') {
+            $body = $f->($body);
+        } elsif ($f eq 'uc') {
+            $body = uc $body;
+        } elsif ($f eq 'lc') {
+            $body = lc $body;
+        } else {
+            die "unknown response_body_filters entry \"$f\"\n";
+        }
+    }
+
+    return $body;
 }
 
 # "Name: value" lines to [name, value]; "!Name" gives [name, undef].

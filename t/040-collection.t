@@ -1,0 +1,309 @@
+# Collection end to end: real nginx scraping simulated kubelets (t/sim,
+# nginx + njs) over TLS verified against the cluster CA, with a client
+# certificate; rates and windows compared with the simulator's known
+# rates; lists, gets and selectors; one kubelet's failure touching only its
+# own node, with the reason in the log and in /metrics.
+
+use lib 't/lib';
+use K8sMetricsTest;
+use JSON::PP;
+
+no_root_location();
+no_shuffle();
+
+our $Sim = K8sMetricsTest::kubelet_sim(nodes => 3, pods => 4, containers => 2);
+
+# the simulator's nodes, with labels for the selectors
+our $Nodes = join '', map {
+    sprintf "k8s_metrics_node %s %s:%d label=tier=%s label=zone=z%d;\n",
+            KubeletSim::node_name($_), $Sim->node_ip($_), $Sim->{port},
+            ($_ == 2 ? 'gpu' : 'cpu'), $_
+} 1 .. 3;
+
+our $Kubelets = q{
+    k8s_metrics_resolution 1s;
+    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
+    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
+    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
+    k8s_metrics_kubelet_timeout 3s;
+};
+
+our $Api = q{
+            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
+            k8s_metrics_authorization always_allow;
+};
+
+sub http_config {
+    my ($extra) = @_;
+    return K8sMetricsTest::api_server(
+        zone => 'k8s_metrics_zone metrics:2m;',
+        http => $Kubelets . $Nodes . ($extra // '') . K8sMetricsTest::waiter_http(),
+        directives => $Api);
+}
+
+our $HttpConfig = http_config();
+our $Config = K8sMetricsTest::personas() . K8sMetricsTest::waiter_location();
+
+# ---- what a response says, summarized, so that it compares with expectations ----
+
+sub nanocores {
+    my $q = shift;
+    my ($v, $s) = $q =~ /^(\d+)([num]?|k)$/ or return -1;
+    return $v * { n => 1, u => 1e3, m => 1e6, '' => 1e9, k => 1e12 }->{$s};
+}
+
+sub bytes {
+    my $q = shift;
+    my ($v, $s) = $q =~ /^(\d+)(Ki|Mi|Gi|)$/ or return -1;
+    return $v * { '' => 1, Ki => 1024, Mi => 1024**2, Gi => 1024**3 }->{$s};
+}
+
+# Go's Duration.String() of a window: "994ms", "1.02s"
+sub seconds {
+    my $w = shift;
+    return $1 if $w =~ /^(\d+(?:\.\d+)?)s$/;
+    return $1 / 1000 if $w =~ /^(\d+(?:\.\d+)?)ms$/;
+    return -1;
+}
+
+sub close_to {
+    my ($got, $want) = @_;
+    return $want == 0 ? $got == 0 : abs($got - $want) / $want <= 0.01;
+}
+
+sub node_index { my $name = shift; $name =~ /node-(\d+)/ ? $1 + 0 : 0 }
+
+# the resolution is 1s, with up to 5% jitter and scheduling noise
+sub check_window {
+    my $w = shift;
+    my $s = seconds($w);
+    return $s >= 0.5 && $s <= 3.5 ? 'ok' : "BAD($w)";
+}
+
+sub summarize_node {
+    my $item = shift;
+    my $name = $item->{metadata}{name};
+    my $n = node_index($name);
+    my $cpu = nanocores($item->{usage}{cpu});
+    my $labels = join ',', map { "$_=$item->{metadata}{labels}{$_}" }
+                           sort keys %{ $item->{metadata}{labels} // {} };
+
+    return sprintf "%s cpu=%s memory=%s window=%s labels=%s\n", $name,
+        close_to($cpu, $Sim->node_cpu($n)) ? 'ok'
+            : "BAD($item->{usage}{cpu} want " . $Sim->node_cpu($n) . "n)",
+        bytes($item->{usage}{memory}) == $Sim->node_memory($n) ? 'ok'
+            : "BAD($item->{usage}{memory})",
+        check_window($item->{window}), $labels;
+}
+
+sub summarize_pod {
+    my $item = shift;
+    my ($n, $p) = $item->{metadata}{name} =~ /pod-(\d+)-(\d+)/;
+    my @c;
+
+    for my $c (@{ $item->{containers} }) {
+        my ($ci) = grep { KubeletSim::container_name($_) eq $c->{name} } 0 .. 7;
+        my $want = KubeletSim::container_cpu_nanocores($n + 0, $p + 0, $ci);
+        my $mem = KubeletSim::container_memory_bytes($n + 0, $p + 0, $ci);
+        push @c, sprintf "%s:cpu=%s,memory=%s", $c->{name},
+            close_to(nanocores($c->{usage}{cpu}), $want) ? 'ok'
+                : "BAD($c->{usage}{cpu} want ${want}n)",
+            bytes($c->{usage}{memory}) == $mem ? 'ok' : "BAD($c->{usage}{memory})";
+    }
+
+    return sprintf "%s/%s window=%s %s\n", $item->{metadata}{namespace},
+        $item->{metadata}{name}, check_window($item->{window}), join ' ', @c;
+}
+
+sub summary {
+    my $body = shift;
+    my $doc = eval { decode_json($body) } or return "not JSON: $body";
+
+    if ($doc->{kind} =~ /List$/) {
+        return "$doc->{kind}\n" . join '', map {
+            $doc->{kind} eq 'NodeMetricsList' ? summarize_node($_) : summarize_pod($_)
+        } @{ $doc->{items} };
+    }
+
+    return "$doc->{kind}\n"
+        . ($doc->{kind} eq 'NodeMetrics' ? summarize_node($doc)
+           : $doc->{kind} eq 'PodMetrics' ? summarize_pod($doc)
+           : "$doc->{message}\n");
+}
+
+# the pods of the simulator, as the summary lists them (sorted by ns/name)
+sub pod_lines {
+    my ($filter) = @_;
+    my @lines;
+    for my $n (1 .. 3) {
+        for my $p (0 .. 3) {
+            my $ns = KubeletSim::pod_namespace($p);
+            next if $filter && !$filter->($ns, $n, $p);
+            push @lines, [$ns, KubeletSim::pod_name($n, $p),
+                          "$ns/" . KubeletSim::pod_name($n, $p)
+                          . " window=ok app:cpu=ok,memory=ok sidecar:cpu=ok,memory=ok\n"];
+        }
+    }
+    return join '', map { $_->[2] } sort { $a->[0] cmp $b->[0] || $a->[1] cmp $b->[1] } @lines;
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value('http_config', $HttpConfig)
+        unless defined $block->http_config;
+    $block->set_value('config', $Config) unless defined $block->config;
+
+    # every block starts from a healthy simulator
+    $Sim->mode('all', 'normal');
+});
+
+our $Ready = "GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/pods&match=pod-00003-003";
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the node list: every node, its CPU rate within 1% of the kubelet's, its memory, window and labels
+--- request eval
+[$::Ready, "GET /admin/apis/metrics.k8s.io/v1beta1/nodes"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^ready/ ? $_[0] : ::summary($_[0]) }]
+--- response_body eval
+["ready\n", "NodeMetricsList
+node-00001 cpu=ok memory=ok window=ok labels=tier=cpu,zone=z1
+node-00002 cpu=ok memory=ok window=ok labels=tier=gpu,zone=z2
+node-00003 cpu=ok memory=ok window=ok labels=tier=cpu,zone=z3
+"]
+--- no_error_log
+scraping node
+
+
+
+=== TEST 2: the exact shape of a NodeMetrics, as metrics-server sends it
+--- request eval
+[$::Ready, "GET /admin/apis/metrics.k8s.io/v1beta1/nodes/node-00002"]
+--- response_body_like eval
+["ready", qr/^\{"kind":"NodeMetrics","apiVersion":"metrics.k8s.io\/v1beta1","metadata":\{"name":"node-00002","creationTimestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","labels":\{"tier":"gpu","zone":"z2"\}\},"timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","window":"\d+(\.\d+)?m?s","usage":\{"cpu":"\d+[num]?","memory":"\d+(Ki|Mi)?"\}\}\n$/]
+
+
+
+=== TEST 3: every pod of every namespace, sorted by namespace then name, each container's rate
+--- request eval
+[$::Ready, "GET /admin/apis/metrics.k8s.io/v1beta1/pods"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^ready/ ? $_[0] : ::summary($_[0]) }]
+--- response_body eval
+["ready\n", "PodMetricsList\n" . ::pod_lines()]
+
+
+
+=== TEST 4: one namespace's pods, and one pod
+--- request eval
+[$::Ready,
+ "GET /admin/apis/metrics.k8s.io/v1beta1/namespaces/kube-system/pods",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/namespaces/team-a/pods/pod-00002-002"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^ready/ ? $_[0] : ::summary($_[0]) }]
+--- response_body eval
+["ready\n",
+ "PodMetricsList\n" . ::pod_lines(sub { $_[0] eq 'kube-system' }),
+ "PodMetrics\nteam-a/pod-00002-002 window=ok app:cpu=ok,memory=ok sidecar:cpu=ok,memory=ok\n"]
+
+
+
+=== TEST 5: a pod in the wrong namespace, an unknown node: NotFound
+--- request eval
+[$::Ready,
+ "GET /admin/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/pod-00002-002",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes/node-00009"]
+--- error_code eval
+[200, 404, 404]
+--- response_body_like eval
+["ready",
+ qr/"message":"podmetrics.metrics.k8s.io \\"default\/pod-00002-002\\" not found"/,
+ qr/"message":"nodemetrics.metrics.k8s.io \\"node-00009\\" not found"/]
+
+
+
+=== TEST 6: labelSelector and fieldSelector on nodes and pods
+--- request eval
+[$::Ready,
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=tier%3Dgpu",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=tier!%3Dgpu,zone%20in%20(z1,z2)",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?fieldSelector=metadata.name%3Dnode-00003",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/pods?fieldSelector=metadata.namespace%3Dteam-a,metadata.name!%3Dpod-00001-002",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=nothere"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^ready/ ? $_[0] : ::summary($_[0]) }]
+--- response_body eval
+["ready\n",
+ "NodeMetricsList\nnode-00002 cpu=ok memory=ok window=ok labels=tier=gpu,zone=z2\n",
+ "NodeMetricsList\nnode-00001 cpu=ok memory=ok window=ok labels=tier=cpu,zone=z1\n",
+ "NodeMetricsList\nnode-00003 cpu=ok memory=ok window=ok labels=tier=cpu,zone=z3\n",
+ "PodMetricsList\n" . ::pod_lines(sub { $_[0] eq 'team-a' && !($_[1] == 1 && $_[2] == 2) }),
+ "NodeMetricsList\n"]
+
+
+
+=== TEST 7: bad selectors: 400 BadRequest with Kubernetes' message
+--- request eval
+["GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%20b",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/pods?fieldSelector=spec.nodeName%3Dn1"]
+--- error_code eval
+[400, 400]
+--- response_body eval
+[qq{{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt","reason":"BadRequest","code":400}\n},
+ qq{{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"\\"spec.nodeName\\" is not a known field selector: only \\"metadata.name\\", \\"metadata.namespace\\"","reason":"BadRequest","code":400}\n}]
+
+
+
+=== TEST 8: Table output for kubectl
+--- request eval
+[$::Ready, "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=tier%3Dgpu"]
+--- more_headers
+Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json
+--- response_body_like eval
+["ready", qr/^\{"kind":"Table","apiVersion":"meta.k8s.io\/v1","metadata":\{\},"columnDefinitions":\[\{"name":"Name","type":"string","format":"name","description":"Name of the resource","priority":0\},\{"name":"cpu",.*\],"rows":\[\{"cells":\["node-00002","\d+[num]?","\d+(Ki|Mi)?","[\d.]+m?s"\],"object":\{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io\/v1","metadata":\{"name":"node-00002",.*\}\}\]\}\n$/]
+
+
+
+=== TEST 9: readyz turns ready once a node has two points; livez stays up
+--- request eval
+[$::Ready, "GET /anon/readyz?verbose", "GET /anon/livez"]
+--- response_body eval
+["ready\n", "[+]ping ok\n[+]metric-storage-ready ok\n[+]shutdown ok\nreadyz check passed\n", "ok"]
+
+
+
+=== TEST 10: the module presented its client certificate to every kubelet
+--- request eval
+[$::Ready]
+--- response_body
+ready
+--- no_error_log
+scraping node
+--- wait: 0.1
+--- init
+my $st = $::Sim->stats('node-00001');
+die "the simulator saw no client certificate: " . JSON::PP->new->canonical->encode($st) . "\n"
+    if ($st->{requests} // 0) > 0 && !$st->{last_client_subject};
+
+
+
+=== TEST 11: a kubelet answering 500 fails only its own node, with the reason in the log and /metrics
+--- init
+$::Sim->mode('node-00002', 'status', 500);
+--- request eval
+[$::Ready . "&timeout=20000",
+ "GET /wait?path=/admin/metrics&match=" . "k8s_metrics_scrapes_total%7Bnode%3D%22node-00002%22%2Cresult%3D%22failure%22%7D%202",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes",
+ "GET /admin/metrics"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^(ready|# HELP)/ ? $_[0] : ::summary($_[0]) }]
+--- response_body_like eval
+["ready", "ready",
+ qr/^NodeMetricsList\nnode-00001 cpu=ok.*\nnode-00003 cpu=ok.*\n$/,
+ qr/k8s_metrics_last_scrape_success\{node="node-00002",reason="the kubelet answered HTTP 500: .*"\} 0\n.*k8s_metrics_last_scrape_success\{node="node-00003",reason=""\} 1/s]
+--- error_log eval
+qr/\[error\].*scraping node "node-00002" \(https:\/\/[\d.]+:\d+\/metrics\/resource\) failed: the kubelet answered HTTP 500/
