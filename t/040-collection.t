@@ -6,7 +6,7 @@
 
 use lib 't/lib';
 use K8sMetricsTest;
-use JSON::PP;
+use K8sMetricsCheck;
 
 no_root_location();
 no_shuffle();
@@ -44,108 +44,8 @@ sub http_config {
 our $HttpConfig = http_config();
 our $Config = K8sMetricsTest::personas() . K8sMetricsTest::waiter_location();
 
-# ---- what a response says, summarized, so that it compares with expectations ----
-
-sub nanocores {
-    my $q = shift;
-    my ($v, $s) = $q =~ /^(\d+)([num]?|k)$/ or return -1;
-    return $v * { n => 1, u => 1e3, m => 1e6, '' => 1e9, k => 1e12 }->{$s};
-}
-
-sub bytes {
-    my $q = shift;
-    my ($v, $s) = $q =~ /^(\d+)(Ki|Mi|Gi|)$/ or return -1;
-    return $v * { '' => 1, Ki => 1024, Mi => 1024**2, Gi => 1024**3 }->{$s};
-}
-
-# Go's Duration.String() of a window: "994ms", "1.02s"
-sub seconds {
-    my $w = shift;
-    return $1 if $w =~ /^(\d+(?:\.\d+)?)s$/;
-    return $1 / 1000 if $w =~ /^(\d+(?:\.\d+)?)ms$/;
-    return -1;
-}
-
-sub close_to {
-    my ($got, $want) = @_;
-    return $want == 0 ? $got == 0 : abs($got - $want) / $want <= 0.01;
-}
-
-sub node_index { my $name = shift; $name =~ /node-(\d+)/ ? $1 + 0 : 0 }
-
-# the resolution is 1s, with up to 5% jitter and scheduling noise
-sub check_window {
-    my $w = shift;
-    my $s = seconds($w);
-    return $s >= 0.5 && $s <= 3.5 ? 'ok' : "BAD($w)";
-}
-
-sub summarize_node {
-    my $item = shift;
-    my $name = $item->{metadata}{name};
-    my $n = node_index($name);
-    my $cpu = nanocores($item->{usage}{cpu});
-    my $labels = join ',', map { "$_=$item->{metadata}{labels}{$_}" }
-                           sort keys %{ $item->{metadata}{labels} // {} };
-
-    return sprintf "%s cpu=%s memory=%s window=%s labels=%s\n", $name,
-        close_to($cpu, $Sim->node_cpu($n)) ? 'ok'
-            : "BAD($item->{usage}{cpu} want " . $Sim->node_cpu($n) . "n)",
-        bytes($item->{usage}{memory}) == $Sim->node_memory($n) ? 'ok'
-            : "BAD($item->{usage}{memory})",
-        check_window($item->{window}), $labels;
-}
-
-sub summarize_pod {
-    my $item = shift;
-    my ($n, $p) = $item->{metadata}{name} =~ /pod-(\d+)-(\d+)/;
-    my @c;
-
-    for my $c (@{ $item->{containers} }) {
-        my ($ci) = grep { KubeletSim::container_name($_) eq $c->{name} } 0 .. 7;
-        my $want = KubeletSim::container_cpu_nanocores($n + 0, $p + 0, $ci);
-        my $mem = KubeletSim::container_memory_bytes($n + 0, $p + 0, $ci);
-        push @c, sprintf "%s:cpu=%s,memory=%s", $c->{name},
-            close_to(nanocores($c->{usage}{cpu}), $want) ? 'ok'
-                : "BAD($c->{usage}{cpu} want ${want}n)",
-            bytes($c->{usage}{memory}) == $mem ? 'ok' : "BAD($c->{usage}{memory})";
-    }
-
-    return sprintf "%s/%s window=%s %s\n", $item->{metadata}{namespace},
-        $item->{metadata}{name}, check_window($item->{window}), join ' ', @c;
-}
-
-sub summary {
-    my $body = shift;
-    my $doc = eval { decode_json($body) } or return "not JSON: $body";
-
-    if ($doc->{kind} =~ /List$/) {
-        return "$doc->{kind}\n" . join '', map {
-            $doc->{kind} eq 'NodeMetricsList' ? summarize_node($_) : summarize_pod($_)
-        } @{ $doc->{items} };
-    }
-
-    return "$doc->{kind}\n"
-        . ($doc->{kind} eq 'NodeMetrics' ? summarize_node($doc)
-           : $doc->{kind} eq 'PodMetrics' ? summarize_pod($doc)
-           : "$doc->{message}\n");
-}
-
-# the pods of the simulator, as the summary lists them (sorted by ns/name)
-sub pod_lines {
-    my ($filter) = @_;
-    my @lines;
-    for my $n (1 .. 3) {
-        for my $p (0 .. 3) {
-            my $ns = KubeletSim::pod_namespace($p);
-            next if $filter && !$filter->($ns, $n, $p);
-            push @lines, [$ns, KubeletSim::pod_name($n, $p),
-                          "$ns/" . KubeletSim::pod_name($n, $p)
-                          . " window=ok app:cpu=ok,memory=ok sidecar:cpu=ok,memory=ok\n"];
-        }
-    }
-    return join '', map { $_->[2] } sort { $a->[0] cmp $b->[0] || $a->[1] cmp $b->[1] } @lines;
-}
+*summary = \&K8sMetricsCheck::summary;
+*pod_lines = \&K8sMetricsCheck::pod_lines;
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -153,9 +53,6 @@ add_block_preprocessor(sub {
     $block->set_value('http_config', $HttpConfig)
         unless defined $block->http_config;
     $block->set_value('config', $Config) unless defined $block->config;
-
-    # every block starts from a healthy simulator
-    $Sim->mode('all', 'normal');
 });
 
 our $Ready = "GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/pods&match=pod-00003-003";
@@ -292,8 +189,8 @@ die "the simulator saw no client certificate: " . JSON::PP->new->canonical->enco
 
 
 === TEST 11: a kubelet answering 500 fails only its own node, with the reason in the log and /metrics
---- init
-$::Sim->mode('node-00002', 'status', 500);
+--- sim_modes
+node-00002 status 500
 --- request eval
 [$::Ready . "&timeout=20000",
  "GET /wait?path=/admin/metrics&match=" . "k8s_metrics_scrapes_total%7Bnode%3D%22node-00002%22%2Cresult%3D%22failure%22%7D%202",

@@ -38,6 +38,7 @@ use File::Spec ();
 use POSIX ();
 
 our $Runner;
+our $Sim;
 
 # njs, from Debian's libnginx-mod-http-js: the suites' waiter and peers
 our $NjsModule = $ENV{TEST_NGINX_NJS_MODULE}
@@ -125,6 +126,17 @@ sub set_up {
 
 sub preprocess_block {
     my $block = shift;
+
+    # "--- sim_modes": lines "NODE MODE [ARG]" for the kubelet simulator,
+    # applied before nginx starts, after a reset of every node
+    if ($Sim) {
+        $Sim->mode('all', 'reset');
+
+        for my $line (split /\n/, $block->sim_modes // '') {
+            my ($node, $mode, $arg) = split ' ', $line, 3;
+            $Sim->mode($node, $mode, $arg) if defined $mode;
+        }
+    }
 
     # "--- startup_warning" blocks expect a warning nginx prints while
     # reading its configuration: the bundled runner sees its stderr, the
@@ -283,7 +295,6 @@ CONF
 # it when the file is done.  Its nodes' k8s_metrics_node lines are in
 # $ENV{TEST_NGINX_SIM_NODES} (a file to include); %opts go to
 # KubeletSim->start (nodes, pods, containers, ...).
-our $Sim;
 my $sim_owner;
 
 sub kubelet_sim {
@@ -307,6 +318,7 @@ sub kubelet_sim {
 
     $ENV{TEST_NGINX_SIM_NODES} = "$dir/nodes.conf";
     $ENV{TEST_NGINX_SIM_PORT} = $port + 20;
+    $ENV{TEST_NGINX_SIM_CONTROL} = $port + 21;
 
     return $Sim;
 }

@@ -158,7 +158,8 @@ sub go_float {
 # ---- driver ----
 
 # KubeletSim->start(dir => DIR, pki => PKI, nodes => N, [pods, containers, port, base_ip,
-# workers, control_port, listen, anonymous => 1, path, keepalive_timeout, quiet => 1])
+# workers, control_port, listen, anonymous => 1, http2 => 1, gzip => 1, path, keepalive_timeout,
+# log_level, access_log => 1, quiet => 1])
 sub start {
     my ($class, %o) = @_;
     my @cmd = ($SIM, 'start', '--dir', $o{dir}, '--pki', $o{pki}, '--nodes', $o{nodes});
@@ -169,6 +170,9 @@ sub start {
         push @cmd, "--$opt", $o{$k};
     }
     push @cmd, '--anonymous' if $o{anonymous};
+    push @cmd, '--http2' if $o{http2};
+    push @cmd, '--gzip' if $o{gzip};
+    push @cmd, '--access-log' if $o{access_log};
     push @cmd, '--quiet' if $o{quiet};
     system(@cmd) == 0 or die "kubelet-sim start failed: @cmd\n";
     return $class->attach($o{dir});
