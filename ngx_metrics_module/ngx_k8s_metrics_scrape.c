@@ -108,6 +108,7 @@ ngx_int_t
 ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     ngx_k8s_metrics_main_conf_t *kmcf)
 {
+    ngx_msec_t                    last, elapsed;
     ngx_uint_t                    i, n;
     ngx_k8s_metrics_scraper_t    *s;
     ngx_k8s_metrics_node_conf_t  *node;
@@ -171,8 +172,17 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
 
     ngx_k8s_metrics_scraper = s;
 
-    /* the first cycle at once: a restarted scraper continues the store */
-    ngx_add_timer(&s->tick, 1);
+    /*
+     * A scraper that replaces another (reload, crash) keeps its cadence:
+     * scraping at once would give the store a window of a few
+     * milliseconds.  A first scraper starts at once.
+     */
+
+    last = kmcf->sh->last_scrape_start;
+    elapsed = ngx_current_msec - last;
+
+    ngx_add_timer(&s->tick, (last && elapsed < kmcf->resolution)
+                            ? kmcf->resolution - elapsed : 1);
 
     return NGX_OK;
 }

@@ -83,7 +83,7 @@ sub summarize_pod {
 }
 
 sub summary {
-    return $_[0] if $_[0] =~ /^(ready|# HELP)/;
+    return $_[0] if $_[0] !~ /^\{/;
     my $body = shift;
     my $doc = eval { decode_json($body) } or return "not JSON: $body";
 

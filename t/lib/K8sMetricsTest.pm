@@ -324,6 +324,7 @@ sub kubelet_sim {
 }
 
 END {
+    local $?;   # the test's exit status, whatever stopping the simulator gives
     $Sim->stop if $Sim && defined $sim_owner && $sim_owner == $$;
 }
 

@@ -76,6 +76,13 @@ our $NoRootLocation       = 0;
 our $ConfigPreamble       = '';
 our $Verbose              = $ENV{TEST_NGINX_VERBOSE};
 
+# As Test::Nginx's TEST_NGINX_USE_HUP: with a master process, the next
+# block's configuration is loaded by "nginx -s reload" (SIGHUP) into the
+# running nginx, so shared memory zones live on from block to block.
+our $UseHup               = $ENV{TEST_NGINX_USE_HUP};
+our $LastBlock;
+our $BlockLogStart = 0;
+
 our @EnvToNginx;
 our @BlockPreprocessors;
 our @CleanupHandlers;
@@ -200,6 +207,9 @@ sub run_tests () {
     @blocks = shuffle @blocks unless $NoShuffle;
 
     for my $block (@blocks) {
+        # in HUP mode a block's log begins before its preprocessors run
+        $BlockLogStart = -s $ErrLogFile // 0;
+
         for my $hdl (@BlockPreprocessors) {
             $hdl->($block);
         }
@@ -213,6 +223,12 @@ sub run_tests () {
 sub cleanup () {
     for my $hdl (@CleanupHandlers) {
         $hdl->();
+    }
+
+    if ($LastBlock) {
+        stop_nginx($LastBlock->name);
+        check_shutdown_log($LastBlock);
+        undef $LastBlock;
     }
 
     stop_nginx(undef);
@@ -244,20 +260,34 @@ sub run_block {
 
     my $must_die = defined $block->must_die;
 
-    # Whatever runs from an earlier, interrupted run goes first.
-    stop_nginx(undef);
+    my $reload = $UseHup && !$must_die && $MasterProcessEnabled eq 'on'
+                 && defined $RunningPid && is_alive($RunningPid);
 
-    if (!prepare_server_root($block)) {
-        return;
-    }
+    my $log_pos = 0;
 
-    if ($must_die) {
-        run_must_die_block($block);
-        return;
-    }
+    if ($reload) {
+        $log_pos = $BlockLogStart;
 
-    if (!start_nginx($block)) {
-        return;
+        if (!rewrite_config($block) || !reload_nginx($block)) {
+            return;
+        }
+
+    } else {
+        # Whatever runs from an earlier, interrupted run goes first.
+        stop_nginx(undef);
+
+        if (!prepare_server_root($block)) {
+            return;
+        }
+
+        if ($must_die) {
+            run_must_die_block($block);
+            return;
+        }
+
+        if (!start_nginx($block)) {
+            return;
+        }
     }
 
     if (defined $block->init) {
@@ -267,8 +297,6 @@ sub run_block {
             Test::More::diag($@);
         }
     }
-
-    my $log_pos = 0;
 
     for my $rep (0 .. $RepeatEach - 1) {
         run_requests($block, $rep);
@@ -291,9 +319,68 @@ sub run_block {
         check_log_patterns($block, 'no_error_log', $lines, "req $rep", 0);
     }
 
+    if ($UseHup && $MasterProcessEnabled eq 'on') {
+        # the next block reloads this nginx; cleanup() stops it
+        $LastBlock = $block;
+        return;
+    }
+
     stop_nginx($name);
 
     check_shutdown_log($block);
+}
+
+# HUP mode: the new configuration, without touching the logs nginx holds.
+sub rewrite_config {
+    my $block = shift;
+
+    my $conf = eval {
+        write_user_files($block);
+        build_config($block);
+    };
+
+    if (!defined $conf) {
+        (my $err = $@) =~ s/\s+\z//;
+        Test::More::fail($block->name . " - configuration prepared");
+        Test::More::diag($err);
+        return 0;
+    }
+
+    write_file($ConfFile, $conf);
+
+    return 1;
+}
+
+# HUP mode: "nginx -s reload", done once a worker of the new generation runs.
+sub reload_nginx {
+    my $block = shift;
+    my $name = $block->name;
+
+    my %old = map { $_ => 1 } child_pids($RunningPid);
+    my $pos = -s $ErrLogFile // 0;
+
+    kill 'HUP', $RunningPid;
+
+    my $deadline = time + $StartTimeout;
+
+    while (time < $deadline) {
+        my ($lines) = read_log_lines($ErrLogFile, $pos);
+
+        if (my ($bad) = grep { /\[emerg\]/ } @$lines) {
+            Test::More::fail("$name - nginx reloaded");
+            Test::More::diag("the reload failed: $bad");
+            return 0;
+        }
+
+        return 1 if grep { !$old{$_} } child_pids($RunningPid);
+
+        sleep 0.01;
+    }
+
+    Test::More::fail("$name - nginx reloaded");
+    Test::More::diag("no new worker after SIGHUP" . log_tail("error.log"));
+
+    return 0;
 }
 
 # Server root and configuration.
