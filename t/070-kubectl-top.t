@@ -1,0 +1,80 @@
+# The real client: kubectl top nodes / kubectl top pods -A against the
+# local demo (make run: conf/local-demo), through the front proxy that
+# stands in for kube-apiserver's aggregation layer.  Not in the .t block
+# format: kubectl is a process of its own, not a request.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use Test::More;
+
+my $root = abs_path(dirname(__FILE__) . '/..');
+my $port = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+my $dir = "$root/t/servroot-demo";
+
+my ($kubectl) = grep { -x } map { "$_/kubectl" } split /:/, $ENV{PATH};
+$kubectl //= "";
+plan skip_all => 'kubectl is not installed (make deps installs it)' unless $kubectl;
+
+$ENV{API_PORT} = $port + 30;
+$ENV{APISERVER_PORT} = $port + 31;
+$ENV{KUBELET_PORT} = $port + 32;
+$ENV{CONTROL_PORT} = $port + 33;
+
+my $out = `$root/conf/local-demo --detach --nodes 4 --pods 6 --dir $dir 2>&1`;
+is($?, 0, 'the demo starts') or diag($out);
+like($out, qr{kubeconfig: \Q$dir\E/kubeconfig}, 'it prints its kubeconfig');
+
+END {
+    local $?;
+    system("kill -QUIT \$(cat $dir/nginx.pid) 2>/dev/null") if -e "$dir/nginx.pid";
+    system("$root/t/sim/kubelet-sim stop --dir $dir/sim >/dev/null 2>&1");
+}
+
+$ENV{KUBECONFIG} = "$dir/kubeconfig";
+
+# the second scrape gives rates: the demo scrapes every 15s
+sub kubectl_until {
+    my ($args, $want, $timeout) = @_;
+    my $deadline = time + $timeout;
+    my $text = '';
+    while (time < $deadline) {
+        $text = `$kubectl $args 2>&1`;
+        return $text if $text =~ $want;
+        sleep 1;
+    }
+    return $text;
+}
+
+my $nodes = kubectl_until('top nodes', qr/node-00004/, 60);
+like($nodes, qr/^NAME\s+CPU\(cores\)\s+CPU(%|\(%\))\s+MEMORY\(bytes\)\s+MEMORY(%|\(%\))/m,
+     'kubectl top nodes prints its table');
+
+for my $n (1 .. 4) {
+    my $name = sprintf 'node-%05d', $n;
+    like($nodes, qr/^\Q$name\E\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/m,
+         "kubectl top nodes shows $name with CPU and memory");
+}
+
+my $pods = kubectl_until('top pods -A', qr/pod-00004-005/, 30);
+like($pods, qr/^NAMESPACE\s+NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)/m,
+     'kubectl top pods -A prints its table');
+my @rows = $pods =~ /^\S+\s+pod-\d+-\d+\s+\d+m\s+\d+Mi\s*$/mg;
+is(scalar @rows, 24, 'every pod of every node, with CPU and memory');
+
+my $kube_system = `$kubectl top pods -n kube-system 2>&1`;
+like($kube_system, qr/^pod-00001-001\s+\d+m\s+\d+Mi/m, 'kubectl top pods -n NAMESPACE');
+
+my $raw = `$kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes/node-00002 2>&1`;
+like($raw, qr/"kind":"NodeMetrics".*"name":"node-00002"/s, 'kubectl get --raw a NodeMetrics');
+
+my $log = do { local (@ARGV, $/) = "$dir/metrics-access.log"; <> // '' };
+like($log, qr/requestheader:admin \[system:masters,system:authenticated\] "GET \/apis\/metrics.k8s.io\/v1beta1\/nodes/,
+     'the module saw kubectl\'s user through the front proxy');
+
+my $errors = do { local (@ARGV, $/) = "$dir/error.log"; <> // '' };
+unlike($errors, qr/\[(alert|emerg)\]/, 'no alert in the error log');
+
+done_testing();
