@@ -173,22 +173,7 @@ Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json
 
 
 
-=== TEST 10: the module presented its client certificate to every kubelet
---- request eval
-[$::Ready]
---- response_body
-ready
---- no_error_log
-scraping node
---- wait: 0.1
---- init
-my $st = $::Sim->stats('node-00001');
-die "the simulator saw no client certificate: " . JSON::PP->new->canonical->encode($st) . "\n"
-    if ($st->{requests} // 0) > 0 && !$st->{last_client_subject};
-
-
-
-=== TEST 11: a kubelet answering 500 fails only its own node, with the reason in the log and /metrics
+=== TEST 10: a kubelet answering 500 fails only its own node, with the reason in the log and /metrics
 --- sim_modes
 node-00002 status 500
 --- request eval
@@ -204,3 +189,12 @@ node-00002 status 500
  qr/k8s_metrics_last_scrape_success\{node="node-00002",reason="the kubelet answered HTTP 500: .*"\} 0\n.*k8s_metrics_last_scrape_success\{node="node-00003",reason=""\} 1/s]
 --- error_log eval
 qr/\[error\].*scraping node "node-00002" \(https:\/\/[\d.]+:\d+\/metrics\/resource\) failed: the kubelet answered HTTP 500/
+
+
+
+=== TEST 11: keep-alive: one connection per kubelet across cycles, with the client certificate, gzip accepted
+--- timeout: 10
+--- request eval
+["GET /wait?path=/admin/metrics&match=k8s_metrics_scrape_cycles_total%204", "GET /sim/stats?node=node-00001"]
+--- response_body_like eval
+["ready", qr/^(?=.*"connections":1,)(?=.*"with_client_cert":[4-9])(?=.*"last_client_subject":"CN=system:metrics-server")(?=.*"last_accept_encoding":"[^"]*gzip)(?=.*"last_user_agent":"ngx_metrics_module")/]

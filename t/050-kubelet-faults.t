@@ -284,3 +284,18 @@ node-00001 drop_pod pod-00001-000
 --- response_body eval
 ["ready\n", "PodMetricsList\n" . K8sMetricsCheck::pod_lines(sub { $_[0] eq 'default' && $_[1] != 1 }),
  "Status\npodmetrics.metrics.k8s.io \"default/pod-00001-000\" not found\n"]
+
+
+
+=== TEST 15: a cycle still running when the next is due: reported, not doubled
+--- timeout: 12
+--- http_config eval
+::http_config("    k8s_metrics_kubelet_timeout 4s;\n")
+--- sim_modes
+node-00002 hang 30
+--- request eval
+["GET /wait?path=/admin/metrics&match=k8s_metrics_scrape_cycle_overruns_total%202&timeout=10000", "GET /sim/stats?node=node-00002"]
+--- response_body_like eval
+["ready", qr/"requests":1,/]
+--- error_log eval
+qr/\[warn\].*k8s metrics: the scrape cycle started \d+ ms ago is still running: this one is skipped \(\d of 6 kubelets answered/

@@ -131,6 +131,7 @@ sub preprocess_block {
     # applied before nginx starts, after a reset of every node
     if ($Sim) {
         $Sim->mode('all', 'reset');
+        $Sim->stats_reset;
 
         for my $line (split /\n/, $block->sim_modes // '') {
             my ($node, $mode, $arg) = split ' ', $line, 3;
@@ -338,6 +339,11 @@ sub waiter_location {
     return <<'CONF';
         location = /wait {
             js_content waiter.wait;
+        }
+
+        # the kubelet simulator's control port: /sim/stats?node=..., /sim/mode?...
+        location /sim/ {
+            proxy_pass http://127.0.0.1:$TEST_NGINX_SIM_CONTROL/;
         }
 CONF
 }
