@@ -101,6 +101,7 @@ typedef struct {
     ngx_str_t                       address;    /* host:port */
     ngx_str_t                       url;        /* null-terminated */
     ngx_array_t                    *labels;     /* ngx_k8s_metrics_label_t */
+    unsigned                        default_port:1;
 } ngx_k8s_metrics_node_conf_t;
 
 
@@ -307,8 +308,6 @@ typedef struct {
 /* ngx_k8s_metrics_module.c */
 extern ngx_module_t  ngx_http_k8s_metrics_module;
 
-
-#define NGX_K8S_METRICS_SELECTOR_DECLARED
 
 /* ngx_k8s_metrics_selector.c: label and field selectors */
 

@@ -468,8 +468,8 @@ ngx_k8s_metrics_node_urls(ngx_conf_t *cf, ngx_k8s_metrics_main_conf_t *kmcf)
             return NGX_CONF_ERROR;
         }
 
-        if (node[i].url.len == 0) {
-            /* no port given: the address, then the default port */
+        if (node[i].default_port) {
+            /* k8s_metrics_kubelet_port is known only now */
 
             p = ngx_pnalloc(cf->pool, node[i].address.len + NGX_INT_T_LEN + 1);
             if (p == NULL) {
@@ -561,12 +561,7 @@ ngx_k8s_metrics_node(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     node->address = value[2];
-
-    /* with no port the URL is made once k8s_metrics_kubelet_port is known */
-
-    if (!u.no_port) {
-        node->url.len = 1;
-    }
+    node->default_port = u.no_port;
 
     for (i = 3; i < cf->args->nelts; i++) {
         if (ngx_k8s_metrics_node_label(cf, node, &value[i]) != NGX_OK) {
