@@ -44,8 +44,6 @@ sub http_config {
 our $HttpConfig = http_config();
 our $Config = K8sMetricsTest::personas() . K8sMetricsTest::waiter_location();
 
-*summary = \&K8sMetricsCheck::summary;
-*pod_lines = \&K8sMetricsCheck::pod_lines;
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -65,7 +63,7 @@ __DATA__
 --- request eval
 [$::Ready, "GET /admin/apis/metrics.k8s.io/v1beta1/nodes"]
 --- response_body_filters eval
-[sub { $_[0] =~ /^ready/ ? $_[0] : ::summary($_[0]) }]
+[sub { $_[0] =~ /^ready/ ? $_[0] : K8sMetricsCheck::summary($_[0]) }]
 --- response_body eval
 ["ready\n", "NodeMetricsList
 node-00001 cpu=ok memory=ok window=ok labels=tier=cpu,zone=z1
@@ -89,9 +87,9 @@ scraping node
 --- request eval
 [$::Ready, "GET /admin/apis/metrics.k8s.io/v1beta1/pods"]
 --- response_body_filters eval
-[sub { $_[0] =~ /^ready/ ? $_[0] : ::summary($_[0]) }]
+[sub { $_[0] =~ /^ready/ ? $_[0] : K8sMetricsCheck::summary($_[0]) }]
 --- response_body eval
-["ready\n", "PodMetricsList\n" . ::pod_lines()]
+["ready\n", "PodMetricsList\n" . K8sMetricsCheck::pod_lines()]
 
 
 
@@ -101,10 +99,10 @@ scraping node
  "GET /admin/apis/metrics.k8s.io/v1beta1/namespaces/kube-system/pods",
  "GET /admin/apis/metrics.k8s.io/v1beta1/namespaces/team-a/pods/pod-00002-002"]
 --- response_body_filters eval
-[sub { $_[0] =~ /^ready/ ? $_[0] : ::summary($_[0]) }]
+[sub { $_[0] =~ /^ready/ ? $_[0] : K8sMetricsCheck::summary($_[0]) }]
 --- response_body eval
 ["ready\n",
- "PodMetricsList\n" . ::pod_lines(sub { $_[0] eq 'kube-system' }),
+ "PodMetricsList\n" . K8sMetricsCheck::pod_lines(sub { $_[0] eq 'kube-system' }),
  "PodMetrics\nteam-a/pod-00002-002 window=ok app:cpu=ok,memory=ok sidecar:cpu=ok,memory=ok\n"]
 
 
@@ -132,13 +130,13 @@ scraping node
  "GET /admin/apis/metrics.k8s.io/v1beta1/pods?fieldSelector=metadata.namespace%3Dteam-a,metadata.name!%3Dpod-00001-002",
  "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=nothere"]
 --- response_body_filters eval
-[sub { $_[0] =~ /^ready/ ? $_[0] : ::summary($_[0]) }]
+[sub { $_[0] =~ /^ready/ ? $_[0] : K8sMetricsCheck::summary($_[0]) }]
 --- response_body eval
 ["ready\n",
  "NodeMetricsList\nnode-00002 cpu=ok memory=ok window=ok labels=tier=gpu,zone=z2\n",
  "NodeMetricsList\nnode-00001 cpu=ok memory=ok window=ok labels=tier=cpu,zone=z1\n",
  "NodeMetricsList\nnode-00003 cpu=ok memory=ok window=ok labels=tier=cpu,zone=z3\n",
- "PodMetricsList\n" . ::pod_lines(sub { $_[0] eq 'team-a' && !($_[1] == 1 && $_[2] == 2) }),
+ "PodMetricsList\n" . K8sMetricsCheck::pod_lines(sub { $_[0] eq 'team-a' && !($_[1] == 1 && $_[2] == 2) }),
  "NodeMetricsList\n"]
 
 
@@ -182,7 +180,7 @@ node-00002 status 500
  "GET /admin/apis/metrics.k8s.io/v1beta1/nodes",
  "GET /admin/metrics"]
 --- response_body_filters eval
-[sub { $_[0] =~ /^(ready|# HELP)/ ? $_[0] : ::summary($_[0]) }]
+[sub { $_[0] =~ /^(ready|# HELP)/ ? $_[0] : K8sMetricsCheck::summary($_[0]) }]
 --- response_body_like eval
 ["ready", "ready",
  qr/^NodeMetricsList\nnode-00001 cpu=ok.*\nnode-00003 cpu=ok.*\n$/,
