@@ -71,5 +71,9 @@ test-workers: $(MODULE)
 run: $(MODULE)
 	conf/local-demo $(RUN_ARGS)
 
+# make bench (bench/bench.mk), make fuzz (fuzz/fuzz.mk)
+-include bench/bench.mk
+-include fuzz/fuzz.mk
+
 clean:
-	rm -rf $(BUILD) t/servroot t/servroot-pki
+	rm -rf $(BUILD) t/servroot t/servroot-*
