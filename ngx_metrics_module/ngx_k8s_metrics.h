@@ -22,6 +22,9 @@
 #define NGX_K8S_METRICS_VERSION        "v1beta1"
 #define NGX_K8S_METRICS_GROUP_VERSION  "metrics.k8s.io/v1beta1"
 
+/* a pod's service-account credentials (k8s_metrics_apiserver in_cluster) */
+#define NGX_K8S_METRICS_SA_DIR  "/var/run/secrets/kubernetes.io/serviceaccount"
+
 
 /* authenticators, in the order they are tried */
 typedef enum {
@@ -249,6 +252,7 @@ typedef struct {
     ngx_atomic_t                    dropped_incomplete;
     ngx_atomic_t                    dropped_zero;
     ngx_atomic_t                    dropped_decrease;
+    ngx_atomic_t                    dropped_unlisted;
 } ngx_k8s_metrics_counters_t;
 
 
@@ -277,6 +281,18 @@ typedef struct {
     ngx_str_t                       kubelet_token_file;
     ngx_msec_t                      kubelet_timeout;
     size_t                          kubelet_max_body;
+
+    /* the kube-apiserver; apiserver_url.len == 0: none */
+    ngx_str_t                       apiserver_url;      /* no trailing / */
+    ngx_str_t                       apiserver_ca;
+    ngx_str_t                       apiserver_token_file;
+    ngx_str_t                       apiserver_certificate;
+    ngx_str_t                       apiserver_certificate_key;
+    ngx_msec_t                      apiserver_timeout;
+    ngx_str_t                       node_selector;      /* query-escaped */
+    ngx_flag_t                      kubelet_use_node_status_port;
+    ngx_array_t                    *kubelet_address_types;   /* ngx_str_t */
+    ngx_flag_t                      authentication_configmap;
 } ngx_k8s_metrics_main_conf_t;
 
 
@@ -293,6 +309,7 @@ typedef struct {
     ngx_array_t                    *uid_headers;
 
     ngx_flag_t                      anonymous;
+    ngx_flag_t                      authentication_configmap;
     ngx_uint_t                      authorization;
     ngx_array_t                    *always_allow_paths;
 } ngx_k8s_metrics_loc_conf_t;
@@ -387,10 +404,125 @@ void ngx_k8s_metrics_curl_stop(ngx_k8s_metrics_curl_t *kc, CURL *easy);
 void ngx_k8s_metrics_curl_destroy(ngx_k8s_metrics_curl_t *kc);
 
 
+/* ngx_k8s_metrics_apiserver.c: calls to the kube-apiserver */
+
+typedef struct ngx_k8s_metrics_call_s  ngx_k8s_metrics_call_t;
+
+typedef void (*ngx_k8s_metrics_call_pt)(ngx_k8s_metrics_call_t *call);
+typedef ngx_int_t (*ngx_k8s_metrics_line_pt)(ngx_k8s_metrics_call_t *call,
+    u_char *line, size_t len);
+
+
+typedef struct {
+    ngx_k8s_metrics_main_conf_t    *kmcf;
+    ngx_k8s_metrics_curl_t         *curl;
+    ngx_log_t                      *log;
+    ngx_k8s_metrics_call_t         *calls;      /* in flight */
+    char                           *token;      /* the Authorization line */
+    time_t                          token_mtime;
+} ngx_k8s_metrics_apiserver_t;
+
+
+struct ngx_k8s_metrics_call_s {
+    ngx_k8s_metrics_transfer_t      transfer;
+    ngx_k8s_metrics_apiserver_t    *api;
+    ngx_k8s_metrics_call_t         *next;
+    ngx_k8s_metrics_call_t        **prev;
+
+    ngx_k8s_metrics_call_pt         handler;
+    ngx_k8s_metrics_line_pt         line;
+    void                           *data;
+
+    u_char                         *url;
+    char                           *request;
+    struct curl_slist              *headers;
+
+    long                            status;
+    CURLcode                        result;
+    const char                     *error;      /* transport failure */
+    ngx_str_t                       body;       /* what came back */
+    size_t                          size;
+    char                            errbuf[CURL_ERROR_SIZE];
+};
+
+
+ngx_k8s_metrics_apiserver_t *ngx_k8s_metrics_apiserver_create(
+    ngx_cycle_t *cycle, ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_curl_t *curl);
+void ngx_k8s_metrics_apiserver_destroy(ngx_k8s_metrics_apiserver_t *api);
+ngx_k8s_metrics_call_t *ngx_k8s_metrics_api_call(
+    ngx_k8s_metrics_apiserver_t *api, const char *method, ngx_str_t *path,
+    json_t *body, const char *accept, ngx_msec_t timeout,
+    ngx_k8s_metrics_call_pt handler, ngx_k8s_metrics_line_pt line,
+    void *data);
+void ngx_k8s_metrics_api_cancel(ngx_k8s_metrics_call_t *call);
+void ngx_k8s_metrics_api_error(ngx_k8s_metrics_call_t *call,
+    ngx_str_t *text);
+ngx_int_t ngx_k8s_metrics_read_token(ngx_str_t *file, u_char *buf,
+    size_t size, ngx_str_t *token, ngx_log_t *log);
+
+
+/* ngx_k8s_metrics_informer.c: list and watch */
+
+#define NGX_K8S_METRICS_EVENT_RESET     0   /* a full list begins */
+#define NGX_K8S_METRICS_EVENT_ADDED     1
+#define NGX_K8S_METRICS_EVENT_MODIFIED  2
+#define NGX_K8S_METRICS_EVENT_DELETED   3
+#define NGX_K8S_METRICS_EVENT_SYNCED    4   /* the list is complete */
+
+typedef struct ngx_k8s_metrics_informer_s  ngx_k8s_metrics_informer_t;
+
+typedef void (*ngx_k8s_metrics_informer_pt)(ngx_k8s_metrics_informer_t *inf,
+    ngx_uint_t event, json_t *object);
+
+struct ngx_k8s_metrics_informer_s {
+    ngx_k8s_metrics_apiserver_t    *api;
+    const char                     *name;       /* for the log */
+    ngx_str_t                       path;
+    ngx_str_t                       query;      /* selectors, escaped */
+    const char                     *accept;
+    ngx_k8s_metrics_informer_pt     handler;
+    void                           *data;
+
+    ngx_k8s_metrics_call_t         *call;
+    ngx_event_t                     retry;
+    ngx_msec_t                      backoff;
+    ngx_msec_t                      watch_started;
+    char                           *cont;       /* list continue token */
+    char                            rv[64];     /* resourceVersion */
+    unsigned                        synced:1;
+    unsigned                        listing:1;
+    unsigned                        relist:1;
+};
+
+
+void ngx_k8s_metrics_informer_start(ngx_k8s_metrics_informer_t *inf);
+void ngx_k8s_metrics_informer_stop(ngx_k8s_metrics_informer_t *inf);
+
+
+/* ngx_k8s_metrics_cluster.c: nodes and pods from the apiserver */
+
+typedef struct ngx_k8s_metrics_cluster_s  ngx_k8s_metrics_cluster_t;
+
+ngx_k8s_metrics_cluster_t *ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
+    ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_curl_t *curl);
+void ngx_k8s_metrics_cluster_exit(ngx_k8s_metrics_cluster_t *cl);
+ngx_flag_t ngx_k8s_metrics_cluster_synced(ngx_k8s_metrics_cluster_t *cl);
+ngx_int_t ngx_k8s_metrics_cluster_nodes(ngx_k8s_metrics_cluster_t *cl,
+    ngx_pool_t *pool, ngx_k8s_metrics_node_conf_t **nodes, ngx_uint_t *n);
+json_t *ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
+    ngx_str_t *name);
+
+
 /* ngx_k8s_metrics_scrape.c */
 ngx_int_t ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     ngx_k8s_metrics_main_conf_t *kmcf);
 void ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle);
+
+
+/* ngx_k8s_metrics_module.c */
+int ngx_libc_cdecl ngx_k8s_metrics_cmp_nodes(const void *one,
+    const void *two);
 
 
 /* ngx_k8s_metrics_authn.c */
@@ -450,8 +582,13 @@ void ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_snapshot_t *snap);
 extern ngx_msec_t  ngx_k8s_metrics_duration_bounds[];
 
+/* the labels of a pod (a JSON object), or NULL when it is not to be served */
+typedef json_t *(*ngx_k8s_metrics_pod_labels_pt)(void *data,
+    ngx_str_t *namespace, ngx_str_t *name);
+
 ngx_int_t ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n, ngx_log_t *log);
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
+    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_log_t *log);
 ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
     ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
 ngx_flag_t ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node);

@@ -15,6 +15,14 @@ static ngx_int_t ngx_k8s_metrics_init_process(ngx_cycle_t *cycle);
 static void ngx_k8s_metrics_exit_process(ngx_cycle_t *cycle);
 static char *ngx_k8s_metrics_node(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_k8s_metrics_apiserver(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_k8s_metrics_node_selector(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_k8s_metrics_address_types(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_k8s_metrics_check_apiserver_conf(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf);
 static ngx_int_t ngx_k8s_metrics_node_label(ngx_conf_t *cf,
     ngx_k8s_metrics_node_conf_t *node, ngx_str_t *arg);
 static char *ngx_k8s_metrics_check_kubelet_conf(ngx_conf_t *cf,
@@ -23,8 +31,7 @@ static char *ngx_k8s_metrics_node_urls(ngx_conf_t *cf,
     ngx_k8s_metrics_main_conf_t *kmcf);
 static ngx_int_t ngx_k8s_metrics_check_file(ngx_conf_t *cf, ngx_str_t *file,
     const char *directive);
-static int ngx_libc_cdecl ngx_k8s_metrics_cmp_nodes(const void *one,
-    const void *two);
+
 static void *ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf);
 static char *ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_k8s_metrics_create_loc_conf(ngx_conf_t *cf);
@@ -141,6 +148,62 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       offsetof(ngx_k8s_metrics_main_conf_t, kubelet_max_body),
       NULL },
 
+    { ngx_string("k8s_metrics_apiserver"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_k8s_metrics_apiserver,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics_apiserver_ca"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, apiserver_ca),
+      NULL },
+
+    { ngx_string("k8s_metrics_apiserver_token_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, apiserver_token_file),
+      NULL },
+
+    { ngx_string("k8s_metrics_apiserver_client_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, apiserver_certificate),
+      NULL },
+
+    { ngx_string("k8s_metrics_apiserver_client_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, apiserver_certificate_key),
+      NULL },
+
+    { ngx_string("k8s_metrics_node_selector"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_k8s_metrics_node_selector,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_use_node_status_port"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_use_node_status_port),
+      NULL },
+
+    { ngx_string("k8s_metrics_kubelet_address_types"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_k8s_metrics_address_types,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("k8s_metrics_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_k8s_metrics_api,
@@ -195,6 +258,13 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       ngx_k8s_metrics_names_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_k8s_metrics_loc_conf_t, uid_headers),
+      NULL },
+
+    { ngx_string("k8s_metrics_authentication_configmap"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_loc_conf_t, authentication_configmap),
       NULL },
 
     { ngx_string("k8s_metrics_anonymous"),
@@ -322,6 +392,8 @@ ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf)
     kmcf->kubelet_insecure_tls = NGX_CONF_UNSET;
     kmcf->kubelet_timeout = NGX_CONF_UNSET_MSEC;
     kmcf->kubelet_max_body = NGX_CONF_UNSET_SIZE;
+    kmcf->kubelet_use_node_status_port = NGX_CONF_UNSET;
+    kmcf->apiserver_timeout = NGX_CONF_UNSET_MSEC;
 
     return kmcf;
 }
@@ -338,9 +410,16 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(kmcf->kubelet_timeout, 10000);
     ngx_conf_init_size_value(kmcf->kubelet_max_body, 16 * 1024 * 1024);
 
+    ngx_conf_init_value(kmcf->kubelet_use_node_status_port, 0);
+    ngx_conf_init_msec_value(kmcf->apiserver_timeout, 10000);
+
     if (kmcf->nodes && kmcf->shm_zone == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"k8s_metrics_node\" requires \"k8s_metrics_zone\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_k8s_metrics_check_apiserver_conf(cf, kmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -366,12 +445,12 @@ ngx_k8s_metrics_check_kubelet_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (kmcf->nodes && !kmcf->kubelet_insecure_tls
-        && kmcf->kubelet_ca.len == 0)
+    if ((kmcf->nodes || kmcf->apiserver_url.len)
+        && !kmcf->kubelet_insecure_tls && kmcf->kubelet_ca.len == 0)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"k8s_metrics_node\" needs \"k8s_metrics_kubelet_ca\" "
-                      "to verify the kubelets' serving certificates (or "
+                      "kubelets need \"k8s_metrics_kubelet_ca\" "
+                      "to verify their serving certificates (or "
                       "\"k8s_metrics_kubelet_insecure_tls on\", not for "
                       "production)");
         return NGX_CONF_ERROR;
@@ -498,7 +577,7 @@ ngx_k8s_metrics_node_urls(ngx_conf_t *cf, ngx_k8s_metrics_main_conf_t *kmcf)
 }
 
 
-static int ngx_libc_cdecl
+int ngx_libc_cdecl
 ngx_k8s_metrics_cmp_nodes(const void *one, const void *two)
 {
     ngx_k8s_metrics_node_conf_t  *a, *b;
@@ -618,6 +697,302 @@ ngx_k8s_metrics_node_label(ngx_conf_t *cf, ngx_k8s_metrics_node_conf_t *node,
 }
 
 
+/* k8s_metrics_apiserver https://HOST[:PORT] | in_cluster */
+
+static char *
+ngx_k8s_metrics_apiserver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_k8s_metrics_main_conf_t *kmcf = conf;
+
+    u_char     *p;
+    char       *host, *port;
+    ngx_str_t  *value;
+
+    if (kmcf->apiserver_url.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "in_cluster") != 0) {
+        if (value[1].len <= sizeof("https://") - 1
+            || ngx_strncasecmp(value[1].data, (u_char *) "https://",
+                               sizeof("https://") - 1) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid apiserver \"%V\": it must be an "
+                               "https:// URL or \"in_cluster\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        kmcf->apiserver_url = value[1];
+
+        while (kmcf->apiserver_url.len
+               && kmcf->apiserver_url.data[kmcf->apiserver_url.len - 1] == '/')
+        {
+            kmcf->apiserver_url.len--;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    /* as client-go's rest.InClusterConfig() */
+
+    host = getenv("KUBERNETES_SERVICE_HOST");
+    port = getenv("KUBERNETES_SERVICE_PORT");
+
+    if (host == NULL || port == NULL || *host == '\0' || *port == '\0') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"k8s_metrics_apiserver in_cluster\": "
+                           "KUBERNETES_SERVICE_HOST and "
+                           "KUBERNETES_SERVICE_PORT are not set: not running "
+                           "in a pod?");
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, sizeof("https://[]:") + ngx_strlen(host)
+                              + ngx_strlen(port));
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->apiserver_url.data = p;
+    kmcf->apiserver_url.len = ngx_sprintf(p, ngx_strchr(host, ':')
+                                             ? "https://[%s]:%s"
+                                             : "https://%s:%s", host, port)
+                              - p;
+
+    if (kmcf->apiserver_ca.len == 0) {
+        ngx_str_set(&kmcf->apiserver_ca, NGX_K8S_METRICS_SA_DIR "/ca.crt");
+    }
+
+    if (kmcf->apiserver_token_file.len == 0
+        && kmcf->apiserver_certificate.len == 0)
+    {
+        ngx_str_set(&kmcf->apiserver_token_file, NGX_K8S_METRICS_SA_DIR "/token");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a label selector over nodes, checked now, sent as a query parameter */
+
+static char *
+ngx_k8s_metrics_node_selector(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_k8s_metrics_main_conf_t *kmcf = conf;
+
+    u_char       *p;
+    uintptr_t     n;
+    ngx_str_t    *value, error;
+    ngx_array_t  *requirements;
+
+    if (kmcf->node_selector.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_k8s_metrics_label_selector_parse(cf->pool, &value[1],
+                                             &requirements, &error)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid node selector \"%V\": %V",
+                           &value[1], &error);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_escape_uri(NULL, value[1].data, value[1].len, NGX_ESCAPE_ARGS);
+
+    p = ngx_pnalloc(cf->pool, sizeof("labelSelector=") + value[1].len + 2 * n);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->node_selector.data = p;
+    p = ngx_cpymem(p, "labelSelector=", sizeof("labelSelector=") - 1);
+    p = (u_char *) ngx_escape_uri(p, value[1].data, value[1].len,
+                                  NGX_ESCAPE_ARGS);
+
+    kmcf->node_selector.len = p - kmcf->node_selector.data;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_k8s_metrics_address_types(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_k8s_metrics_main_conf_t *kmcf = conf;
+
+    ngx_str_t   *value, *type;
+    ngx_uint_t   i, k;
+
+    static ngx_str_t  types[] = {
+        ngx_string("Hostname"), ngx_string("InternalIP"),
+        ngx_string("InternalDNS"), ngx_string("ExternalIP"),
+        ngx_string("ExternalDNS"), ngx_null_string
+    };
+
+    if (kmcf->kubelet_address_types) {
+        return "is duplicate";
+    }
+
+    kmcf->kubelet_address_types = ngx_array_create(cf->pool,
+                                                   cf->args->nelts - 1,
+                                                   sizeof(ngx_str_t));
+    if (kmcf->kubelet_address_types == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        for (k = 0; types[k].len; k++) {
+            if (types[k].len == value[i].len
+                && ngx_strncmp(types[k].data, value[i].data, value[i].len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (types[k].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown node address type \"%V\", it must "
+                               "be Hostname, InternalIP, InternalDNS, "
+                               "ExternalIP or ExternalDNS", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        type = ngx_array_push(kmcf->kubelet_address_types);
+        if (type == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *type = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * With an apiserver: its CA is required (and is the kubelets' CA unless
+ * set), its credentials readable; kubelets get its token unless they have
+ * credentials of their own.
+ */
+
+static char *
+ngx_k8s_metrics_check_apiserver_conf(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_str_t             *type;
+    ngx_k8s_metrics_ca_t  *ca;
+
+    if (kmcf->kubelet_address_types == NULL) {
+        kmcf->kubelet_address_types = ngx_array_create(cf->pool, 3,
+                                                       sizeof(ngx_str_t));
+        if (kmcf->kubelet_address_types == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        type = ngx_array_push_n(kmcf->kubelet_address_types, 3);
+        if (type == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_str_set(&type[0], "InternalIP");
+        ngx_str_set(&type[1], "ExternalIP");
+        ngx_str_set(&type[2], "Hostname");
+    }
+
+    if (kmcf->apiserver_url.len == 0) {
+        if (kmcf->node_selector.len) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"k8s_metrics_node_selector\" selects among the "
+                          "nodes of \"k8s_metrics_apiserver\", which is "
+                          "not set");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (kmcf->nodes) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_node\" conflicts with "
+                      "\"k8s_metrics_apiserver\": nodes are static or "
+                      "listed by the apiserver, not both");
+        return NGX_CONF_ERROR;
+    }
+
+    if (kmcf->apiserver_ca.len == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_apiserver\" needs "
+                      "\"k8s_metrics_apiserver_ca\" to verify the "
+                      "apiserver");
+        return NGX_CONF_ERROR;
+    }
+
+    ca = ngx_k8s_metrics_load_ca(cf, &kmcf->apiserver_ca,
+                                 "k8s_metrics_apiserver_ca");
+    if (ca == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->apiserver_ca = ca->file;
+
+    if ((kmcf->apiserver_certificate.len == 0)
+        != (kmcf->apiserver_certificate_key.len == 0))
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_apiserver_client_certificate\" and "
+                      "\"k8s_metrics_apiserver_client_certificate_key\" go "
+                      "together: one is missing");
+        return NGX_CONF_ERROR;
+    }
+
+    if (kmcf->apiserver_token_file.len == 0
+        && kmcf->apiserver_certificate.len == 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_apiserver\" needs credentials: "
+                      "\"k8s_metrics_apiserver_token_file\" or "
+                      "\"k8s_metrics_apiserver_client_certificate\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_k8s_metrics_check_file(cf, &kmcf->apiserver_token_file,
+                                   "k8s_metrics_apiserver_token_file")
+        != NGX_OK
+        || ngx_k8s_metrics_check_file(cf, &kmcf->apiserver_certificate,
+                                   "k8s_metrics_apiserver_client_certificate")
+           != NGX_OK
+        || ngx_k8s_metrics_check_file(cf, &kmcf->apiserver_certificate_key,
+                               "k8s_metrics_apiserver_client_certificate_key")
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (kmcf->kubelet_ca.len == 0 && !kmcf->kubelet_insecure_tls) {
+        kmcf->kubelet_ca = kmcf->apiserver_ca;
+    }
+
+    if (kmcf->kubelet_certificate.len == 0
+        && kmcf->kubelet_token_file.len == 0)
+    {
+        kmcf->kubelet_token_file = kmcf->apiserver_token_file;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_k8s_metrics_init_module(ngx_cycle_t *cycle)
 {
@@ -690,6 +1065,7 @@ ngx_k8s_metrics_create_loc_conf(ngx_conf_t *cf)
     klcf->extra_prefixes = NGX_CONF_UNSET_PTR;
     klcf->uid_headers = NGX_CONF_UNSET_PTR;
     klcf->anonymous = NGX_CONF_UNSET;
+    klcf->authentication_configmap = NGX_CONF_UNSET;
     klcf->authorization = NGX_CONF_UNSET_UINT;
     klcf->always_allow_paths = NGX_CONF_UNSET_PTR;
 
@@ -708,6 +1084,8 @@ ngx_k8s_metrics_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              NULL);
     ngx_conf_merge_ptr_value(conf->allowed_names, prev->allowed_names, NULL);
     ngx_conf_merge_value(conf->anonymous, prev->anonymous, 1);
+    ngx_conf_merge_value(conf->authentication_configmap,
+                         prev->authentication_configmap, 0);
 
     ngx_conf_merge_uint_value(conf->authorization, prev->authorization,
                               NGX_K8S_METRICS_AUTHZ_WEBHOOK);
@@ -764,14 +1142,27 @@ ngx_k8s_metrics_check_api_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (klcf->authorization == NGX_K8S_METRICS_AUTHZ_WEBHOOK) {
+    if (klcf->authorization == NGX_K8S_METRICS_AUTHZ_WEBHOOK
+        && kmcf->apiserver_url.len == 0)
+    {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"k8s_metrics_authorization webhook\" (the default) "
                       "needs \"k8s_metrics_apiserver\" for "
-                      "SubjectAccessReviews, which this build does not "
-                      "support yet: set \"k8s_metrics_authorization "
-                      "always_allow\"");
+                      "SubjectAccessReviews: set one, or "
+                      "\"k8s_metrics_authorization always_allow\"");
         return NGX_CONF_ERROR;
+    }
+
+    if (klcf->authentication_configmap) {
+        if (kmcf->apiserver_url.len == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"k8s_metrics_authentication_configmap on\" "
+                          "needs \"k8s_metrics_apiserver\" to read "
+                          "kube-system/extension-apiserver-authentication");
+            return NGX_CONF_ERROR;
+        }
+
+        kmcf->authentication_configmap = 1;
     }
 
     sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);

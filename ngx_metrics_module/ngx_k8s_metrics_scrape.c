@@ -14,7 +14,8 @@
 
 /* concurrent transfers: enough to hide latency, few enough for the fds */
 #define NGX_K8S_METRICS_MAX_IN_FLIGHT   1024
-#define NGX_K8S_METRICS_MAX_LINE        65536
+/* a line longer than that is skipped as malformed: kubelets write < 1k */
+#define NGX_K8S_METRICS_MAX_LINE        8192
 #define NGX_K8S_METRICS_ERROR_BODY      200
 
 
@@ -51,8 +52,12 @@ struct ngx_k8s_metrics_scraper_s {
     ngx_k8s_metrics_curl_t         *curl;
     ngx_log_t                      *log;
 
-    ngx_k8s_metrics_kubelet_t      *kubelets;
+    ngx_k8s_metrics_kubelet_t     **kubelets;   /* sorted by node name */
     ngx_uint_t                      nkubelets;
+    ngx_pool_t                     *nodes_pool; /* discovered node confs */
+
+    u_char                        **lines;      /* free line buffers */
+    ngx_uint_t                      nlines;
 
     ngx_event_t                     tick;
     ngx_pool_t                     *pool;       /* one cycle's batches */
@@ -64,11 +69,20 @@ struct ngx_k8s_metrics_scraper_s {
 
     struct curl_slist              *headers;
     time_t                          token_mtime;
+
+    ngx_k8s_metrics_cluster_t      *cluster;    /* nodes from the apiserver */
 };
 
 
 static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
+static ngx_int_t ngx_k8s_metrics_scraper_set_nodes(
+    ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_node_conf_t *nodes,
+    ngx_uint_t n);
+static void ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k);
+static ngx_int_t ngx_k8s_metrics_scrape_discovered(
+    ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_tick(ngx_event_t *ev);
 static void ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s);
@@ -108,10 +122,9 @@ ngx_int_t
 ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     ngx_k8s_metrics_main_conf_t *kmcf)
 {
+    ngx_uint_t                    n;
     ngx_msec_t                    last, elapsed;
-    ngx_uint_t                    i, n;
     ngx_k8s_metrics_scraper_t    *s;
-    ngx_k8s_metrics_node_conf_t  *node;
 
     s = ngx_pcalloc(cycle->pool, sizeof(ngx_k8s_metrics_scraper_t));
     if (s == NULL) {
@@ -139,22 +152,21 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
         }
     }
 
-    s->kubelets = ngx_pcalloc(cycle->pool,
-                              n * sizeof(ngx_k8s_metrics_kubelet_t) + 1);
-    if (s->kubelets == NULL) {
+    s->lines = ngx_alloc(NGX_K8S_METRICS_MAX_IN_FLIGHT * sizeof(u_char *),
+                         cycle->log);
+    if (s->lines == NULL) {
         return NGX_ERROR;
     }
 
-    s->nkubelets = n;
-    node = n ? kmcf->nodes->elts : NULL;
+    if (n && ngx_k8s_metrics_scraper_set_nodes(s, kmcf->nodes->elts, n)
+             != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
-    for (i = 0; i < n; i++) {
-        s->kubelets[i].node = &node[i];
-        s->kubelets[i].scraper = s;
-
-        if (ngx_k8s_metrics_scraper_init_kubelet(s, &s->kubelets[i])
-            != NGX_OK)
-        {
+    if (kmcf->apiserver_url.len) {
+        s->cluster = ngx_k8s_metrics_cluster_init(cycle, kmcf, s->curl);
+        if (s->cluster == NULL) {
             return NGX_ERROR;
         }
     }
@@ -207,11 +219,16 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
         ngx_del_timer(&s->tick);
     }
 
+    if (s->cluster) {
+        ngx_k8s_metrics_cluster_exit(s->cluster);
+    }
+
     for (i = 0; i < s->nkubelets; i++) {
-        if (s->kubelets[i].transfer.easy) {
-            ngx_k8s_metrics_curl_stop(s->curl, s->kubelets[i].transfer.easy);
-            curl_easy_cleanup(s->kubelets[i].transfer.easy);
-        }
+        ngx_k8s_metrics_kubelet_free(s, s->kubelets[i]);
+    }
+
+    for (i = 0; i < s->nlines; i++) {
+        ngx_free(s->lines[i]);
     }
 
     ngx_k8s_metrics_curl_destroy(s->curl);
@@ -223,6 +240,56 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
     if (s->pool) {
         ngx_destroy_pool(s->pool);
     }
+
+    if (s->nodes_pool) {
+        ngx_destroy_pool(s->nodes_pool);
+    }
+
+    if (s->kubelets) {
+        ngx_free(s->kubelets);
+    }
+}
+
+
+/*
+ * The nodes the apiserver lists, when they changed since the last cycle;
+ * their configurations live in a pool of their own, replaced each time.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_discovered(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    n;
+    ngx_pool_t                   *pool;
+    ngx_k8s_metrics_node_conf_t  *nodes;
+
+    pool = ngx_create_pool(16384, s->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_k8s_metrics_cluster_nodes(s->cluster, pool, &nodes, &n);
+
+    if (rc == NGX_DECLINED) {
+        ngx_destroy_pool(pool);
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK
+        || ngx_k8s_metrics_scraper_set_nodes(s, nodes, n) != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    if (s->nodes_pool) {
+        ngx_destroy_pool(s->nodes_pool);
+    }
+
+    s->nodes_pool = pool;
+
+    return NGX_OK;
 }
 
 
@@ -246,11 +313,6 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     k->transfer.easy = easy;
     k->transfer.done = ngx_k8s_metrics_scrape_done;
     k->transfer.data = k;
-
-    k->line = ngx_palloc(ngx_cycle->pool, NGX_K8S_METRICS_MAX_LINE);
-    if (k->line == NULL) {
-        return NGX_ERROR;
-    }
 
     curl_easy_setopt(easy, CURLOPT_URL, k->node->url.data);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -291,6 +353,109 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The set of nodes to scrape, sorted by name: a kubelet already known at
+ * the same URL keeps its easy handle, and so its connection.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scraper_set_nodes(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_node_conf_t *nodes, ngx_uint_t n)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   i, o;
+    ngx_k8s_metrics_kubelet_t  **kubelets, *k;
+
+    kubelets = ngx_alloc((n + 1) * sizeof(ngx_k8s_metrics_kubelet_t *),
+                         s->log);
+    if (kubelets == NULL) {
+        return NGX_ERROR;
+    }
+
+    o = 0;
+
+    for (i = 0; i < n; i++) {
+        k = NULL;
+        rc = -1;
+
+        /* both lists are sorted by name: walk them together */
+
+        while (o < s->nkubelets) {
+            rc = ngx_memn2cmp(s->kubelets[o]->node->name.data,
+                              nodes[i].name.data,
+                              s->kubelets[o]->node->name.len,
+                              nodes[i].name.len);
+            if (rc >= 0) {
+                break;
+            }
+
+            ngx_k8s_metrics_kubelet_free(s, s->kubelets[o++]);
+        }
+
+        if (rc == 0
+            && s->kubelets[o]->node->url.len == nodes[i].url.len
+            && ngx_strncmp(s->kubelets[o]->node->url.data, nodes[i].url.data,
+                           nodes[i].url.len) == 0)
+        {
+            k = s->kubelets[o++];
+            k->node = &nodes[i];
+
+        } else {
+            if (rc == 0) {
+                ngx_k8s_metrics_kubelet_free(s, s->kubelets[o++]);
+            }
+
+            k = ngx_calloc(sizeof(ngx_k8s_metrics_kubelet_t), s->log);
+            if (k == NULL) {
+                ngx_free(kubelets);
+                return NGX_ERROR;
+            }
+
+            k->node = &nodes[i];
+            k->scraper = s;
+
+            if (ngx_k8s_metrics_scraper_init_kubelet(s, k) != NGX_OK) {
+                ngx_k8s_metrics_kubelet_free(s, k);
+                ngx_free(kubelets);
+                return NGX_ERROR;
+            }
+        }
+
+        kubelets[i] = k;
+    }
+
+    while (o < s->nkubelets) {
+        ngx_k8s_metrics_kubelet_free(s, s->kubelets[o++]);
+    }
+
+    if (s->kubelets) {
+        ngx_free(s->kubelets);
+    }
+
+    s->kubelets = kubelets;
+    s->nkubelets = n;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k)
+{
+    if (k->transfer.easy) {
+        ngx_k8s_metrics_curl_stop(s->curl, k->transfer.easy);
+        curl_easy_cleanup(k->transfer.easy);
+    }
+
+    if (k->line) {
+        ngx_free(k->line);
+    }
+
+    ngx_free(k);
 }
 
 
@@ -337,6 +502,10 @@ ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
 {
     s->kmcf->sh->last_scrape_start = ngx_current_msec;
 
+    if (s->cluster && ngx_k8s_metrics_scrape_discovered(s) != NGX_OK) {
+        return;
+    }
+
     s->pool = ngx_create_pool(16384, s->log);
     if (s->pool == NULL) {
         return;
@@ -374,7 +543,7 @@ ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s)
     while (s->next < s->nkubelets
            && s->next - s->finished < NGX_K8S_METRICS_MAX_IN_FLIGHT)
     {
-        ngx_k8s_metrics_scrape_start(s, &s->kubelets[s->next],
+        ngx_k8s_metrics_scrape_start(s, s->kubelets[s->next],
                                      &s->batches[s->next]);
         s->next++;
     }
@@ -414,6 +583,15 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
         return;
     }
 
+    k->line = s->nlines ? s->lines[--s->nlines]
+                        : ngx_alloc(NGX_K8S_METRICS_MAX_LINE, s->log);
+
+    if (k->line == NULL) {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory");
+        s->finished++;
+        return;
+    }
+
     ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
                                 ngx_k8s_metrics_scrape_sample, k);
 
@@ -421,6 +599,8 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
 
     if (ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK) {
         ngx_k8s_metrics_scrape_fail(k, "cannot start the transfer");
+        s->lines[s->nlines++] = k->line;
+        k->line = NULL;
         s->finished++;
     }
 }
@@ -687,6 +867,9 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 
     batch->malformed = k->parser.malformed;
 
+    s->lines[s->nlines++] = k->line;
+    k->line = NULL;
+
     if (k->parser.malformed) {
         (void) ngx_atomic_fetch_add(
                            &s->kmcf->sh->counters.dropped_malformed,
@@ -709,13 +892,22 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 static ngx_int_t
 ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
 {
-    ngx_uint_t                    i, n, zero, incomplete;
+    ngx_uint_t                    i, n, zero, incomplete, unlisted;
     ngx_k8s_metrics_batch_t      *batch;
+    ngx_k8s_metrics_cluster_t    *cluster;
     ngx_k8s_metrics_csample_t    *cs;
     ngx_k8s_metrics_counters_t   *counters;
 
     batch = k->batch;
     counters = &k->scraper->kmcf->sh->counters;
+
+    /* with an apiserver, only the running pods it lists are served */
+
+    cluster = k->scraper->cluster;
+
+    if (cluster && !ngx_k8s_metrics_cluster_synced(cluster)) {
+        cluster = NULL;
+    }
 
     if (batch->point.time == 0 || batch->memory == 0) {
         ngx_k8s_metrics_scrape_fail(k, "the response has no node CPU or "
@@ -729,6 +921,7 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
     n = 0;
     zero = 0;
     incomplete = 0;
+    unlisted = 0;
 
     for (i = 0; i < batch->containers.nelts; i++) {
         if (!cs[i].has_cpu || !cs[i].has_memory) {
@@ -738,6 +931,15 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
 
         if (cs[i].point.cpu == 0 || cs[i].memory == 0) {
             zero++;
+            continue;
+        }
+
+        if (cluster && ngx_k8s_metrics_cluster_pod_labels(cluster,
+                                                          &cs[i].namespace,
+                                                          &cs[i].pod)
+                       == NULL)
+        {
+            unlisted++;
             continue;
         }
 
@@ -753,6 +955,10 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
     if (incomplete) {
         (void) ngx_atomic_fetch_add(&counters->dropped_incomplete,
                                     incomplete);
+    }
+
+    if (unlisted) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_unlisted, unlisted);
     }
 
     ngx_qsort(cs, n, sizeof(ngx_k8s_metrics_csample_t),
@@ -913,7 +1119,9 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 
     if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
         (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
-                                             s->nkubelets, s->log);
+                        s->nkubelets,
+                        s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
+                        s->cluster, s->log);
     }
 
     duration = ngx_current_msec - s->started;

@@ -31,17 +31,28 @@ typedef struct {
     ngx_uint_t                      pod;
     ngx_uint_t                      container;
     ngx_uint_t                      label;
+    ngx_k8s_metrics_pod_labels_pt   pod_labels;
+    void                           *data;
 } ngx_k8s_metrics_builder_t;
 
 
-static size_t ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_batch_t *batches,
-    ngx_uint_t n, ngx_k8s_metrics_snapshot_t *snap);
+static size_t ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
+    ngx_k8s_metrics_snapshot_t *snap);
+static ngx_flag_t ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs,
+    ngx_uint_t k);
+static void ngx_k8s_metrics_sort_labels(ngx_k8s_metrics_builder_t *b,
+    ngx_uint_t first);
+static int ngx_libc_cdecl ngx_k8s_metrics_cmp_labels(const void *one,
+    const void *two);
 static void ngx_k8s_metrics_build_node(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,
     ngx_uint_t index);
 static void ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,
     ngx_k8s_metrics_snode_t *onode, ngx_uint_t index);
+static void ngx_k8s_metrics_pod_labels(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_spod_t *pod, ngx_k8s_metrics_csample_t *cs);
 static void ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
     ngx_k8s_metrics_snode_t *onode, ngx_k8s_metrics_batch_t *batch);
 static void ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
@@ -281,7 +292,8 @@ ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
 
 ngx_int_t
 ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n, ngx_log_t *log)
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
+    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_log_t *log)
 {
     u_char                      *p;
     size_t                       size;
@@ -289,7 +301,12 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_snapshot_t   counts, *snap, *old;
     ngx_k8s_metrics_builder_t    b;
 
-    size = ngx_k8s_metrics_snapshot_size(batches, n, &counts);
+    ngx_memzero(&b, sizeof(ngx_k8s_metrics_builder_t));
+    b.resolution = kmcf->resolution;
+    b.pod_labels = pod_labels;
+    b.data = data;
+
+    size = ngx_k8s_metrics_snapshot_size(&b, batches, n, &counts);
 
     p = ngx_slab_alloc(kmcf->shpool, size);
     if (p == NULL) {
@@ -325,11 +342,9 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
 
     old = ngx_k8s_metrics_snapshot_acquire(kmcf);
 
-    ngx_memzero(&b, sizeof(ngx_k8s_metrics_builder_t));
     b.snap = snap;
     b.old = old;
     b.strings = snap->strings;
-    b.resolution = kmcf->resolution;
 
     for (i = 0; i < n; i++) {
         ngx_k8s_metrics_build_node(&b, &batches[i], &snap->nodes[i], i);
@@ -377,14 +392,17 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
 /* the counts of a snapshot, and its size with all its strings */
 
 static size_t
-ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
+ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
     ngx_k8s_metrics_snapshot_t *snap)
 {
-    size_t                       strings;
-    ngx_uint_t                   i, k;
-    ngx_k8s_metrics_label_t     *label;
-    ngx_k8s_metrics_csample_t   *cs;
-    ngx_k8s_metrics_node_conf_t *node;
+    size_t                        strings;
+    json_t                       *labels, *value;
+    ngx_uint_t                    i, k;
+    const char                   *key;
+    ngx_k8s_metrics_label_t      *label;
+    ngx_k8s_metrics_csample_t    *cs;
+    ngx_k8s_metrics_node_conf_t  *node;
 
     ngx_memzero(snap, sizeof(ngx_k8s_metrics_snapshot_t));
 
@@ -412,19 +430,23 @@ ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
         cs = batches[i].containers.elts;
 
         for (k = 0; k < batches[i].containers.nelts; k++) {
-            if (k == 0
-                || cs[k].pod.len != cs[k - 1].pod.len
-                || ngx_strncmp(cs[k].pod.data, cs[k - 1].pod.data,
-                               cs[k].pod.len) != 0
-                || cs[k].namespace.len != cs[k - 1].namespace.len
-                || ngx_strncmp(cs[k].namespace.data, cs[k - 1].namespace.data,
-                               cs[k].namespace.len) != 0)
-            {
-                snap->npods++;
-                strings += cs[k].namespace.len + cs[k].pod.len;
+            strings += cs[k].name.len;
+
+            if (!ngx_k8s_metrics_new_pod(cs, k)) {
+                continue;
             }
 
-            strings += cs[k].name.len;
+            snap->npods++;
+            strings += cs[k].namespace.len + cs[k].pod.len;
+
+            labels = b->pod_labels ? b->pod_labels(b->data, &cs[k].namespace,
+                                                   &cs[k].pod)
+                                   : NULL;
+
+            json_object_foreach(labels, key, value) {
+                snap->nlabels++;
+                strings += ngx_strlen(key) + json_string_length(value);
+            }
         }
 
         snap->ncontainers += batches[i].containers.nelts;
@@ -437,6 +459,20 @@ ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
            + snap->nlabels * sizeof(ngx_k8s_metrics_slabel_t)
            + snap->npods * sizeof(uint32_t)
            + strings;
+}
+
+
+/* containers are sorted by namespace and pod: a pod starts at k */
+
+static ngx_flag_t
+ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs, ngx_uint_t k)
+{
+    return k == 0
+           || ngx_memn2cmp(cs[k].pod.data, cs[k - 1].pod.data,
+                           cs[k].pod.len, cs[k - 1].pod.len) != 0
+           || ngx_memn2cmp(cs[k].namespace.data, cs[k - 1].namespace.data,
+                           cs[k].namespace.len, cs[k - 1].namespace.len)
+              != 0;
 }
 
 
@@ -489,6 +525,8 @@ ngx_k8s_metrics_build_node(ngx_k8s_metrics_builder_t *b,
             slabel->value = ngx_k8s_metrics_store_str(b, &label[i].value);
         }
     }
+
+    ngx_k8s_metrics_sort_labels(b, node->first_label);
 
     node->nlabels = b->label - node->first_label;
     node->first_pod = b->pod;
@@ -554,6 +592,67 @@ ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
 
 
 static void
+ngx_k8s_metrics_pod_labels(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_spod_t *pod, ngx_k8s_metrics_csample_t *cs)
+{
+    json_t                    *labels, *value;
+    ngx_str_t                  s;
+    const char                *key;
+    ngx_k8s_metrics_slabel_t  *label;
+
+    pod->first_label = b->label;
+
+    labels = b->pod_labels ? b->pod_labels(b->data, &cs->namespace, &cs->pod)
+                           : NULL;
+
+    json_object_foreach(labels, key, value) {
+        label = &b->snap->labels[b->label++];
+
+        s.data = (u_char *) key;
+        s.len = ngx_strlen(key);
+        label->key = ngx_k8s_metrics_store_str(b, &s);
+
+        s.data = (u_char *) json_string_value(value);
+        s.len = json_string_length(value);
+        label->value = ngx_k8s_metrics_store_str(b, &s);
+    }
+
+    ngx_k8s_metrics_sort_labels(b, pod->first_label);
+
+    pod->nlabels = b->label - pod->first_label;
+}
+
+
+/* by key, as Go's encoding/json writes a map */
+
+static void
+ngx_k8s_metrics_sort_labels(ngx_k8s_metrics_builder_t *b, ngx_uint_t first)
+{
+    ngx_k8s_metrics_sorting = b->snap;
+
+    ngx_qsort(&b->snap->labels[first], b->label - first,
+              sizeof(ngx_k8s_metrics_slabel_t), ngx_k8s_metrics_cmp_labels);
+}
+
+
+static int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_labels(const void *one, const void *two)
+{
+    ngx_str_t                   key;
+    ngx_k8s_metrics_slabel_t   *a, *b;
+    ngx_k8s_metrics_snapshot_t *snap;
+
+    snap = ngx_k8s_metrics_sorting;
+    a = (ngx_k8s_metrics_slabel_t *) one;
+    b = (ngx_k8s_metrics_slabel_t *) two;
+
+    ngx_k8s_metrics_sstr(snap, b->key, &key);
+
+    return (int) ngx_k8s_metrics_sstr_cmp(snap, a->key, &key);
+}
+
+
+static void
 ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,
     ngx_k8s_metrics_snode_t *onode, ngx_uint_t index)
@@ -569,19 +668,15 @@ ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
 
     for (k = 0; k < batch->containers.nelts; k++) {
 
-        if (pod == NULL
-            || ngx_k8s_metrics_sstr_cmp(b->snap, pod->name, &cs[k].pod) != 0
-            || ngx_k8s_metrics_sstr_cmp(b->snap, pod->namespace,
-                                        &cs[k].namespace) != 0)
-        {
+        if (ngx_k8s_metrics_new_pod(cs, k)) {
             pod = &b->snap->pods[b->pod++];
             pod->namespace = ngx_k8s_metrics_store_str(b, &cs[k].namespace);
             pod->name = ngx_k8s_metrics_store_str(b, &cs[k].pod);
             pod->node = index;
             pod->first_container = b->container;
             pod->ncontainers = 0;
-            pod->first_label = 0;
-            pod->nlabels = 0;
+
+            ngx_k8s_metrics_pod_labels(b, pod, &cs[k]);
 
             opod = onode ? ngx_k8s_metrics_find_pod(b->old, onode,
                                                     &cs[k].namespace,

@@ -1,0 +1,460 @@
+
+/*
+ * ngx_metrics_module: the cluster as the apiserver lists it, kept up to
+ * date by watches in the scraping process: the nodes to scrape (address by
+ * k8s_metrics_kubelet_address_types, port, the
+ * metrics.k8s.io/resource-metrics-path annotation, node labels) and the
+ * running pods' labels.  Only what the module uses is kept of each object.
+ */
+
+
+#include "ngx_k8s_metrics.h"
+
+
+#define NGX_K8S_METRICS_PATH_ANNOTATION  "metrics.k8s.io/resource-metrics-path"
+
+#define NGX_K8S_METRICS_PARTIAL_ACCEPT                                        \
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"       \
+    "application/json"
+
+
+struct ngx_k8s_metrics_cluster_s {
+    ngx_k8s_metrics_main_conf_t    *kmcf;
+    ngx_k8s_metrics_apiserver_t    *api;
+    ngx_log_t                      *log;
+
+    ngx_k8s_metrics_informer_t      node_informer;
+    ngx_k8s_metrics_informer_t      pod_informer;
+
+    json_t                         *nodes;      /* name: {url, labels} */
+    json_t                         *pods;       /* "ns/name": labels */
+    json_t                         *nodes_listing;  /* relists under way */
+    json_t                         *pods_listing;
+    ngx_uint_t                      nodes_changed;
+};
+
+
+static void ngx_k8s_metrics_cluster_node(ngx_k8s_metrics_informer_t *inf,
+    ngx_uint_t event, json_t *object);
+static void ngx_k8s_metrics_cluster_pod(ngx_k8s_metrics_informer_t *inf,
+    ngx_uint_t event, json_t *object);
+static json_t *ngx_k8s_metrics_cluster_node_record(
+    ngx_k8s_metrics_cluster_t *cl, json_t *node);
+static const char *ngx_k8s_metrics_cluster_address(
+    ngx_k8s_metrics_cluster_t *cl, json_t *node);
+static json_t *ngx_k8s_metrics_cluster_map(ngx_k8s_metrics_informer_t *inf,
+    json_t **map, json_t **listing, ngx_uint_t event);
+static ngx_int_t ngx_k8s_metrics_cluster_labels(ngx_pool_t *pool,
+    json_t *labels, ngx_array_t **array);
+
+
+ngx_k8s_metrics_cluster_t *
+ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
+    ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_curl_t *curl)
+{
+    ngx_k8s_metrics_cluster_t  *cl;
+
+    cl = ngx_pcalloc(cycle->pool, sizeof(ngx_k8s_metrics_cluster_t));
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    cl->kmcf = kmcf;
+    cl->log = cycle->log;
+    cl->nodes = json_object();
+    cl->pods = json_object();
+
+    if (cl->nodes == NULL || cl->pods == NULL) {
+        return NULL;
+    }
+
+    cl->api = ngx_k8s_metrics_apiserver_create(cycle, kmcf, curl);
+    if (cl->api == NULL) {
+        return NULL;
+    }
+
+    cl->node_informer.api = cl->api;
+    cl->node_informer.name = "nodes";
+    ngx_str_set(&cl->node_informer.path, "/api/v1/nodes");
+    cl->node_informer.query = kmcf->node_selector;
+    cl->node_informer.handler = ngx_k8s_metrics_cluster_node;
+    cl->node_informer.data = cl;
+
+    /* metadata only: labels are all the module needs of a pod */
+
+    cl->pod_informer.api = cl->api;
+    cl->pod_informer.name = "pods";
+    ngx_str_set(&cl->pod_informer.path, "/api/v1/pods");
+    ngx_str_set(&cl->pod_informer.query,
+                "fieldSelector=status.phase%3DRunning");
+    cl->pod_informer.accept = NGX_K8S_METRICS_PARTIAL_ACCEPT;
+    cl->pod_informer.handler = ngx_k8s_metrics_cluster_pod;
+    cl->pod_informer.data = cl;
+
+    ngx_k8s_metrics_informer_start(&cl->node_informer);
+    ngx_k8s_metrics_informer_start(&cl->pod_informer);
+
+    return cl;
+}
+
+
+void
+ngx_k8s_metrics_cluster_exit(ngx_k8s_metrics_cluster_t *cl)
+{
+    ngx_k8s_metrics_informer_stop(&cl->node_informer);
+    ngx_k8s_metrics_informer_stop(&cl->pod_informer);
+    ngx_k8s_metrics_apiserver_destroy(cl->api);
+
+    json_decref(cl->nodes);
+    json_decref(cl->pods);
+    json_decref(cl->nodes_listing);
+    json_decref(cl->pods_listing);
+}
+
+
+ngx_flag_t
+ngx_k8s_metrics_cluster_synced(ngx_k8s_metrics_cluster_t *cl)
+{
+    return cl->node_informer.synced && cl->pod_informer.synced;
+}
+
+
+/*
+ * A relist builds a new map, which replaces the old one once complete, so
+ * that a node deleted while the watch was down goes away.
+ */
+
+static json_t *
+ngx_k8s_metrics_cluster_map(ngx_k8s_metrics_informer_t *inf, json_t **map,
+    json_t **listing, ngx_uint_t event)
+{
+    if (event == NGX_K8S_METRICS_EVENT_RESET) {
+        json_decref(*listing);
+        *listing = json_object();
+        return NULL;
+    }
+
+    if (event == NGX_K8S_METRICS_EVENT_SYNCED) {
+        if (*listing) {
+            json_decref(*map);
+            *map = *listing;
+            *listing = NULL;
+        }
+
+        return NULL;
+    }
+
+    return (inf->listing && *listing) ? *listing : *map;
+}
+
+
+static void
+ngx_k8s_metrics_cluster_node(ngx_k8s_metrics_informer_t *inf,
+    ngx_uint_t event, json_t *object)
+{
+    ngx_k8s_metrics_cluster_t *cl = inf->data;
+
+    json_t      *map, *record;
+    const char  *name;
+
+    map = ngx_k8s_metrics_cluster_map(inf, &cl->nodes, &cl->nodes_listing,
+                                      event);
+
+    cl->nodes_changed = 1;
+
+    if (map == NULL) {
+        return;
+    }
+
+    name = json_string_value(json_object_get(json_object_get(object,
+                                                             "metadata"),
+                                             "name"));
+    if (name == NULL) {
+        return;
+    }
+
+    if (event == NGX_K8S_METRICS_EVENT_DELETED) {
+        json_object_del(map, name);
+        return;
+    }
+
+    record = ngx_k8s_metrics_cluster_node_record(cl, object);
+
+    if (record == NULL) {
+        json_object_del(map, name);
+        return;
+    }
+
+    json_object_set_new(map, name, record);
+}
+
+
+/* {url, labels} of a node, or NULL when it has no address to scrape */
+
+static json_t *
+ngx_k8s_metrics_cluster_node_record(ngx_k8s_metrics_cluster_t *cl,
+    json_t *node)
+{
+    u_char       url[1024], *p;
+    json_t      *meta, *labels;
+    json_int_t   port;
+    const char  *address, *path, *name;
+
+    meta = json_object_get(node, "metadata");
+    name = json_string_value(json_object_get(meta, "name"));
+
+    address = ngx_k8s_metrics_cluster_address(cl, node);
+
+    if (address == NULL) {
+        ngx_log_error(NGX_LOG_WARN, cl->log, 0,
+                      "k8s metrics: node \"%s\" has no address of the "
+                      "types in k8s_metrics_kubelet_address_types: it is "
+                      "not scraped", name);
+        return NULL;
+    }
+
+    port = cl->kmcf->kubelet_port;
+
+    if (cl->kmcf->kubelet_use_node_status_port) {
+        port = json_integer_value(json_object_get(json_object_get(
+                   json_object_get(json_object_get(node, "status"),
+                                   "daemonEndpoints"),
+                   "kubeletEndpoint"), "Port"));
+
+        if (port <= 0 || port > 65535) {
+            port = cl->kmcf->kubelet_port;
+        }
+    }
+
+    path = json_string_value(json_object_get(json_object_get(meta,
+                                                             "annotations"),
+                                             NGX_K8S_METRICS_PATH_ANNOTATION));
+    if (path == NULL || path[0] != '/') {
+        path = "/metrics/resource";
+    }
+
+    p = ngx_snprintf(url, sizeof(url) - 1,
+                     ngx_strchr(address, ':') ? "https://[%s]:%L%s"
+                                              : "https://%s:%L%s",
+                     address, (int64_t) port, path);
+    *p = '\0';
+
+    labels = json_object_get(meta, "labels");
+
+    return json_pack("{s:s, s:O}", "url", (char *) url,
+                     "labels", json_is_object(labels) ? labels
+                                                      : json_object());
+}
+
+
+/* the first address of the most preferred type */
+
+static const char *
+ngx_k8s_metrics_cluster_address(ngx_k8s_metrics_cluster_t *cl, json_t *node)
+{
+    size_t       i;
+    json_t      *addresses, *a;
+    ngx_str_t   *type;
+    ngx_uint_t   t;
+    const char  *atype;
+
+    addresses = json_object_get(json_object_get(node, "status"), "addresses");
+    type = cl->kmcf->kubelet_address_types->elts;
+
+    for (t = 0; t < cl->kmcf->kubelet_address_types->nelts; t++) {
+        json_array_foreach(addresses, i, a) {
+            atype = json_string_value(json_object_get(a, "type"));
+
+            if (atype && ngx_strlen(atype) == type[t].len
+                && ngx_strncmp(atype, type[t].data, type[t].len) == 0
+                && json_string_value(json_object_get(a, "address")))
+            {
+                return json_string_value(json_object_get(a, "address"));
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_k8s_metrics_cluster_pod(ngx_k8s_metrics_informer_t *inf,
+    ngx_uint_t event, json_t *object)
+{
+    ngx_k8s_metrics_cluster_t *cl = inf->data;
+
+    u_char       key[512], *p;
+    json_t      *map, *meta, *labels;
+    const char  *ns, *name;
+
+    map = ngx_k8s_metrics_cluster_map(inf, &cl->pods, &cl->pods_listing,
+                                      event);
+    if (map == NULL) {
+        return;
+    }
+
+    meta = json_object_get(object, "metadata");
+    ns = json_string_value(json_object_get(meta, "namespace"));
+    name = json_string_value(json_object_get(meta, "name"));
+
+    if (ns == NULL || name == NULL) {
+        return;
+    }
+
+    p = ngx_snprintf(key, sizeof(key) - 1, "%s/%s", ns, name);
+    *p = '\0';
+
+    if (event == NGX_K8S_METRICS_EVENT_DELETED) {
+        json_object_del(map, (char *) key);
+        return;
+    }
+
+    labels = json_object_get(meta, "labels");
+
+    json_object_set_new(map, (char *) key,
+                        json_is_object(labels) ? json_copy(labels)
+                                               : json_object());
+}
+
+
+/*
+ * The nodes to scrape, sorted by name, built in the pool; NGX_DECLINED
+ * when nothing changed since the last call.
+ */
+
+ngx_int_t
+ngx_k8s_metrics_cluster_nodes(ngx_k8s_metrics_cluster_t *cl, ngx_pool_t *pool,
+    ngx_k8s_metrics_node_conf_t **nodes, ngx_uint_t *n)
+{
+    u_char                       *p, *host;
+    json_t                       *record;
+    ngx_uint_t                    i;
+    const char                   *name, *url;
+    ngx_k8s_metrics_node_conf_t  *node;
+
+    if (!cl->nodes_changed || !cl->node_informer.synced) {
+        return NGX_DECLINED;
+    }
+
+    cl->nodes_changed = 0;
+
+    *n = json_object_size(cl->nodes);
+    *nodes = ngx_pcalloc(pool, (*n + 1) * sizeof(ngx_k8s_metrics_node_conf_t));
+    if (*nodes == NULL) {
+        return NGX_ERROR;
+    }
+
+    i = 0;
+
+    json_object_foreach(cl->nodes, name, record) {
+        node = &(*nodes)[i++];
+        url = json_string_value(json_object_get(record, "url"));
+
+        node->name.len = ngx_strlen(name);
+        node->name.data = ngx_pnalloc(pool, node->name.len);
+        node->url.len = ngx_strlen(url);
+        node->url.data = ngx_pnalloc(pool, node->url.len + 1);
+
+        if (node->name.data == NULL || node->url.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(node->name.data, name, node->name.len);
+        ngx_cpystrn(node->url.data, (u_char *) url, node->url.len + 1);
+
+        /* the address: what lies between "https://" and the path */
+
+        host = node->url.data + sizeof("https://") - 1;
+        p = (u_char *) ngx_strchr(host, '/');
+
+        node->address.data = host;
+        node->address.len = p ? (size_t) (p - host) : ngx_strlen(host);
+
+        if (ngx_k8s_metrics_cluster_labels(pool,
+                                           json_object_get(record, "labels"),
+                                           &node->labels)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_qsort(*nodes, *n, sizeof(ngx_k8s_metrics_node_conf_t),
+              ngx_k8s_metrics_cmp_nodes);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_cluster_labels(ngx_pool_t *pool, json_t *labels,
+    ngx_array_t **array)
+{
+    json_t                   *value;
+    const char               *key;
+    ngx_k8s_metrics_label_t  *label;
+
+    *array = NULL;
+
+    if (json_object_size(labels) == 0) {
+        return NGX_OK;
+    }
+
+    *array = ngx_array_create(pool, json_object_size(labels),
+                              sizeof(ngx_k8s_metrics_label_t));
+    if (*array == NULL) {
+        return NGX_ERROR;
+    }
+
+    json_object_foreach(labels, key, value) {
+        if (!json_is_string(value)) {
+            continue;
+        }
+
+        label = ngx_array_push(*array);
+        if (label == NULL) {
+            return NGX_ERROR;
+        }
+
+        label->key.len = ngx_strlen(key);
+        label->key.data = ngx_pnalloc(pool, label->key.len);
+        label->value.len = json_string_length(value);
+        label->value.data = ngx_pnalloc(pool, label->value.len);
+
+        if (label->key.data == NULL || label->value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(label->key.data, key, label->key.len);
+        ngx_memcpy(label->value.data, json_string_value(value),
+                   label->value.len);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The labels of a running pod the apiserver knows (an object, maybe
+ * empty), or NULL: a pod the apiserver does not list as running is not
+ * served, as metrics-server serves only the pods of its lister.
+ */
+
+json_t *
+ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
+    ngx_str_t *name)
+{
+    ngx_k8s_metrics_cluster_t *cl = data;
+
+    u_char  key[512], *p;
+
+    if (!cl->pod_informer.synced) {
+        return NULL;
+    }
+
+    p = ngx_snprintf(key, sizeof(key) - 1, "%V/%V", namespace, name);
+    *p = '\0';
+
+    return json_object_get(cl->pods, (char *) key);
+}
