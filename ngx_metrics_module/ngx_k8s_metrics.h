@@ -263,6 +263,11 @@ typedef struct {
     ngx_k8s_metrics_snapshot_t     *snapshot;           /* NULL: empty */
     ngx_k8s_metrics_snapshot_t     *retired;
     ngx_k8s_metrics_counters_t      counters;
+
+    /* SubjectAccessReview and TokenReview answers, for 10 s */
+    ngx_rbtree_t                    reviews;
+    ngx_rbtree_node_t               reviews_sentinel;
+    ngx_queue_t                     reviews_queue;
 } ngx_k8s_metrics_shctx_t;
 
 
@@ -315,9 +320,24 @@ typedef struct {
 } ngx_k8s_metrics_loc_conf_t;
 
 
+typedef enum {
+    NGX_K8S_METRICS_PHASE_AUTHN = 0,
+    NGX_K8S_METRICS_PHASE_AUTHZ,
+    NGX_K8S_METRICS_PHASE_SERVE
+} ngx_k8s_metrics_phase_e;
+
+
 typedef struct {
     ngx_k8s_metrics_request_info_t  info;
     ngx_k8s_metrics_identity_t      identity;
+    ngx_k8s_metrics_phase_e         phase;
+
+    /* the answer of the review the request waited for */
+    ngx_str_t                       review_data;
+    unsigned                        review_done:1;
+    unsigned                        review_failed:1;
+    unsigned                        review_allowed:1;
+
     unsigned                        authenticated:1;
 } ngx_k8s_metrics_ctx_t;
 
@@ -527,12 +547,28 @@ int ngx_libc_cdecl ngx_k8s_metrics_cmp_nodes(const void *one,
 
 /* ngx_k8s_metrics_authn.c */
 ngx_int_t ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
-    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_identity_t *id);
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_ctx_t *ctx);
 ngx_k8s_metrics_ca_t *ngx_k8s_metrics_load_ca(ngx_conf_t *cf,
     ngx_str_t *file, const char *directive);
 ngx_int_t ngx_k8s_metrics_decode_extra_key(ngx_pool_t *pool, ngx_str_t *raw,
     ngx_str_t *key);
 void ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl);
+
+
+/* ngx_k8s_metrics_review.c: SubjectAccessReview, TokenReview */
+
+#define NGX_K8S_METRICS_REVIEW_ACCESS  0
+#define NGX_K8S_METRICS_REVIEW_TOKEN   1
+
+ngx_int_t ngx_k8s_metrics_review_init(ngx_cycle_t *cycle,
+    ngx_k8s_metrics_main_conf_t *kmcf);
+void ngx_k8s_metrics_review_exit(void);
+ngx_int_t ngx_k8s_metrics_review_token(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *token);
+ngx_int_t ngx_k8s_metrics_review_access(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason);
+void ngx_k8s_metrics_review_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
 /* ngx_k8s_metrics_authz.c */
@@ -544,6 +580,7 @@ ngx_int_t ngx_k8s_metrics_authorize(ngx_http_request_t *r,
 /* ngx_k8s_metrics_api.c */
 ngx_flag_t ngx_k8s_metrics_parse_bool(ngx_str_t *value);
 ngx_int_t ngx_k8s_metrics_api_handler(ngx_http_request_t *r);
+void ngx_k8s_metrics_api_resume(ngx_http_request_t *r);
 ngx_int_t ngx_k8s_metrics_parse_request_info(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info);
 

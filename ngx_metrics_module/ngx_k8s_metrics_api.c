@@ -19,6 +19,8 @@ typedef struct {
 } ngx_k8s_metrics_health_check_t;
 
 
+static ngx_int_t ngx_k8s_metrics_process(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx);
 static ngx_int_t ngx_k8s_metrics_serve(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx);
 static ngx_int_t ngx_k8s_metrics_serve_apis(ngx_http_request_t *r);
@@ -76,10 +78,8 @@ static ngx_str_t  ngx_k8s_metrics_text_type =
 ngx_int_t
 ngx_k8s_metrics_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    reason;
-    ngx_k8s_metrics_ctx_t       *ctx;
-    ngx_k8s_metrics_loc_conf_t  *klcf;
+    ngx_int_t               rc;
+    ngx_k8s_metrics_ctx_t  *ctx;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -93,36 +93,104 @@ ngx_k8s_metrics_api_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_k8s_metrics_module);
 
-    klcf = ngx_http_get_module_loc_conf(r, ngx_http_k8s_metrics_module);
-
     if (ngx_k8s_metrics_parse_request_info(r, &ctx->info) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_k8s_metrics_authenticate(r, klcf, &ctx->identity);
+    return ngx_k8s_metrics_process(r, ctx);
+}
 
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+/* a review answered: the request goes on where it waited */
+
+void
+ngx_k8s_metrics_api_resume(ngx_http_request_t *r)
+{
+    ngx_connection_t       *c;
+    ngx_k8s_metrics_ctx_t  *ctx;
+
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_k8s_metrics_module);
+
+    ngx_http_finalize_request(r, ngx_k8s_metrics_process(r, ctx));
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * Authentication, authorization, the answer; a phase that waits for a
+ * review holds the request (r->main->count) and is run again on resume.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_process(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                     reason;
+    ngx_k8s_metrics_loc_conf_t   *klcf;
+    ngx_k8s_metrics_counters_t   *counters;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_k8s_metrics_module);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
+    counters = &kmcf->sh->counters;
+
+    if (ctx->phase == NGX_K8S_METRICS_PHASE_AUTHN) {
+        rc = ngx_k8s_metrics_authenticate(r, klcf, ctx);
+
+        if (rc == NGX_AGAIN) {
+            r->main->count++;
+            return NGX_DONE;
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            (void) ngx_atomic_fetch_add(&counters->authn_failed, 1);
+            ctx->identity.authenticator = NGX_K8S_METRICS_AUTHN_NONE;
+            return ngx_k8s_metrics_send_unauthorized(r);
+        }
+
+        (void) ngx_atomic_fetch_add(
+                            &counters->authn[ctx->identity.authenticator], 1);
+
+        ctx->authenticated = 1;
+        ctx->phase = NGX_K8S_METRICS_PHASE_AUTHZ;
     }
 
-    if (rc == NGX_DECLINED) {
-        ctx->identity.authenticator = NGX_K8S_METRICS_AUTHN_NONE;
-        return ngx_k8s_metrics_send_unauthorized(r);
-    }
+    if (ctx->phase == NGX_K8S_METRICS_PHASE_AUTHZ) {
+        ngx_str_null(&reason);
 
-    ctx->authenticated = 1;
+        rc = ngx_k8s_metrics_authorize(r, klcf, ctx, &reason);
 
-    rc = ngx_k8s_metrics_authorize(r, klcf, ctx, &reason);
+        if (rc == NGX_AGAIN) {
+            r->main->count++;
+            return NGX_DONE;
+        }
 
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+        if (rc == NGX_ERROR) {
+            (void) ngx_atomic_fetch_add(&counters->authz_errors, 1);
+            return ngx_k8s_metrics_send_status(r,
+                       NGX_HTTP_INTERNAL_SERVER_ERROR, "InternalError",
+                       json_pack("{s:[{s:s%}]}", "causes", "message",
+                                 (char *) reason.data, reason.len),
+                       "Internal error occurred: the authorization check "
+                       "failed: %V", &reason);
+        }
 
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "k8s metrics: user \"%V\" may not %V \"%V\"",
-                      &ctx->identity.user, &ctx->info.verb, &ctx->info.path);
-        return ngx_k8s_metrics_send_forbidden(r, ctx, &reason);
+        if (rc == NGX_DECLINED) {
+            (void) ngx_atomic_fetch_add(&counters->authz_denied, 1);
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "k8s metrics: user \"%V\" may not %V \"%V\"",
+                          &ctx->identity.user, &ctx->info.verb,
+                          &ctx->info.path);
+            return ngx_k8s_metrics_send_forbidden(r, ctx, &reason);
+        }
+
+        (void) ngx_atomic_fetch_add(&counters->authz_allowed, 1);
+        ctx->phase = NGX_K8S_METRICS_PHASE_SERVE;
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {

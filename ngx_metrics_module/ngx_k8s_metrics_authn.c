@@ -22,6 +22,10 @@ typedef struct {
 } ngx_k8s_metrics_peer_t;
 
 
+static ngx_int_t ngx_k8s_metrics_authenticated(ngx_http_request_t *r,
+    ngx_k8s_metrics_identity_t *id);
+static ngx_flag_t ngx_k8s_metrics_bearer_token(ngx_http_request_t *r,
+    ngx_str_t *token);
 static ngx_int_t ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
     ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_peer_t *peer,
     ngx_k8s_metrics_identity_t *id);
@@ -51,12 +55,23 @@ static int ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx);
 static void ngx_k8s_metrics_ca_cleanup(void *data);
 
 
+/*
+ * NGX_OK: authenticated (or anonymous); NGX_DECLINED: 401; NGX_AGAIN: a
+ * TokenReview was asked, the request resumes with its answer and comes
+ * back here.
+ */
+
 ngx_int_t
 ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
-    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_identity_t *id)
+    ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_ctx_t *ctx)
 {
-    ngx_int_t               rc;
-    ngx_k8s_metrics_peer_t  peer;
+    ngx_int_t                     rc;
+    ngx_str_t                     token;
+    ngx_k8s_metrics_peer_t        peer;
+    ngx_k8s_metrics_identity_t   *id;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    id = &ctx->identity;
 
     if (ngx_k8s_metrics_identity_init(r->pool, id) != NGX_OK) {
         return NGX_ERROR;
@@ -85,23 +100,43 @@ ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
         }
 
         if (rc == NGX_OK) {
-            if (ngx_k8s_metrics_add_group(r->pool, id,
-                                          NGX_K8S_METRICS_GROUP_AUTHENTICATED)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-#if (NGX_DEBUG)
-            ngx_k8s_metrics_log_identity(r, id);
-#endif
-
-            return NGX_OK;
+            return ngx_k8s_metrics_authenticated(r, id);
         }
 
-        if (peer.failures) {
+        /* a certificate no store vouches for: a token may still do */
+
+        if (ngx_k8s_metrics_identity_init(r->pool, id) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_k8s_metrics_bearer_token(r, &token)) {
+        kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
+
+        if (kmcf->apiserver_url.len == 0) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "k8s metrics: bearer token refused: no "
+                          "k8s_metrics_apiserver for TokenReviews");
             return NGX_DECLINED;
         }
+
+        rc = ngx_k8s_metrics_review_token(r, ctx, &token);
+
+        if (rc == NGX_OK) {
+            return ngx_k8s_metrics_authenticated(r, id);
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "k8s metrics: bearer token not authenticated by "
+                          "the TokenReview");
+        }
+
+        return rc;
+    }
+
+    if (peer.failures) {
+        return NGX_DECLINED;
     }
 
     if (!klcf->anonymous) {
@@ -116,6 +151,68 @@ ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
 
     return ngx_k8s_metrics_add_group(r->pool, id,
                                      NGX_K8S_METRICS_GROUP_UNAUTHENTICATED);
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_authenticated(ngx_http_request_t *r,
+    ngx_k8s_metrics_identity_t *id)
+{
+    if (ngx_k8s_metrics_add_group(r->pool, id,
+                                  NGX_K8S_METRICS_GROUP_AUTHENTICATED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+#if (NGX_DEBUG)
+    ngx_k8s_metrics_log_identity(r, id);
+#endif
+
+    return NGX_OK;
+}
+
+
+/* "Authorization: Bearer TOKEN", the scheme case-insensitive */
+
+static ngx_flag_t
+ngx_k8s_metrics_bearer_token(ngx_http_request_t *r, ngx_str_t *token)
+{
+    u_char     *p, *last;
+    ngx_str_t  *value;
+
+    if (r->headers_in.authorization == NULL) {
+        return 0;
+    }
+
+    value = &r->headers_in.authorization->value;
+
+    if (value->len <= sizeof("Bearer ") - 1
+        || ngx_strncasecmp(value->data, (u_char *) "Bearer ",
+                           sizeof("Bearer ") - 1) != 0)
+    {
+        return 0;
+    }
+
+    p = value->data + sizeof("Bearer ") - 1;
+    last = value->data + value->len;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    if (p == last) {
+        return 0;
+    }
+
+    token->data = p;
+    token->len = last - p;
+
+    return 1;
 }
 
 

@@ -15,7 +15,10 @@ static ngx_flag_t ngx_k8s_metrics_in_group(ngx_k8s_metrics_identity_t *id,
     const char *group);
 
 
-/* NGX_OK: allowed; NGX_DECLINED: denied (reason set); NGX_ERROR */
+/*
+ * NGX_OK: allowed; NGX_DECLINED: denied (reason set); NGX_AGAIN: a
+ * SubjectAccessReview was asked; NGX_ERROR: it failed (reason set).
+ */
 
 ngx_int_t
 ngx_k8s_metrics_authorize(ngx_http_request_t *r,
@@ -47,10 +50,8 @@ ngx_k8s_metrics_authorize(ngx_http_request_t *r,
         ngx_str_null(reason);
         return NGX_DECLINED;
 
-    default: /* NGX_K8S_METRICS_AUTHZ_WEBHOOK, refused at configuration */
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "k8s metrics: no authorizer for webhook mode");
-        return NGX_ERROR;
+    default: /* NGX_K8S_METRICS_AUTHZ_WEBHOOK */
+        return ngx_k8s_metrics_review_access(r, ctx, reason);
     }
 }
 

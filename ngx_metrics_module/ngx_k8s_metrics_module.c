@@ -1017,8 +1017,7 @@ ngx_k8s_metrics_init_process(ngx_cycle_t *cycle)
 {
     ngx_k8s_metrics_main_conf_t  *kmcf;
 
-    if (!(ngx_process == NGX_PROCESS_SINGLE
-          || (ngx_process == NGX_PROCESS_WORKER && ngx_worker == 0)))
+    if (ngx_process != NGX_PROCESS_SINGLE && ngx_process != NGX_PROCESS_WORKER)
     {
         return NGX_OK;
     }
@@ -1030,6 +1029,18 @@ ngx_k8s_metrics_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* every worker asks its own reviews */
+
+    if (kmcf->apiserver_url.len
+        && ngx_k8s_metrics_review_init(cycle, kmcf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_process == NGX_PROCESS_WORKER && ngx_worker != 0) {
+        return NGX_OK;
+    }
+
     return ngx_k8s_metrics_scraper_init(cycle, kmcf);
 }
 
@@ -1037,6 +1048,7 @@ ngx_k8s_metrics_init_process(ngx_cycle_t *cycle)
 static void
 ngx_k8s_metrics_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_k8s_metrics_review_exit();
     ngx_k8s_metrics_scraper_exit(cycle);
 }
 

@@ -190,6 +190,10 @@ ngx_k8s_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     kmcf->sh->started = ngx_current_msec;
 
+    ngx_rbtree_init(&kmcf->sh->reviews, &kmcf->sh->reviews_sentinel,
+                    ngx_k8s_metrics_review_insert);
+    ngx_queue_init(&kmcf->sh->reviews_queue);
+
     len = sizeof(" in k8s_metrics_zone \"\"") + shm_zone->shm.name.len;
 
     shpool->log_ctx = ngx_slab_alloc(shpool, len);
