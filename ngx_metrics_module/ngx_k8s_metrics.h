@@ -264,6 +264,12 @@ typedef struct {
     ngx_k8s_metrics_snapshot_t     *retired;
     ngx_k8s_metrics_counters_t      counters;
 
+    /* the authentication ConfigMap's data, as JSON; informers synced */
+    u_char                         *authconfig;
+    size_t                          authconfig_len;
+    ngx_uint_t                      authconfig_version;
+    ngx_uint_t                      informers_synced;
+
     /* SubjectAccessReview and TokenReview answers, for 10 s */
     ngx_rbtree_t                    reviews;
     ngx_rbtree_node_t               reviews_sentinel;
@@ -569,6 +575,13 @@ ngx_int_t ngx_k8s_metrics_review_access(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason);
 void ngx_k8s_metrics_review_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+
+
+/* ngx_k8s_metrics_authconfig.c: the authentication ConfigMap */
+void ngx_k8s_metrics_authconfig_update(ngx_k8s_metrics_main_conf_t *kmcf,
+    json_t *data, ngx_log_t *log);
+void ngx_k8s_metrics_authconfig_apply(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf);
 
 
 /* ngx_k8s_metrics_authz.c */

@@ -46,6 +46,8 @@ static ngx_int_t ngx_k8s_metrics_check_collection_timely(
     ngx_http_request_t *r, ngx_str_t *reason);
 static ngx_int_t ngx_k8s_metrics_check_shutdown(ngx_http_request_t *r,
     ngx_str_t *reason);
+static ngx_int_t ngx_k8s_metrics_check_informers(ngx_http_request_t *r,
+    ngx_str_t *reason);
 
 
 #define NGX_K8S_METRICS_MAX_SEGMENTS  8
@@ -64,6 +66,8 @@ static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_livez_checks[] = {
 
 static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_readyz_checks[] = {
     { ngx_string("ping"), ngx_k8s_metrics_check_ping },
+    { ngx_string("metadata-informer-sync"),
+      ngx_k8s_metrics_check_informers },
     { ngx_string("metric-storage-ready"),
       ngx_k8s_metrics_check_storage_ready },
     { ngx_string("shutdown"), ngx_k8s_metrics_check_shutdown },
@@ -431,6 +435,25 @@ ngx_k8s_metrics_check_collection_timely(ngx_http_request_t *r,
     }
 
     ngx_str_set(reason, "metric collection didn't finish on time");
+
+    return NGX_ERROR;
+}
+
+
+/* with an apiserver: its nodes and pods listed once (else trivially ok) */
+
+static ngx_int_t
+ngx_k8s_metrics_check_informers(ngx_http_request_t *r, ngx_str_t *reason)
+{
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
+
+    if (kmcf->apiserver_url.len == 0 || kmcf->sh->informers_synced) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(reason, "the nodes and pods are not listed yet");
 
     return NGX_ERROR;
 }

@@ -69,9 +69,16 @@ ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
     ngx_str_t                     token;
     ngx_k8s_metrics_peer_t        peer;
     ngx_k8s_metrics_identity_t   *id;
+    ngx_k8s_metrics_loc_conf_t    effective;
     ngx_k8s_metrics_main_conf_t  *kmcf;
 
     id = &ctx->identity;
+
+    if (klcf->authentication_configmap) {
+        effective = *klcf;
+        ngx_k8s_metrics_authconfig_apply(r, &effective);
+        klcf = &effective;
+    }
 
     if (ngx_k8s_metrics_identity_init(r->pool, id) != NGX_OK) {
         return NGX_ERROR;
@@ -232,6 +239,8 @@ ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
     ngx_uint_t    i;
     ngx_array_t   cn;
 
+    static ngx_str_t  no_cn = ngx_string("");
+
     if (klcf->requestheader_ca == NULL) {
         return NGX_DECLINED;
     }
@@ -270,7 +279,7 @@ ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "k8s metrics: front-proxy certificate \"CN=%V\" is "
                           "not in k8s_metrics_requestheader_allowed_names",
-                          cn.nelts ? (ngx_str_t *) cn.elts : &klcf->requestheader_ca->file);
+                          cn.nelts ? (ngx_str_t *) cn.elts : &no_cn);
             peer->failures++;
             return NGX_DECLINED;
         }

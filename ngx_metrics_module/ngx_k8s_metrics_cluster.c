@@ -25,6 +25,7 @@ struct ngx_k8s_metrics_cluster_s {
 
     ngx_k8s_metrics_informer_t      node_informer;
     ngx_k8s_metrics_informer_t      pod_informer;
+    ngx_k8s_metrics_informer_t      configmap_informer;
 
     json_t                         *nodes;      /* name: {url, labels} */
     json_t                         *pods;       /* "ns/name": labels */
@@ -38,6 +39,10 @@ static void ngx_k8s_metrics_cluster_node(ngx_k8s_metrics_informer_t *inf,
     ngx_uint_t event, json_t *object);
 static void ngx_k8s_metrics_cluster_pod(ngx_k8s_metrics_informer_t *inf,
     ngx_uint_t event, json_t *object);
+static void ngx_k8s_metrics_cluster_configmap(
+    ngx_k8s_metrics_informer_t *inf, ngx_uint_t event, json_t *object);
+static void ngx_k8s_metrics_cluster_check_synced(
+    ngx_k8s_metrics_cluster_t *cl);
 static json_t *ngx_k8s_metrics_cluster_node_record(
     ngx_k8s_metrics_cluster_t *cl, json_t *node);
 static const char *ngx_k8s_metrics_cluster_address(
@@ -94,6 +99,20 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
     ngx_k8s_metrics_informer_start(&cl->node_informer);
     ngx_k8s_metrics_informer_start(&cl->pod_informer);
 
+    if (kmcf->authentication_configmap) {
+        cl->configmap_informer.api = cl->api;
+        cl->configmap_informer.name = "the authentication ConfigMap";
+        ngx_str_set(&cl->configmap_informer.path,
+                    "/api/v1/namespaces/kube-system/configmaps");
+        ngx_str_set(&cl->configmap_informer.query,
+                    "fieldSelector=metadata.name%3D"
+                    "extension-apiserver-authentication");
+        cl->configmap_informer.handler = ngx_k8s_metrics_cluster_configmap;
+        cl->configmap_informer.data = cl;
+
+        ngx_k8s_metrics_informer_start(&cl->configmap_informer);
+    }
+
     return cl;
 }
 
@@ -103,6 +122,7 @@ ngx_k8s_metrics_cluster_exit(ngx_k8s_metrics_cluster_t *cl)
 {
     ngx_k8s_metrics_informer_stop(&cl->node_informer);
     ngx_k8s_metrics_informer_stop(&cl->pod_informer);
+    ngx_k8s_metrics_informer_stop(&cl->configmap_informer);
     ngx_k8s_metrics_apiserver_destroy(cl->api);
 
     json_decref(cl->nodes);
@@ -161,6 +181,10 @@ ngx_k8s_metrics_cluster_node(ngx_k8s_metrics_informer_t *inf,
                                       event);
 
     cl->nodes_changed = 1;
+
+    if (event == NGX_K8S_METRICS_EVENT_SYNCED) {
+        ngx_k8s_metrics_cluster_check_synced(cl);
+    }
 
     if (map == NULL) {
         return;
@@ -290,6 +314,11 @@ ngx_k8s_metrics_cluster_pod(ngx_k8s_metrics_informer_t *inf,
 
     map = ngx_k8s_metrics_cluster_map(inf, &cl->pods, &cl->pods_listing,
                                       event);
+
+    if (event == NGX_K8S_METRICS_EVENT_SYNCED) {
+        ngx_k8s_metrics_cluster_check_synced(cl);
+    }
+
     if (map == NULL) {
         return;
     }
@@ -315,6 +344,43 @@ ngx_k8s_metrics_cluster_pod(ngx_k8s_metrics_informer_t *inf,
     json_object_set_new(map, (char *) key,
                         json_is_object(labels) ? json_copy(labels)
                                                : json_object());
+}
+
+
+/* readyz's metadata-informer-sync, for every worker to see */
+
+static void
+ngx_k8s_metrics_cluster_check_synced(ngx_k8s_metrics_cluster_t *cl)
+{
+    cl->kmcf->sh->informers_synced = ngx_k8s_metrics_cluster_synced(cl);
+}
+
+
+static void
+ngx_k8s_metrics_cluster_configmap(ngx_k8s_metrics_informer_t *inf,
+    ngx_uint_t event, json_t *object)
+{
+    ngx_k8s_metrics_cluster_t *cl = inf->data;
+
+    switch (event) {
+
+    case NGX_K8S_METRICS_EVENT_ADDED:
+    case NGX_K8S_METRICS_EVENT_MODIFIED:
+        ngx_k8s_metrics_authconfig_update(cl->kmcf,
+                                          json_object_get(object, "data"),
+                                          cl->log);
+        break;
+
+    case NGX_K8S_METRICS_EVENT_DELETED:
+        ngx_log_error(NGX_LOG_WARN, cl->log, 0,
+                      "k8s metrics: the authentication ConfigMap "
+                      "kube-system/extension-apiserver-authentication was "
+                      "deleted: its settings are kept");
+        break;
+
+    default:
+        break;
+    }
 }
 
 

@@ -264,6 +264,7 @@ GET /anon/readyz
 --- error_code: 500
 --- response_body
 [+]ping ok
+[+]metadata-informer-sync ok
 [-]metric-storage-ready failed: reason withheld
 [+]shutdown ok
 readyz check failed

@@ -1,0 +1,367 @@
+
+/*
+ * ngx_metrics_module: the authentication settings of the ConfigMap
+ * kube-system/extension-apiserver-authentication (k8s_metrics_
+ * authentication_configmap on), followed without a restart.  The scraping
+ * process watches the ConfigMap and puts its data in the zone; each worker
+ * builds its CA stores and header lists again when the data changed.  As
+ * k8s.io/apiserver's delegated authentication: a client CA file set in the
+ * configuration wins over the ConfigMap's, and so does the whole
+ * requestheader configuration when its CA file is set.  A CA that does not
+ * parse leaves the previous one in place.
+ */
+
+
+#include "ngx_k8s_metrics.h"
+
+
+typedef struct {
+    ngx_uint_t                      version;
+    ngx_pool_t                     *pool;
+
+    ngx_k8s_metrics_ca_t           *client_ca;
+    ngx_k8s_metrics_ca_t           *requestheader_ca;
+    ngx_array_t                    *allowed_names;
+    ngx_array_t                    *username_headers;
+    ngx_array_t                    *group_headers;
+    ngx_array_t                    *extra_prefixes;
+    ngx_array_t                    *uid_headers;
+} ngx_k8s_metrics_authconfig_t;
+
+
+static ngx_int_t ngx_k8s_metrics_authconfig_load(
+    ngx_k8s_metrics_main_conf_t *kmcf, ngx_log_t *log);
+static ngx_k8s_metrics_ca_t *ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool,
+    json_t *data, const char *key, ngx_k8s_metrics_ca_t *previous,
+    ngx_log_t *log);
+static ngx_array_t *ngx_k8s_metrics_authconfig_list(ngx_pool_t *pool,
+    json_t *data, const char *key);
+static void ngx_k8s_metrics_authconfig_free_ca(void *data);
+
+
+static ngx_k8s_metrics_authconfig_t  ngx_k8s_metrics_authconfig;
+
+
+/* the scraping process: the ConfigMap's data, into the zone */
+
+void
+ngx_k8s_metrics_authconfig_update(ngx_k8s_metrics_main_conf_t *kmcf,
+    json_t *data, ngx_log_t *log)
+{
+    char     *text;
+    size_t    len;
+    u_char   *copy, *old;
+
+    text = json_dumps(data ? data : json_object(),
+                      JSON_COMPACT|JSON_SORT_KEYS);
+    if (text == NULL) {
+        return;
+    }
+
+    len = ngx_strlen(text);
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    old = kmcf->sh->authconfig;
+
+    if (old && kmcf->sh->authconfig_len == len
+        && ngx_memcmp(old, text, len) == 0)
+    {
+        ngx_shmtx_unlock(&kmcf->shpool->mutex);
+        free(text);
+        return;
+    }
+
+    copy = ngx_slab_alloc_locked(kmcf->shpool, len);
+
+    if (copy == NULL) {
+        ngx_shmtx_unlock(&kmcf->shpool->mutex);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "k8s metrics: k8s_metrics_zone is full: the "
+                      "authentication ConfigMap is not taken");
+        free(text);
+        return;
+    }
+
+    ngx_memcpy(copy, text, len);
+
+    if (old) {
+        ngx_slab_free_locked(kmcf->shpool, old);
+    }
+
+    kmcf->sh->authconfig = copy;
+    kmcf->sh->authconfig_len = len;
+    kmcf->sh->authconfig_version++;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    free(text);
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "k8s metrics: the authentication ConfigMap "
+                  "kube-system/extension-apiserver-authentication changed: "
+                  "taken");
+}
+
+
+/*
+ * A worker, for a request: the location's settings with what the
+ * ConfigMap provides where the files do not.
+ */
+
+void
+ngx_k8s_metrics_authconfig_apply(ngx_http_request_t *r,
+    ngx_k8s_metrics_loc_conf_t *klcf)
+{
+    ngx_k8s_metrics_authconfig_t  *ac;
+    ngx_k8s_metrics_main_conf_t   *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
+    ac = &ngx_k8s_metrics_authconfig;
+
+    if (ac->version != kmcf->sh->authconfig_version) {
+        (void) ngx_k8s_metrics_authconfig_load(kmcf, r->connection->log);
+    }
+
+    if (klcf->client_ca == NULL) {
+        klcf->client_ca = ac->client_ca;
+    }
+
+    if (klcf->requestheader_ca) {
+        return;
+    }
+
+    klcf->requestheader_ca = ac->requestheader_ca;
+    klcf->allowed_names = ac->allowed_names;
+
+    if (ac->username_headers) {
+        klcf->username_headers = ac->username_headers;
+    }
+
+    if (ac->group_headers) {
+        klcf->group_headers = ac->group_headers;
+    }
+
+    if (ac->extra_prefixes) {
+        klcf->extra_prefixes = ac->extra_prefixes;
+    }
+
+    klcf->uid_headers = ac->uid_headers;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_log_t *log)
+{
+    json_t                        *data;
+    ngx_uint_t                     version;
+    ngx_pool_t                    *pool;
+    ngx_k8s_metrics_authconfig_t  *ac, next;
+
+    ac = &ngx_k8s_metrics_authconfig;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    version = kmcf->sh->authconfig_version;
+    data = kmcf->sh->authconfig
+           ? json_loadb((char *) kmcf->sh->authconfig,
+                        kmcf->sh->authconfig_len, 0, NULL)
+           : NULL;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    pool = ngx_create_pool(4096, log);
+    if (pool == NULL) {
+        json_decref(data);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&next, sizeof(ngx_k8s_metrics_authconfig_t));
+
+    next.version = version;
+    next.pool = pool;
+
+    next.client_ca = ngx_k8s_metrics_authconfig_ca(pool, data,
+                                                   "client-ca-file",
+                                                   ac->client_ca, log);
+    next.requestheader_ca = ngx_k8s_metrics_authconfig_ca(pool, data,
+                                              "requestheader-client-ca-file",
+                                              ac->requestheader_ca, log);
+    next.allowed_names = ngx_k8s_metrics_authconfig_list(pool, data,
+                                              "requestheader-allowed-names");
+    next.username_headers = ngx_k8s_metrics_authconfig_list(pool, data,
+                                           "requestheader-username-headers");
+    next.group_headers = ngx_k8s_metrics_authconfig_list(pool, data,
+                                              "requestheader-group-headers");
+    next.extra_prefixes = ngx_k8s_metrics_authconfig_list(pool, data,
+                                       "requestheader-extra-headers-prefix");
+    next.uid_headers = ngx_k8s_metrics_authconfig_list(pool, data,
+                                                "requestheader-uid-headers");
+
+    json_decref(data);
+
+    /* an empty list of allowed names means any name */
+
+    if (next.allowed_names && next.allowed_names->nelts == 0) {
+        next.allowed_names = NULL;
+    }
+
+    if (ac->pool) {
+        ngx_destroy_pool(ac->pool);
+    }
+
+    *ac = next;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A CA bundle of the ConfigMap, in a store of its own; a bundle that does
+ * not parse keeps the previous store (copied into the new pool's care).
+ */
+
+static ngx_k8s_metrics_ca_t *
+ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool, json_t *data,
+    const char *key, ngx_k8s_metrics_ca_t *previous, ngx_log_t *log)
+{
+    BIO                   *bio;
+    X509                  *cert;
+    ngx_uint_t             n;
+    const char            *pem;
+    ngx_pool_cleanup_t    *cln;
+    ngx_k8s_metrics_ca_t  *ca;
+
+    pem = json_string_value(json_object_get(data, key));
+
+    if (pem == NULL || *pem == '\0') {
+        return NULL;
+    }
+
+    ca = ngx_pcalloc(pool, sizeof(ngx_k8s_metrics_ca_t));
+    if (ca == NULL) {
+        return NULL;
+    }
+
+    ca->file.data = ngx_pnalloc(pool, sizeof("configmap ") + ngx_strlen(key));
+    if (ca->file.data == NULL) {
+        return NULL;
+    }
+
+    ca->file.len = ngx_sprintf(ca->file.data, "configmap %s", key)
+                   - ca->file.data;
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ca->store = X509_STORE_new();
+    bio = BIO_new_mem_buf(pem, -1);
+
+    n = 0;
+
+    while (ca->store && bio
+           && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+    {
+        if (X509_STORE_add_cert(ca->store, cert) == 1) {
+            n++;
+        }
+
+        X509_free(cert);
+    }
+
+    BIO_free(bio);
+    ERR_clear_error();
+
+    if (n) {
+        cln->handler = ngx_k8s_metrics_authconfig_free_ca;
+        cln->data = ca->store;
+        return ca;
+    }
+
+    X509_STORE_free(ca->store);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "k8s metrics: the authentication ConfigMap's \"%s\" holds "
+                  "no certificate: %s", key,
+                  previous ? "the previous CA is kept" : "it is not used");
+
+    if (previous == NULL) {
+        return NULL;
+    }
+
+    /* the previous store outlives the pool it came with */
+
+    X509_STORE_up_ref(previous->store);
+
+    ca->store = previous->store;
+    cln->handler = ngx_k8s_metrics_authconfig_free_ca;
+    cln->data = ca->store;
+
+    return ca;
+}
+
+
+/* a list of the ConfigMap, written there as a JSON array in a string */
+
+static ngx_array_t *
+ngx_k8s_metrics_authconfig_list(ngx_pool_t *pool, json_t *data,
+    const char *key)
+{
+    size_t        i;
+    json_t       *list, *item;
+    ngx_str_t    *s;
+    const char   *text;
+    ngx_array_t  *a;
+
+    text = json_string_value(json_object_get(data, key));
+    if (text == NULL) {
+        return NULL;
+    }
+
+    list = json_loads(text, 0, NULL);
+    if (!json_is_array(list)) {
+        json_decref(list);
+        return NULL;
+    }
+
+    a = ngx_array_create(pool, json_array_size(list) + 1, sizeof(ngx_str_t));
+
+    json_array_foreach(list, i, item) {
+        if (a == NULL) {
+            break;
+        }
+
+        if (!json_is_string(item) || json_string_length(item) == 0) {
+            continue;
+        }
+
+        s = ngx_array_push(a);
+        if (s == NULL) {
+            break;
+        }
+
+        s->len = json_string_length(item);
+        s->data = ngx_pnalloc(pool, s->len);
+
+        if (s->data == NULL) {
+            a = NULL;
+            break;
+        }
+
+        ngx_memcpy(s->data, json_string_value(item), s->len);
+    }
+
+    json_decref(list);
+
+    return a;
+}
+
+
+static void
+ngx_k8s_metrics_authconfig_free_ca(void *data)
+{
+    X509_STORE_free(data);
+}
