@@ -23,7 +23,8 @@ SOURCES := config $(wildcard ngx_metrics_module/*.c ngx_metrics_module/*.h)
 DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
 	libcurl4-openssl-dev libjansson-dev \
-	openssl curl perl libtest-base-perl libtest-longstring-perl
+	openssl curl perl libtest-base-perl libtest-longstring-perl \
+	libyaml-libyaml-perl
 
 .PHONY: all deps test unit test-single test-workers run clean
 

@@ -300,6 +300,7 @@ typedef struct {
     ngx_str_t                       apiserver_certificate;
     ngx_str_t                       apiserver_certificate_key;
     ngx_msec_t                      apiserver_timeout;
+    ngx_flag_t                      apiserver_in_cluster;
     ngx_str_t                       node_selector;      /* query-escaped */
     ngx_flag_t                      kubelet_use_node_status_port;
     ngx_array_t                    *kubelet_address_types;   /* ngx_str_t */

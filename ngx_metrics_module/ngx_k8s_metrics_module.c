@@ -183,6 +183,13 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       offsetof(ngx_k8s_metrics_main_conf_t, apiserver_certificate_key),
       NULL },
 
+    { ngx_string("k8s_metrics_apiserver_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, apiserver_timeout),
+      NULL },
+
     { ngx_string("k8s_metrics_node_selector"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_k8s_metrics_node_selector,
@@ -762,15 +769,8 @@ ngx_k8s_metrics_apiserver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                              : "https://%s:%s", host, port)
                               - p;
 
-    if (kmcf->apiserver_ca.len == 0) {
-        ngx_str_set(&kmcf->apiserver_ca, NGX_K8S_METRICS_SA_DIR "/ca.crt");
-    }
-
-    if (kmcf->apiserver_token_file.len == 0
-        && kmcf->apiserver_certificate.len == 0)
-    {
-        ngx_str_set(&kmcf->apiserver_token_file, NGX_K8S_METRICS_SA_DIR "/token");
-    }
+    /* the service account's CA and token, unless set: see init_main_conf */
+    kmcf->apiserver_in_cluster = 1;
 
     return NGX_CONF_OK;
 }
@@ -908,6 +908,19 @@ ngx_k8s_metrics_check_apiserver_conf(ngx_conf_t *cf,
         ngx_str_set(&type[0], "InternalIP");
         ngx_str_set(&type[1], "ExternalIP");
         ngx_str_set(&type[2], "Hostname");
+    }
+
+    if (kmcf->apiserver_in_cluster) {
+        if (kmcf->apiserver_ca.len == 0) {
+            ngx_str_set(&kmcf->apiserver_ca, NGX_K8S_METRICS_SA_DIR "/ca.crt");
+        }
+
+        if (kmcf->apiserver_token_file.len == 0
+            && kmcf->apiserver_certificate.len == 0)
+        {
+            ngx_str_set(&kmcf->apiserver_token_file,
+                        NGX_K8S_METRICS_SA_DIR "/token");
+        }
     }
 
     if (kmcf->apiserver_url.len == 0) {

@@ -8,8 +8,9 @@
 //
 // njs 0.7 keeps nothing between requests (each request runs in a fresh VM clone), so the state
 // lives in files under DIR/state/:
-//   objects.json   {rv, floor, events_size, nodes{name: Node}, pods{"ns/name": Pod},
-//                   configmaps{"ns/name": ConfigMap}}: the objects, as served
+//   meta.json      {rv, floor, events_size}: the last resourceVersion, the oldest one a watch
+//                   or a continue token may start from, the size of events.jsonl
+//   nodes.json, pods.json, configmaps.json   {key: object}, as served (key NAME or NS/NAME)
 //   events.jsonl   one line per change: {rv, res, type, key, obj, prev} (append-only)
 //   signals.json   {rv, floor, events_size, cut, cut_clean, bookmark}: what watch streams poll
 //   config.json    {tokens, access, sar, modes}: authentication, authorization, fault modes
@@ -46,9 +47,19 @@ function writeJSON(path, obj) {
     fs.renameSync(path + '.tmp', path);
 }
 
-function loadObjects(P) {
-    return readJSON(P.state + '/objects.json',
-                    { rv: 1, floor: 1, events_size: 0, nodes: {}, pods: {}, configmaps: {} });
+const RES_NAMES = ['nodes', 'pods', 'configmaps'];
+
+// loadObjects(P): meta + every resource; loadObjects(P, 'nodes'): meta + nodes; (P, ''): meta
+function loadObjects(P, which) {
+    const o = readJSON(P.state + '/meta.json', { rv: 1, floor: 1, events_size: 0 });
+    const list = which === undefined ? RES_NAMES : (which ? [which] : []);
+    for (let i = 0; i < list.length; i++) { o[list[i]] = readJSON(P.state + '/' + list[i] + '.json', {}); }
+    return o;
+}
+
+function saveObjects(P, o, touched) {
+    for (let i = 0; i < touched.length; i++) { writeJSON(P.state + '/' + touched[i] + '.json', o[touched[i]]); }
+    writeJSON(P.state + '/meta.json', { rv: o.rv, floor: o.floor, events_size: o.events_size });
 }
 function loadConfig(P) {
     const c = readJSON(P.state + '/config.json', {});
@@ -737,7 +748,7 @@ function serveRead(r, P, cfg, req, who, rec, done) {
         fail(status(400, 'BadRequest', e.message));
         return;
     }
-    const o = loadObjects(P);
+    const o = loadObjects(P, req.res);
 
     if (req.type === 'get') {
         if (neg.as === 'PartialObjectMetadataList') {
@@ -869,7 +880,7 @@ function serveRead(r, P, cfg, req, who, rec, done) {
 // the watch cache waits up to 3 s for a future resourceVersion, then 504 (storage.NewTooLargeResourceVersionError)
 function tooLarge(r, P, n, cur, fail) {
     setTimeout(() => {
-        const o = loadObjects(P);
+        const o = loadObjects(P, '');
         const s = status(504, 'Timeout', 'Too large resource version: ' + n + ', current: ' + o.rv,
                          { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
                            retryAfterSeconds: 1 });
@@ -904,7 +915,7 @@ function watchStream(r) {
     const q = parseQuery(a.q || '');
     const res = a.res, ns = a.ns || '', as = a.as, gv = a.gv || 'v1', id = a.id;
     const cfg = loadConfig(P);
-    const o = loadObjects(P);
+    const o = loadObjects(P, res);
     let sig = loadSignals(P);
     const lsel = parseLabelSelector(q.labelSelector);
     const fsel = parseFieldSelector(res, q.fieldSelector);
@@ -1353,14 +1364,18 @@ function writeSignals(P, o, patch) {
 }
 
 // apply changes: evs = [{res, type, key, obj, prev}] (rv assigned here, one per event)
-function commit(P, o, evs) {
+function commit(P, o, evs, touched) {
+    touched = touched ? touched.slice() : [];
     if (evs.length) {
         let text = '';
-        for (let i = 0; i < evs.length; i++) { text += JSON.stringify(evs[i]) + '\n'; }
+        for (let i = 0; i < evs.length; i++) {
+            text += JSON.stringify(evs[i]) + '\n';
+            if (touched.indexOf(evs[i].res) < 0) { touched.push(evs[i].res); }
+        }
         fs.appendFileSync(P.state + '/events.jsonl', text);
         o.events_size = fs.statSync(P.state + '/events.jsonl').size;
     }
-    writeJSON(P.state + '/objects.json', o);
+    saveObjects(P, o, touched);
     writeSignals(P, o);
 }
 
@@ -1467,9 +1482,18 @@ function configMapOps(P, o, a, op, evs) {
         if (!prev) { throw new Error('no configmap ' + key); }
         return put(o, evs, 'configmaps', 'DELETED', key, null, prev);
     }
+    // the data: {data: {k: v}}, or the keys at the top level ({"client-ca-file": PEM})
+    let given = a.data;
+    if (given === undefined) {
+        given = {};
+        const ks = Object.keys(a);
+        for (let i = 0; i < ks.length; i++) {
+            if (ks[i] !== 'namespace' && ks[i] !== 'name' && ks[i] !== 'items') { given[ks[i]] = a[ks[i]]; }
+        }
+    }
     const data = {};
     if (op === 'set' && prev) { applyMap(data, prev.data || {}); }
-    applyMap(data, a.data || {});
+    applyMap(data, given || {});
     if (!prev) { return put(o, evs, 'configmaps', 'ADDED', key, makeConfigMap(ns, name, data, o.rv + 1)); }
     const c = copy(prev);
     c.data = data;
@@ -1483,13 +1507,20 @@ function ctlObjects(r) {
     try { a = ctlArgs(r); } catch (e) { ctlJSON(r, 400, { error: 'bad JSON body: ' + e.message }); return; }
     const m = /^\/(node|pod|configmap)\/(add|modify|remove|set|replace|delete)$/.exec(r.uri);
     if (!m) { ctlJSON(r, 404, { error: 'unknown control path ' + r.uri }); return; }
-    const o = loadObjects(P);
+    const o = loadObjects(P, m[1] + 's');
     const evs = [];
     let obj;
     try {
         // a list of objects in "items" applies them all at once
         const list = Array.isArray(a.items) ? a.items : [a];
         const out = [];
+        if (m[1] === 'node' && m[2] === 'add') {
+            // the kubelet port of the seed (the simulator's, or --kubelet-port) unless given
+            const dport = loadConfig(P).default_kubelet_port;
+            for (let i = 0; i < list.length; i++) {
+                if (list[i].port === undefined && dport) { list[i].port = dport; }
+            }
+        }
         for (let i = 0; i < list.length; i++) {
             if (m[1] === 'node') { out.push(nodeOps(P, o, list[i], m[2], evs)); }
             else if (m[1] === 'pod') { out.push(podOps(P, o, list[i], m[2], evs)); }
@@ -1522,7 +1553,7 @@ function ctlSeed(r) {
         return;
     }
     o.floor = o.rv;
-    commit(P, o, []);
+    commit(P, o, [], RES_NAMES);
     ctlJSON(r, 200, { rv: o.rv, floor: o.floor, nodes: Object.keys(o.nodes).length,
                       pods: Object.keys(o.pods).length, configmaps: Object.keys(o.configmaps).length });
 }
@@ -1532,10 +1563,10 @@ function ctlSeed(r) {
 function ctlGone(r) {
     const P = params(r);
     const a = ctlArgs(r);
-    const o = loadObjects(P);
+    const o = loadObjects(P, '');
     o.rv++;
     o.floor = a.floor !== undefined ? Number(a.floor) : o.rv;
-    writeJSON(P.state + '/objects.json', o);
+    saveObjects(P, o, []);
     const sig = loadSignals(P);
     const patch = {};
     if (a.cut && a.cut !== '0') { patch.cut = sig.cut + 1; }
@@ -1548,7 +1579,7 @@ function ctlGone(r) {
 function ctlCut(r) {
     const P = params(r);
     const a = ctlArgs(r);
-    const o = loadObjects(P);
+    const o = loadObjects(P, '');
     const sig = loadSignals(P);
     const clean = a.clean && a.clean !== '0';
     const s = writeSignals(P, o, clean ? { cut_clean: sig.cut_clean + 1 } : { cut: sig.cut + 1 });
@@ -1558,7 +1589,7 @@ function ctlCut(r) {
 // /bookmark: every open watch with allowWatchBookmarks=true sends a BOOKMARK now
 function ctlBookmark(r) {
     const P = params(r);
-    const o = loadObjects(P);
+    const o = loadObjects(P, '');
     const sig = loadSignals(P);
     const s = writeSignals(P, o, { bookmark: sig.bookmark + 1 });
     ctlJSON(r, 200, { rv: s.rv, bookmark: s.bookmark });
@@ -1720,8 +1751,8 @@ function ctlObject(r) {
     // /object?res=nodes&key=NAME (pods/configmaps: key=NS/NAME): the stored object
     const P = params(r);
     const a = parseQuery(r.variables.args);
-    const o = loadObjects(P);
     if (!RES[a.res]) { ctlJSON(r, 400, { error: 'res: nodes|pods|configmaps' }); return; }
+    const o = loadObjects(P, a.res);
     const obj = o[a.res][a.key];
     if (!obj) { ctlJSON(r, 404, { error: 'no ' + a.res + ' ' + a.key }); return; }
     ctlJSON(r, 200, obj);
@@ -1729,7 +1760,7 @@ function ctlObject(r) {
 
 function ctlRV(r) {
     const P = params(r);
-    const o = loadObjects(P);
+    const o = loadObjects(P, '');
     ctlJSON(r, 200, { rv: o.rv, floor: o.floor });
 }
 

@@ -132,6 +132,8 @@ my %config = (
         default => 'deny',
     },
     modes => {},
+    # /node/add without a port: the simulator's port (or --kubelet-port)
+    default_kubelet_port => (@nodes ? $nodes[0][2] + 0 : $o{'kubelet-port'} + 0),
     audiences => ['https://kubernetes.default.svc.cluster.local'],
 );
 

@@ -39,6 +39,7 @@ use POSIX ();
 
 our $Runner;
 our $Sim;
+our $Api;
 
 # njs, from Debian's libnginx-mod-http-js: the suites' waiter and peers
 our $NjsModule = $ENV{TEST_NGINX_NJS_MODULE}
@@ -129,6 +130,8 @@ sub preprocess_block {
 
     # "--- sim_modes": lines "NODE MODE [ARG]" for the kubelet simulator,
     # applied before nginx starts, after a reset of every node
+    restart_apiserver() if $Api;
+
     if ($Sim) {
         $Sim->mode('all', 'reset');
         $Sim->stats_reset;
@@ -324,9 +327,57 @@ sub kubelet_sim {
     return $Sim;
 }
 
+# The fake kube-apiserver (t/apiserver) for this test file, listing the
+# simulator's nodes and pods; started afresh for every block (see
+# preprocess_block), so that what a block changes does not leak into the
+# next.  $ENV{TEST_NGINX_APISERVER_CONF} is a file of the directives that
+# point the module at it; /apictl/... in waiter_location() is its control.
+our %ApiOptions;
+
+sub fake_apiserver {
+    my (%opts) = @_;
+
+    unshift @INC, "$Root/t/apiserver";
+    require FakeApiserver;
+
+    my $port = runner_call('server_port');
+
+    %ApiOptions = (dir => "$Root/t/servroot-apiserver",
+                   pki => $ENV{TEST_NGINX_PKI},
+                   port => $port + 50, control_port => $port + 51,
+                   sim => $Sim ? $Sim->{dir} : undef, quiet => 1, %opts);
+
+    $ENV{TEST_NGINX_APISERVER_CONTROL} = $port + 51;
+    $ENV{TEST_NGINX_APISERVER_CONF} = "$Root/t/servroot-apiserver.conf";
+
+    restart_apiserver();
+
+    return $Api;
+}
+
+sub restart_apiserver {
+    my $dir = $ApiOptions{dir};
+
+    $Api->stop if $Api;
+    FakeApiserver->attach($dir)->stop if !$Api && -e "$dir/apiserver.json";
+
+    system('rm', '-rf', $dir);
+
+    $Api = FakeApiserver->start(%ApiOptions);
+    $sim_owner //= $$;
+
+    open my $fh, '>', $ENV{TEST_NGINX_APISERVER_CONF}
+        or die "$ENV{TEST_NGINX_APISERVER_CONF}: $!\n";
+    print $fh $Api->module_conf;
+    close $fh;
+}
+
 END {
-    local $?;   # the test's exit status, whatever stopping the simulator gives
-    $Sim->stop if $Sim && defined $sim_owner && $sim_owner == $$;
+    local $?;   # the test's exit status, whatever stopping the peers gives
+    if (defined $sim_owner && $sim_owner == $$) {
+        $Api->stop if $Api;
+        $Sim->stop if $Sim;
+    }
 }
 
 # The waiter (t/lib/wait.js): "GET /wait?path=/anon/readyz" returns once
@@ -344,6 +395,15 @@ sub waiter_location {
         # the kubelet simulator's control port: /sim/stats?node=..., /sim/mode?...
         location /sim/ {
             proxy_pass http://127.0.0.1:$TEST_NGINX_SIM_CONTROL/;
+        }
+CONF
+}
+
+# the fake apiserver's control port: "POST /apictl/node/remove" + JSON body
+sub apiserver_control_location {
+    return <<'CONF';
+        location /apictl/ {
+            proxy_pass http://127.0.0.1:$TEST_NGINX_APISERVER_CONTROL/;
         }
 CONF
 }

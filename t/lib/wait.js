@@ -1,6 +1,7 @@
-// For the suites: GET /wait?path=P[&status=S][&match=TEXT][&timeout=MS]
-// polls http://127.0.0.1:$server_port$P until it answers S (default 200)
-// with TEXT in its body, then answers 200 "ready"; 504 when time runs out.
+// For the suites: GET /wait?path=P[&status=S][&match=TEXT][&absent=TEXT]
+// [&header=NAME:VALUE][&timeout=MS] polls http://127.0.0.1:$server_port$P until it answers S
+// (default 200) with TEXT in its body (and the other TEXT not in it), then
+// answers 200 "ready"; 504 when time runs out.
 // Scrapes happen on nginx's timer: a test waits for them instead of sleeping.
 
 function pause(ms) {
@@ -12,16 +13,27 @@ async function wait(r) {
               + decodeURIComponent(r.args.path || '/anon/readyz');
     var status = r.args.status ? Number(r.args.status) : 200;
     var match = r.args.match ? decodeURIComponent(r.args.match) : null;
+    var absent = r.args.absent ? decodeURIComponent(r.args.absent) : null;
     var deadline = Date.now() + (r.args.timeout ? Number(r.args.timeout) : 20000);
     var last = '';
+    var headers = {};
+
+    if (r.args.header) {
+        var h = decodeURIComponent(r.args.header);
+        var colon = h.indexOf(':');
+        headers[h.slice(0, colon)] = h.slice(colon + 1);
+    }
 
     while (Date.now() < deadline) {
         try {
-            var res = await ngx.fetch(url);
+            var res = await ngx.fetch(url, { headers: headers });
             var body = await res.text();
             last = res.status + ' ' + body.slice(0, 200);
 
-            if (res.status == status && (match === null || body.indexOf(match) >= 0)) {
+            if (res.status == status
+                && (match === null || body.indexOf(match) >= 0)
+                && (absent === null || body.indexOf(absent) < 0))
+            {
                 r.return(200, 'ready\n');
                 return;
             }
