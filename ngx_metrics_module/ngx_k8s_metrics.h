@@ -253,6 +253,7 @@ typedef struct {
     ngx_atomic_t                    dropped_zero;
     ngx_atomic_t                    dropped_decrease;
     ngx_atomic_t                    dropped_unlisted;
+    ngx_atomic_t                    configmap_updates;
 } ngx_k8s_metrics_counters_t;
 
 

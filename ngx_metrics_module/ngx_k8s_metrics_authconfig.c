@@ -92,6 +92,7 @@ ngx_k8s_metrics_authconfig_update(ngx_k8s_metrics_main_conf_t *kmcf,
     kmcf->sh->authconfig = copy;
     kmcf->sh->authconfig_len = len;
     kmcf->sh->authconfig_version++;
+    kmcf->sh->counters.configmap_updates++;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 

@@ -219,8 +219,14 @@ ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
         "# TYPE k8s_metrics_samples_dropped_total counter\n"
         "k8s_metrics_samples_dropped_total{reason=\"malformed\"} %uA\n"
         "k8s_metrics_samples_dropped_total{reason=\"incomplete\"} %uA\n"
-        "k8s_metrics_samples_dropped_total{reason=\"zero\"} %uA\n",
-        c->dropped_malformed, c->dropped_incomplete, c->dropped_zero);
+        "k8s_metrics_samples_dropped_total{reason=\"zero\"} %uA\n"
+        "k8s_metrics_samples_dropped_total{reason=\"unlisted\"} %uA\n"
+        "# HELP k8s_metrics_authentication_configmap_updates_total Changes "
+        "of the authentication ConfigMap taken.\n"
+        "# TYPE k8s_metrics_authentication_configmap_updates_total counter\n"
+        "k8s_metrics_authentication_configmap_updates_total %uA\n",
+        c->dropped_malformed, c->dropped_incomplete, c->dropped_zero,
+        c->dropped_unlisted, c->configmap_updates);
 
     p = ngx_slprintf(p, last,
         "# HELP k8s_metrics_authentications_total Requests by "

@@ -22,9 +22,9 @@ sub http_config {
 };
     return K8sMetricsTest::api_server(
         zone => 'k8s_metrics_zone metrics:4m;',
-        http => q{
+        http => ($o{port} ? "    k8s_metrics_kubelet_port $o{port};\n"
+                          : "    k8s_metrics_kubelet_port \$TEST_NGINX_SIM_PORT;\n") . q{
     k8s_metrics_resolution 1s;
-    k8s_metrics_kubelet_port $TEST_NGINX_SIM_PORT;
     k8s_metrics_apiserver_timeout 2s;
     include $TEST_NGINX_APISERVER_CONF;
 } . ($o{http} // '') . K8sMetricsTest::waiter_http(),
@@ -283,7 +283,7 @@ the authentication ConfigMap kube-system/extension-apiserver-authentication chan
 --- request eval
 [$::Ready,
  "POST /apictl/configmap/set\n{\"requestheader-client-ca-file\":\"-----BEGIN CERTIFICATE-----\\ngarbage\\n-----END CERTIFICATE-----\\n\"}",
- "GET /wait?path=/admin/metrics&match=k8s_metrics_scrape_cycles_total&timeout=5000",
+ "GET /wait?path=/admin/metrics&match=k8s_metrics_authentication_configmap_updates_total%202&timeout=10000",
  "GET /fp$::Nodes"]
 --- error_code eval
 [200, 200, 200, 200]
@@ -304,3 +304,23 @@ holds no certificate: the previous CA is kept
 [\&::node_names]
 --- response_body_like eval
 ["ready", "^node-00001 node-00003\n\$", qr/labelSelector=sim.k8s.io%2Fparity%3Dodd|labelSelector=sim.k8s.io\/parity%3Dodd|labelSelector=sim.k8s.io\/parity=odd/]
+
+
+
+=== TEST 15: the preferred address type, and the port from the node's status
+--- timeout: 30
+--- http_config eval
+::http_config(http => "k8s_metrics_kubelet_address_types ExternalIP InternalIP;\nk8s_metrics_kubelet_use_node_status_port on;\n", port => 9)
+--- as_admin
+--- request eval
+[$::Ready,
+ "POST /apictl/node/remove\n{\"name\":\"node-00002\"}",
+ "POST /apictl/node/add\n" . JSON::PP::encode_json({name => 'node-00002', port => $ENV{TEST_NGINX_SIM_PORT} + 0,
+     addresses => [{type => 'InternalIP', address => '127.255.255.254'},
+                   {type => 'ExternalIP', address => $::Sim->node_ip(2)}]}),
+ "GET /wait?path=/admin$::Nodes&match=node-00002&timeout=15000",
+ "GET /fp$::Nodes"]
+--- response_body_filters eval
+[\&::node_names]
+--- response_body_like eval
+["ready", ".", ".", "ready", "^node-00001 node-00002 node-00003\n\$"]
