@@ -793,6 +793,17 @@ ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl)
 {
     SSL_CTX_set_verify(ssl->ctx, SSL_CTX_get_verify_mode(ssl->ctx),
                        ngx_k8s_metrics_verify_callback);
+
+    /*
+     * A resumed session brings back the client's certificate but not the
+     * intermediates it sent: the chain could no longer be verified.  Every
+     * connection makes a full handshake (the aggregator, Go's client, does
+     * not resume anyway; keep-alive spares the handshakes).
+     */
+
+    SSL_CTX_set_session_cache_mode(ssl->ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ssl->ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ssl->ctx, 0);
 }
 
 

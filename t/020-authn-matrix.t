@@ -474,3 +474,25 @@ X-Remote-User: judy
 --- error_code: 200
 --- response_headers
 X-K8s-User: judy
+
+
+
+=== TEST 35: a chain through an intermediate, on a client that resumes TLS sessions
+--- config eval
+$::Config . q{
+        location /resume/ {
+            proxy_pass https://127.0.0.1:$TEST_NGINX_TLS_PORT/;
+            proxy_ssl_certificate $TEST_NGINX_PKI/front-proxy-chained-bundle.crt;
+            proxy_ssl_certificate_key $TEST_NGINX_PKI/front-proxy-chained.key;
+            proxy_ssl_session_reuse on;
+        }
+}
+--- request eval
+["GET /resume$::Nodes", "GET /resume$::Nodes", "GET /resume$::Nodes"]
+--- more_headers
+X-Remote-User: carol
+--- error_code eval
+[200, 200, 200]
+--- response_headers
+X-K8s-User: carol
+X-K8s-Authenticator: requestheader
