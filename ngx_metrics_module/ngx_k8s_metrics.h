@@ -561,6 +561,8 @@ ngx_k8s_metrics_ca_t *ngx_k8s_metrics_load_ca(ngx_conf_t *cf,
 ngx_int_t ngx_k8s_metrics_decode_extra_key(ngx_pool_t *pool, ngx_str_t *raw,
     ngx_str_t *key);
 void ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl);
+ngx_flag_t ngx_k8s_metrics_in_group(ngx_k8s_metrics_identity_t *id,
+    const char *group);
 
 
 /* ngx_k8s_metrics_review.c: SubjectAccessReview, TokenReview */

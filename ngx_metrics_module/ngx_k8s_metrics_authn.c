@@ -32,6 +32,9 @@ static ngx_int_t ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
 static ngx_int_t ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
     ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_peer_t *peer,
     ngx_k8s_metrics_identity_t *id);
+static ngx_int_t ngx_k8s_metrics_verified_cn(ngx_http_request_t *r,
+    ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
+    const char *authenticator, ngx_array_t *cn);
 static ngx_int_t ngx_k8s_metrics_verify_peer(ngx_http_request_t *r,
     ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
     const char *authenticator);
@@ -245,21 +248,10 @@ ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    rc = ngx_k8s_metrics_verify_peer(r, klcf->requestheader_ca, peer,
-                                     "requestheader");
+    rc = ngx_k8s_metrics_verified_cn(r, klcf->requestheader_ca, peer,
+                                     "requestheader", &cn);
     if (rc != NGX_OK) {
         return rc;
-    }
-
-    if (ngx_array_init(&cn, r->pool, 1, sizeof(ngx_str_t)) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_k8s_metrics_subject_entries(r->pool, peer->leaf, NID_commonName,
-                                        &cn)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
     }
 
     if (klcf->allowed_names) {
@@ -315,20 +307,9 @@ ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    rc = ngx_k8s_metrics_verify_peer(r, klcf->client_ca, peer, "x509");
+    rc = ngx_k8s_metrics_verified_cn(r, klcf->client_ca, peer, "x509", &cn);
     if (rc != NGX_OK) {
         return rc;
-    }
-
-    if (ngx_array_init(&cn, r->pool, 1, sizeof(ngx_str_t)) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_k8s_metrics_subject_entries(r->pool, peer->leaf, NID_commonName,
-                                        &cn)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
     }
 
     /* as Kubernetes' CommonNameUserConversion: no CN, no user */
@@ -342,6 +323,28 @@ ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
 
     return ngx_k8s_metrics_subject_entries(r->pool, peer->leaf,
                                            NID_organizationName, &id->groups);
+}
+
+
+/* the CN entries of a certificate that verified against the store */
+
+static ngx_int_t
+ngx_k8s_metrics_verified_cn(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
+    ngx_k8s_metrics_peer_t *peer, const char *authenticator, ngx_array_t *cn)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_k8s_metrics_verify_peer(r, ca, peer, authenticator);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_array_init(cn, r->pool, 1, sizeof(ngx_str_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_k8s_metrics_subject_entries(r->pool, peer->leaf,
+                                           NID_commonName, cn);
 }
 
 
@@ -692,6 +695,27 @@ static ngx_int_t
 ngx_k8s_metrics_add_group(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id,
     char *group)
 {
+    ngx_str_t  *g;
+
+    if (ngx_k8s_metrics_in_group(id, group)) {
+        return NGX_OK;
+    }
+
+    g = ngx_array_push(&id->groups);
+    if (g == NULL) {
+        return NGX_ERROR;
+    }
+
+    g->data = (u_char *) group;
+    g->len = ngx_strlen(group);
+
+    return NGX_OK;
+}
+
+
+ngx_flag_t
+ngx_k8s_metrics_in_group(ngx_k8s_metrics_identity_t *id, const char *group)
+{
     size_t       len;
     ngx_str_t   *g;
     ngx_uint_t   i;
@@ -701,19 +725,11 @@ ngx_k8s_metrics_add_group(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id,
 
     for (i = 0; i < id->groups.nelts; i++) {
         if (g[i].len == len && ngx_strncmp(g[i].data, group, len) == 0) {
-            return NGX_OK;
+            return 1;
         }
     }
 
-    g = ngx_array_push(&id->groups);
-    if (g == NULL) {
-        return NGX_ERROR;
-    }
-
-    g->data = (u_char *) group;
-    g->len = len;
-
-    return NGX_OK;
+    return 0;
 }
 
 

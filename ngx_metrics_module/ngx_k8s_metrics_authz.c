@@ -11,8 +11,6 @@
 
 static ngx_flag_t ngx_k8s_metrics_always_allowed_path(ngx_array_t *paths,
     ngx_str_t *path);
-static ngx_flag_t ngx_k8s_metrics_in_group(ngx_k8s_metrics_identity_t *id,
-    const char *group);
 
 
 /*
@@ -85,26 +83,6 @@ ngx_k8s_metrics_always_allowed_path(ngx_array_t *paths, ngx_str_t *path)
         if (path->len == p[i].len
             && ngx_strncmp(path->data, p[i].data, p[i].len) == 0)
         {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static ngx_flag_t
-ngx_k8s_metrics_in_group(ngx_k8s_metrics_identity_t *id, const char *group)
-{
-    size_t       len;
-    ngx_str_t   *g;
-    ngx_uint_t   i;
-
-    len = ngx_strlen(group);
-    g = id->groups.elts;
-
-    for (i = 0; i < id->groups.nelts; i++) {
-        if (g[i].len == len && ngx_strncmp(g[i].data, group, len) == 0) {
             return 1;
         }
     }

@@ -10,6 +10,7 @@
 
 
 typedef struct {
+    ngx_k8s_metrics_main_conf_t    *kmcf;
     ngx_k8s_metrics_snapshot_t     *snap;
     ngx_http_request_t             *r;
     ngx_array_t                    *labels;     /* requirements, or NULL */
@@ -82,9 +83,7 @@ ngx_k8s_metrics_serve_nodes(ngx_http_request_t *r,
         return rc == NGX_DONE ? q.rc : rc;
     }
 
-    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
-
-    q.snap = ngx_k8s_metrics_snapshot_acquire(kmcf);
+    kmcf = q.kmcf;
 
     if (info->name.len) {
         node = q.snap ? ngx_k8s_metrics_snapshot_node(q.snap, &info->name)
@@ -160,9 +159,7 @@ ngx_k8s_metrics_serve_pods(ngx_http_request_t *r,
         return rc == NGX_DONE ? q.rc : rc;
     }
 
-    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
-
-    q.snap = ngx_k8s_metrics_snapshot_acquire(kmcf);
+    kmcf = q.kmcf;
 
     items = info->name.len ? NULL : json_array();
     item = NULL;
@@ -301,18 +298,26 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
 
     q->now_len = ngx_k8s_metrics_format_time(q->now, ngx_time()) - q->now;
 
-    if (!list) {
-        return NGX_OK;
+    if (list) {
+        /* the field selector's errors first, as the apiserver decodes them */
+
+        rc = ngx_k8s_metrics_selector_arg(q, "fieldSelector", &q->fields, 1);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        rc = ngx_k8s_metrics_selector_arg(q, "labelSelector", &q->labels, 0);
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
-    /* the field selector's errors first, as the apiserver decodes them */
+    /* released by the caller, whatever happens next */
 
-    rc = ngx_k8s_metrics_selector_arg(q, "fieldSelector", &q->fields, 1);
-    if (rc != NGX_OK) {
-        return rc;
-    }
+    q->kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
+    q->snap = ngx_k8s_metrics_snapshot_acquire(q->kmcf);
 
-    return ngx_k8s_metrics_selector_arg(q, "labelSelector", &q->labels, 0);
+    return NGX_OK;
 }
 
 

@@ -49,6 +49,8 @@ static json_t *ngx_k8s_metrics_review_user(ngx_k8s_metrics_identity_t *id);
 static json_t *ngx_k8s_metrics_review_attributes(ngx_k8s_metrics_ctx_t *ctx);
 static ngx_int_t ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool,
     ngx_str_t *text, ngx_k8s_metrics_identity_t *id);
+static ngx_int_t ngx_k8s_metrics_push_json_string(ngx_pool_t *pool,
+    ngx_array_t *a, json_t *value);
 static ngx_k8s_metrics_review_node_t *ngx_k8s_metrics_cache_get(
     ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest, ngx_uint_t kind,
     ngx_pool_t *pool, ngx_uint_t *allowed, ngx_str_t *data);
@@ -483,7 +485,6 @@ ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool, ngx_str_t *text,
 {
     size_t                    i, k;
     json_t                   *user, *groups, *extra, *values, *v;
-    ngx_str_t                *s;
     const char               *key, *name;
     ngx_k8s_metrics_extra_t  *e;
 
@@ -520,18 +521,9 @@ ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool, ngx_str_t *text,
     groups = json_object_get(user, "groups");
 
     json_array_foreach(groups, i, v) {
-        s = ngx_array_push(&id->groups);
-        if (s == NULL || !json_is_string(v)) {
+        if (ngx_k8s_metrics_push_json_string(pool, &id->groups, v) != NGX_OK) {
             goto failed;
         }
-
-        s->len = json_string_length(v);
-        s->data = ngx_pnalloc(pool, s->len);
-        if (s->data == NULL) {
-            goto failed;
-        }
-
-        ngx_memcpy(s->data, json_string_value(v), s->len);
     }
 
     extra = json_object_get(user, "extra");
@@ -555,18 +547,11 @@ ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool, ngx_str_t *text,
         ngx_memcpy(e->key.data, key, e->key.len);
 
         json_array_foreach(values, k, v) {
-            s = ngx_array_push(&e->values);
-            if (s == NULL || !json_is_string(v)) {
+            if (ngx_k8s_metrics_push_json_string(pool, &e->values, v)
+                != NGX_OK)
+            {
                 goto failed;
             }
-
-            s->len = json_string_length(v);
-            s->data = ngx_pnalloc(pool, s->len);
-            if (s->data == NULL) {
-                goto failed;
-            }
-
-            ngx_memcpy(s->data, json_string_value(v), s->len);
         }
     }
 
@@ -579,6 +564,33 @@ failed:
     json_decref(user);
 
     return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_push_json_string(ngx_pool_t *pool, ngx_array_t *a,
+    json_t *value)
+{
+    ngx_str_t  *s;
+
+    if (!json_is_string(value)) {
+        return NGX_ERROR;
+    }
+
+    s = ngx_array_push(a);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->len = json_string_length(value);
+    s->data = ngx_pnalloc(pool, s->len);
+    if (s->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(s->data, json_string_value(value), s->len);
+
+    return NGX_OK;
 }
 
 
