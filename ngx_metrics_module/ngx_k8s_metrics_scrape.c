@@ -231,6 +231,8 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
         ngx_free(s->lines[i]);
     }
 
+    ngx_free(s->lines);
+
     ngx_k8s_metrics_curl_destroy(s->curl);
 
     if (s->headers) {
@@ -437,6 +439,9 @@ ngx_k8s_metrics_scraper_set_nodes(ngx_k8s_metrics_scraper_t *s,
 
     s->kubelets = kubelets;
     s->nkubelets = n;
+
+    /* one idle connection per kubelet is kept between cycles */
+    curl_multi_setopt(s->curl->multi, CURLMOPT_MAXCONNECTS, (long) n + 16);
 
     return NGX_OK;
 }
@@ -1147,13 +1152,12 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 static ngx_int_t
 ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
 {
-    u_char                       *p, *last, *header;
-    ssize_t                       n;
-    ngx_fd_t                      fd;
+    u_char                       *header;
+    ngx_str_t                     token;
     ngx_file_info_t               fi;
     struct curl_slist            *headers;
     ngx_k8s_metrics_main_conf_t  *kmcf;
-    u_char                        buf[8192];
+    u_char                        buf[16384];
 
     kmcf = s->kmcf;
 
@@ -1173,41 +1177,20 @@ ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
         return NGX_OK;
     }
 
-    fd = ngx_open_file(kmcf->kubelet_token_file.data, NGX_FILE_RDONLY,
-                       NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_ERR, s->log, ngx_errno,
-                      "k8s metrics: cannot open \"%V\"",
-                      &kmcf->kubelet_token_file);
-        return NGX_OK;
-    }
-
-    n = ngx_read_fd(fd, buf, sizeof(buf) - 1);
-    ngx_close_file(fd);
-
-    if (n <= 0) {
-        ngx_log_error(NGX_LOG_ERR, s->log, ngx_errno,
-                      "k8s metrics: k8s_metrics_kubelet_token_file \"%V\" "
-                      "is empty or unreadable", &kmcf->kubelet_token_file);
-        return NGX_OK;
-    }
-
-    p = buf;
-    last = buf + n;
-
-    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
-                        || last[-1] == ' '))
+    if (ngx_k8s_metrics_read_token(&kmcf->kubelet_token_file, buf,
+                                   sizeof(buf), &token, s->log)
+        != NGX_OK)
     {
-        last--;
+        return NGX_OK;
     }
 
     header = ngx_pnalloc(s->pool, sizeof("Authorization: Bearer ")
-                                  + (last - p));
+                                  + token.len);
     if (header == NULL) {
         return NGX_ERROR;
     }
 
-    *ngx_sprintf(header, "Authorization: Bearer %*s", last - p, p) = '\0';
+    *ngx_sprintf(header, "Authorization: Bearer %V", &token) = '\0';
 
     headers = curl_slist_append(NULL, (char *) header);
     if (headers == NULL) {
