@@ -347,6 +347,11 @@ typedef struct {
     unsigned                        review_allowed:1;
 
     unsigned                        authenticated:1;
+
+    /* what to keep the rendered answer under (json.c) */
+    ngx_str_t                       render_key;
+    void                           *render_snapshot;
+    int64_t                         render_published;
 } ngx_k8s_metrics_ctx_t;
 
 
@@ -620,6 +625,9 @@ ngx_int_t ngx_k8s_metrics_send_watch_not_supported(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info);
 ngx_int_t ngx_k8s_metrics_send_discovery(ngx_http_request_t *r,
     json_t *body);
+ngx_flag_t ngx_k8s_metrics_pretty(ngx_http_request_t *r);
+ngx_int_t ngx_k8s_metrics_render_lookup(ngx_http_request_t *r,
+    void *snapshot, int64_t published, ngx_str_t *key);
 json_t *ngx_k8s_metrics_api_group_list(ngx_http_request_t *r);
 json_t *ngx_k8s_metrics_api_group(void);
 json_t *ngx_k8s_metrics_api_resource_list(void);

@@ -10,6 +10,25 @@
 
 #define NGX_K8S_METRICS_JSON_CHUNK  16384
 
+/* rendered lists kept by a worker, and the largest one kept */
+#define NGX_K8S_METRICS_RENDERS     8
+#define NGX_K8S_METRICS_RENDER_MAX  (64 * 1024 * 1024)
+
+
+/*
+ * A rendered answer: valid for one snapshot (its address and publication
+ * time) and one second (metrics-server stamps creationTimestamp "now").
+ */
+
+typedef struct {
+    void                       *snapshot;
+    int64_t                     published;
+    time_t                      second;
+    ngx_str_t                   key;
+    ngx_str_t                   body;
+    ngx_uint_t                  used;
+} ngx_k8s_metrics_render_t;
+
 
 typedef struct {
     ngx_pool_t                 *pool;
@@ -24,7 +43,8 @@ static ngx_int_t ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r,
     ngx_uint_t status, json_t *body, ngx_str_t *type);
 static ngx_int_t ngx_k8s_metrics_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
-static ngx_flag_t ngx_k8s_metrics_pretty(ngx_http_request_t *r);
+static void ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
+    ngx_chain_t *out, size_t size);
 static int ngx_k8s_metrics_json_write(const char *buffer, size_t size,
     void *data);
 static json_t *ngx_k8s_metrics_status(ngx_uint_t code, const char *reason,
@@ -39,6 +59,9 @@ static json_t *ngx_k8s_metrics_json_str(ngx_str_t *s);
 
 
 static ngx_str_t  ngx_k8s_metrics_json_type = ngx_string("application/json");
+
+static ngx_k8s_metrics_render_t  ngx_k8s_metrics_renders[NGX_K8S_METRICS_RENDERS];
+static ngx_uint_t                ngx_k8s_metrics_render_clock;
 static ngx_str_t  ngx_k8s_metrics_nosniff = ngx_string("nosniff");
 
 
@@ -89,6 +112,10 @@ ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r, ngx_uint_t status,
     writer.buf->last_buf = (r == r->main) ? 1 : 0;
     writer.buf->last_in_chain = 1;
 
+    if (status == NGX_HTTP_OK) {
+        ngx_k8s_metrics_render_keep(r, writer.out, writer.size);
+    }
+
     r->headers_out.status = status;
     r->headers_out.content_length_n = writer.size;
     r->headers_out.content_type = *type;
@@ -106,11 +133,157 @@ ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /*
+ * The worker's rendered lists: a list asked again within the same second
+ * of the same snapshot (dashboards, several autoscalers, kubectl top in a
+ * loop) is sent again without building it again.  The key is the request
+ * (URI, arguments, the Accept-driven Table and pretty choices).
+ */
+
+ngx_int_t
+ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
+    int64_t published, ngx_str_t *key)
+{
+    u_char                    *p;
+    ngx_int_t                  rc;
+    ngx_buf_t                 *b;
+    ngx_uint_t                 i;
+    ngx_chain_t                out;
+    ngx_k8s_metrics_ctx_t     *ctx;
+    ngx_k8s_metrics_render_t  *rd;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_k8s_metrics_module);
+
+    ctx->render_snapshot = snapshot;
+    ctx->render_published = published;
+    ctx->render_key = *key;
+
+    for (i = 0; i < NGX_K8S_METRICS_RENDERS; i++) {
+        rd = &ngx_k8s_metrics_renders[i];
+
+        if (rd->snapshot == snapshot && rd->published == published
+            && rd->second == ngx_time() && rd->key.len == key->len
+            && ngx_memcmp(rd->key.data, key->data, key->len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == NGX_K8S_METRICS_RENDERS) {
+        return NGX_DECLINED;
+    }
+
+    rd->used = ++ngx_k8s_metrics_render_clock;
+    ctx->render_key.len = 0;
+
+    /* the request owns its copy: the cache may change before it is sent */
+
+    p = ngx_pnalloc(r->pool, rd->body.len);
+    b = ngx_calloc_buf(r->pool);
+
+    if (p == NULL || b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = p;
+    b->last = ngx_cpymem(p, rd->body.data, rd->body.len);
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = rd->body.len;
+    r->headers_out.content_type = ngx_k8s_metrics_json_type;
+    r->headers_out.content_type_len = ngx_k8s_metrics_json_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static void
+ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_chain_t *out,
+    size_t size)
+{
+    u_char                    *body, *key, *p;
+    ngx_uint_t                 i;
+    ngx_chain_t               *cl;
+    ngx_k8s_metrics_ctx_t     *ctx;
+    ngx_k8s_metrics_render_t  *rd, *oldest;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_k8s_metrics_module);
+
+    if (ctx == NULL || ctx->render_key.len == 0
+        || size > NGX_K8S_METRICS_RENDER_MAX)
+    {
+        return;
+    }
+
+    oldest = &ngx_k8s_metrics_renders[0];
+
+    for (i = 1; i < NGX_K8S_METRICS_RENDERS; i++) {
+        rd = &ngx_k8s_metrics_renders[i];
+
+        if (rd->used < oldest->used) {
+            oldest = rd;
+        }
+    }
+
+    body = ngx_alloc(size, r->connection->log);
+    key = ngx_alloc(ctx->render_key.len, r->connection->log);
+
+    if (body == NULL || key == NULL) {
+        if (body) {
+            ngx_free(body);
+        }
+
+        if (key) {
+            ngx_free(key);
+        }
+
+        return;
+    }
+
+    p = body;
+
+    for (cl = out; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    if (oldest->body.data) {
+        ngx_free(oldest->body.data);
+        ngx_free(oldest->key.data);
+    }
+
+    oldest->snapshot = ctx->render_snapshot;
+    oldest->published = ctx->render_published;
+    oldest->second = ngx_time();
+    oldest->key.data = ngx_cpymem(key, ctx->render_key.data,
+                                  ctx->render_key.len)
+                       - ctx->render_key.len;
+    oldest->key.len = ctx->render_key.len;
+    oldest->body.data = body;
+    oldest->body.len = size;
+    oldest->used = ++ngx_k8s_metrics_render_clock;
+
+    ctx->render_key.len = 0;
+}
+
+
+/*
  * As Kubernetes' content negotiation: indented for ?pretty=true and for
  * clients that are people (curl, Wget, browsers), unless ?pretty=false.
  */
 
-static ngx_flag_t
+ngx_flag_t
 ngx_k8s_metrics_pretty(ngx_http_request_t *r)
 {
     ngx_str_t  *ua, value;

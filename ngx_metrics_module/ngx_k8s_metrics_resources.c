@@ -80,6 +80,10 @@ ngx_k8s_metrics_serve_nodes(ngx_http_request_t *r,
 
     rc = ngx_k8s_metrics_query_init(r, &q, info->name.len == 0);
     if (rc != NGX_OK) {
+        if (q.snap) {
+            ngx_k8s_metrics_snapshot_release(q.kmcf, q.snap);
+        }
+
         return rc == NGX_DONE ? q.rc : rc;
     }
 
@@ -156,6 +160,10 @@ ngx_k8s_metrics_serve_pods(ngx_http_request_t *r,
 
     rc = ngx_k8s_metrics_query_init(r, &q, info->name.len == 0);
     if (rc != NGX_OK) {
+        if (q.snap) {
+            ngx_k8s_metrics_snapshot_release(q.kmcf, q.snap);
+        }
+
         return rc == NGX_DONE ? q.rc : rc;
     }
 
@@ -289,6 +297,7 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     ngx_flag_t list)
 {
     ngx_int_t  rc;
+    ngx_str_t  key;
 
     ngx_memzero(q, sizeof(ngx_k8s_metrics_query_t));
     q->r = r;
@@ -317,7 +326,25 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     q->kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
     q->snap = ngx_k8s_metrics_snapshot_acquire(q->kmcf);
 
-    return NGX_OK;
+    if (q->snap == NULL) {
+        return NGX_OK;
+    }
+
+    /* the same answer, already rendered by this worker this second */
+
+    key.len = r->uri.len + r->args.len + 3;
+    key.data = ngx_pnalloc(r->pool, key.len);
+    if (key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(key.data, "%V?%V%c%c", &r->uri, &r->args,
+                q->table ? 'T' : 'J', ngx_k8s_metrics_pretty(r) ? 'P' : 'C');
+
+    q->rc = ngx_k8s_metrics_render_lookup(r, q->snap, q->snap->published,
+                                          &key);
+
+    return q->rc == NGX_DECLINED ? NGX_OK : NGX_DONE;
 }
 
 
