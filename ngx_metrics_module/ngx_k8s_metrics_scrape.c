@@ -12,8 +12,11 @@
 #include "ngx_k8s_metrics.h"
 
 
-/* concurrent transfers: enough to hide latency, few enough for the fds */
-#define NGX_K8S_METRICS_MAX_IN_FLIGHT   1024
+/*
+ * Concurrent transfers: far more than kubelets' answer times need, few
+ * enough that the buffers of the transfers in flight stay small.
+ */
+#define NGX_K8S_METRICS_MAX_IN_FLIGHT   256
 /* a line longer than that is skipped as malformed: kubelets write < 1k */
 #define NGX_K8S_METRICS_MAX_LINE        8192
 #define NGX_K8S_METRICS_ERROR_BODY      200
@@ -24,6 +27,7 @@ typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
 
 typedef struct {
     ngx_k8s_metrics_transfer_t      transfer;
+    CURLSH                         *share;      /* its connection, its DNS */
     ngx_k8s_metrics_scraper_t      *scraper;
     ngx_k8s_metrics_node_conf_t    *node;
     ngx_k8s_metrics_batch_t        *batch;
@@ -316,6 +320,23 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     k->transfer.done = ngx_k8s_metrics_scrape_done;
     k->transfer.data = k;
 
+    /*
+     * A connection cache and a DNS cache of its own: with the multi's, a
+     * finished transfer makes libcurl 7.88 walk both caches, one entry
+     * per kubelet, which makes a cycle quadratic in the number of nodes.
+     * No lock callbacks: one thread.
+     */
+
+    k->share = curl_share_init();
+    if (k->share == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, s->log, 0, "curl_share_init() failed");
+        return NGX_ERROR;
+    }
+
+    curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_easy_setopt(easy, CURLOPT_SHARE, k->share);
+
     curl_easy_setopt(easy, CURLOPT_URL, k->node->url.data);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
@@ -454,6 +475,12 @@ ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
     if (k->transfer.easy) {
         ngx_k8s_metrics_curl_stop(s->curl, k->transfer.easy);
         curl_easy_cleanup(k->transfer.easy);
+    }
+
+    /* closes the kubelet's kept-alive connection, through the multi */
+
+    if (k->share) {
+        curl_share_cleanup(k->share);
     }
 
     if (k->line) {
