@@ -270,6 +270,7 @@ typedef struct {
     size_t                          authconfig_len;
     ngx_uint_t                      authconfig_version;
     ngx_uint_t                      informers_synced;
+    ngx_uint_t                      generation;     /* configurations */
 
     /* SubjectAccessReview and TokenReview answers, for 10 s */
     ngx_rbtree_t                    reviews;
@@ -282,6 +283,7 @@ typedef struct {
     ngx_shm_zone_t                 *shm_zone;
     ngx_k8s_metrics_shctx_t        *sh;
     ngx_slab_pool_t                *shpool;
+    ngx_uint_t                      generation;
     ngx_msec_t                      resolution;
 
     ngx_array_t                    *nodes;      /* ngx_k8s_metrics_node_conf_t */

@@ -459,10 +459,21 @@ ngx_k8s_metrics_check_informers(ngx_http_request_t *r, ngx_str_t *reason)
 }
 
 
+/*
+ * Fails while the instance shuts down; a worker that exits because a
+ * newer configuration was loaded (a reload) is not the instance going away.
+ */
+
 static ngx_int_t
 ngx_k8s_metrics_check_shutdown(ngx_http_request_t *r, ngx_str_t *reason)
 {
-    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
+
+    if ((!ngx_exiting && !ngx_terminate && !ngx_quit)
+        || kmcf->generation != kmcf->sh->generation)
+    {
         return NGX_OK;
     }
 

@@ -1009,7 +1009,18 @@ ngx_k8s_metrics_check_apiserver_conf(ngx_conf_t *cf,
 static ngx_int_t
 ngx_k8s_metrics_init_module(ngx_cycle_t *cycle)
 {
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
     static ngx_uint_t  initialized;
+
+    /* each configuration loaded is a generation: see the shutdown check */
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_k8s_metrics_module);
+
+    if (kmcf && kmcf->sh) {
+        kmcf->generation = ++kmcf->sh->generation;
+    }
 
     if (initialized++ == 0
         && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -1102,7 +1102,7 @@ static void
 ngx_k8s_metrics_scrape_fail(ngx_k8s_metrics_kubelet_t *k, const char *fmt,
     ...)
 {
-    u_char                   *p, buf[NGX_MAX_ERROR_STR];
+    u_char                   *p, *q, buf[NGX_MAX_ERROR_STR];
     va_list                   args;
     uint32_t                  crc;
     ngx_uint_t                level;
@@ -1117,9 +1117,20 @@ ngx_k8s_metrics_scrape_fail(ngx_k8s_metrics_kubelet_t *k, const char *fmt,
     batch->ok = 0;
     batch->error.len = p - buf;
 
-    /* the first failure of a kind is an error, its repeats only info */
+    /*
+     * The first failure of a kind is an error, its repeats only info; the
+     * kind is the reason without its numbers (curl says "after 23 ms").
+     */
 
-    crc = ngx_crc32_short(buf, batch->error.len);
+    ngx_crc32_init(crc);
+
+    for (q = buf; q < p; q++) {
+        if (*q < '0' || *q > '9') {
+            ngx_crc32_update(&crc, q, 1);
+        }
+    }
+
+    ngx_crc32_final(crc);
     level = (crc == k->failing) ? NGX_LOG_INFO : NGX_LOG_ERR;
     k->failing = crc;
 

@@ -19,8 +19,7 @@
 # Passes over the other leaks, and counts them: nginx frees neither its
 # connection and event arrays (ngx_alloc()ed by ngx_event_process_init)
 # nor some startup allocations at exit, by design; their stacks hold no
-# frame of ours.  The module is preloaded (t/asan/run.sh) so that its
-# frames are symbolized in every process.
+# frame of ours.
 #
 # Suppressions cannot make this cut: an LSan suppression drops a leak when
 # any frame matches, and Debian's stripped nginx leaves the frames that

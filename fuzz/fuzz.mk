@@ -1,0 +1,102 @@
+# Fuzzing and memory checking (included by the root Makefile; see
+# fuzz/README.md).
+#
+#   make fuzz          every libFuzzer target for FUZZ_SECONDS (60) each
+#   make fuzz-ci       the regression inputs and seed corpus replayed, then
+#                      every target for FUZZ_CI_SECONDS (10) each
+#   make fuzz-regress  only the replay
+#   make test-asan     the module built with ASan+UBSan into build-asan/,
+#                      and the core Test::Nginx suites run with it
+#
+# FUZZ_TARGETS=parser make fuzz  runs one target.  Everything is written
+# under build/fuzz and build-asan (not committed).
+
+FUZZ_CC          ?= clang
+FUZZ_SECONDS     ?= 60
+FUZZ_CI_SECONDS  ?= 10
+FUZZ_TARGETS     ?= parser selector extra_key quantity
+FUZZ_OUT         := $(BUILD)/fuzz
+
+FUZZ_NGX   := $(BUILD)/nginx-src/src
+FUZZ_MOD   := $(CURDIR)/ngx_metrics_module
+FUZZ_INCS  := -I $(FUZZ_NGX)/core -I $(FUZZ_NGX)/event \
+              -I $(FUZZ_NGX)/event/modules -I $(FUZZ_NGX)/os/unix \
+              -I $(FUZZ_NGX)/http -I $(FUZZ_NGX)/http/modules \
+              -I $(FUZZ_NGX)/http/v2 -I $(FUZZ_NGX)/http/v3 \
+              -I $(BUILD) -I $(FUZZ_MOD) -I $(CURDIR)/fuzz
+FUZZ_SAN   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+FUZZ_FLAGS := -g -O1 $(FUZZ_SAN) -Wall -Wextra -Wno-unused-parameter -Werror
+
+# the module source each target tests
+FUZZ_SRC_parser    := $(FUZZ_MOD)/ngx_k8s_metrics_parser.c
+FUZZ_SRC_selector  := $(FUZZ_MOD)/ngx_k8s_metrics_selector.c
+FUZZ_SRC_extra_key := $(FUZZ_MOD)/ngx_k8s_metrics_authn.c
+FUZZ_SRC_quantity  := $(FUZZ_MOD)/ngx_k8s_metrics_quantity.c
+
+# authn.c is linked whole and unmodified: the linker drops all of it but
+# ngx_k8s_metrics_decode_extra_key() (see fuzz/fuzz_extra_key.c)
+FUZZ_GC              := -ffunction-sections -fdata-sections \
+                        -Wl,--gc-sections -Wl,-z,start-stop-gc
+FUZZ_EXTRA_extra_key := $(FUZZ_GC)
+
+FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/bin/fuzz_$(t))
+
+.PHONY: fuzz fuzz-ci fuzz-build fuzz-regress fuzz-clean test-asan
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_OUT)/bin/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_shim.c fuzz/fuzz_shim.h \
+                        $(FUZZ_MOD)/ngx_k8s_metrics.h $(BUILD)/Makefile \
+                        $(SOURCES)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_EXTRA_$*) $(FUZZ_INCS) -o $@ \
+	    fuzz/fuzz_$*.c fuzz/fuzz_shim.c $(FUZZ_SRC_$*)
+
+# each target over its regression inputs and seed corpus, once
+fuzz-regress: $(FUZZ_BINS)
+	FUZZ_OUT=$(FUZZ_OUT) fuzz/run.sh regress $(FUZZ_TARGETS)
+
+fuzz: $(FUZZ_BINS)
+	FUZZ_OUT=$(FUZZ_OUT) fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-ci: $(FUZZ_BINS)
+	FUZZ_OUT=$(FUZZ_OUT) fuzz/run.sh regress $(FUZZ_TARGETS)
+	FUZZ_OUT=$(FUZZ_OUT) fuzz/run.sh fuzz $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_OUT)
+
+
+# make test-asan: the module built with AddressSanitizer and UBSan by the
+# root Makefile itself (BUILD, EXTRA_CC_OPT and EXTRA_LD_OPT given on its
+# command line: a configured copy of the nginx tree in build/asan/, under
+# build/ so that git ignores it), loaded
+# by Debian's uninstrumented nginx with the sanitizer runtimes preloaded
+# (t/asan/nginx, the TEST_NGINX_BINARY wrapper).  See t/asan/README.md.
+
+ASAN_BUILD    ?= $(CURDIR)/build/asan
+ASAN_MODULE   := $(ASAN_BUILD)/ngx_http_k8s_metrics_module.so
+ASAN_SUITES   ?= t/010-discovery.t t/020-authn-matrix.t t/040-collection.t \
+                 t/050-kubelet-faults.t
+ASAN_WORKERS  ?= 2
+ASAN_PORT     ?= 5984
+ASAN_SERVROOT ?= /tmp/asan-servroot
+ASAN_CC_OPT   ?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_LD_OPT   ?= -fsanitize=address,undefined
+
+.PHONY: asan-module
+
+# the sub-make decides whether anything is out of date; configure's test
+# programs must not fail on leaks of their own
+asan-module:
+ifneq ($(BUILD),$(ASAN_BUILD))
+	ASAN_OPTIONS=detect_leaks=0 $(MAKE) --no-print-directory \
+	    BUILD=$(ASAN_BUILD) EXTRA_CC_OPT="$(ASAN_CC_OPT)" \
+	    EXTRA_LD_OPT="$(ASAN_LD_OPT)" all
+endif
+
+test-asan: asan-module
+	ASAN_PORT=$(ASAN_PORT) ASAN_SERVROOT=$(ASAN_SERVROOT) \
+	ASAN_WORKERS=$(ASAN_WORKERS) PROVE="$(PROVE)" \
+	    t/asan/run.sh $(ASAN_MODULE) $(ASAN_SUITES)

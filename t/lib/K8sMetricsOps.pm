@@ -1,0 +1,304 @@
+package K8sMetricsOps;
+
+# Support for the reliability suites (t/100-faults.t, t/110-load-lifecycle.t,
+# t/120-endurance.t): the kubelet simulator and the fake apiserver in
+# directories of their own, and what a test needs to watch nginx from the
+# outside (its processes, the scraping worker, memory, /metrics).
+#
+#     use lib 't/lib';
+#     use K8sMetricsTest;
+#     use K8sMetricsOps;
+#
+#     our $Sim = K8sMetricsOps::kubelet_sim(nodes => 3, pods => 4);
+#     our $Api = K8sMetricsOps::fake_apiserver();      # optional
+#
+# The peers' directories derive from the server root: with
+# TEST_NGINX_SERVROOT=/tmp/x they are /tmp/x-sim and /tmp/x-apiserver
+# (K8sMetricsTest's helpers always use t/servroot-sim and
+# t/servroot-apiserver, so two suites run at once on other ports would stop
+# each other's peers).  With the default server root, t/servroot, the
+# directories are the same as K8sMetricsTest's.
+#
+# The simulator is also K8sMetricsTest's ($K8sMetricsTest::Sim), so that
+# "--- sim_modes" works as in every suite.  The fake apiserver is not: it
+# is started once, and a test restarts it when it wants to
+# (restart_apiserver(), with modes set before nginx starts).
+
+use strict;
+use warnings;
+
+use File::Spec ();
+use HTTP::Tiny;
+use JSON::PP ();
+use Time::HiRes qw(sleep time);
+
+our ($Sim, $Api, %ApiOptions);
+my $owner;
+
+sub root { $K8sMetricsTest::Root }
+
+sub servroot {
+    my $dir = File::Spec->rel2abs($ENV{TEST_NGINX_SERVROOT} || root() . '/t/servroot');
+    $dir =~ s{(?<=.)/+\z}{};
+    return $dir;
+}
+
+sub peer_dir { servroot() . '-' . $_[0] }
+
+sub server_port { K8sMetricsTest::runner_call('server_port') }
+
+# the kubelet simulator, as K8sMetricsTest::kubelet_sim() starts it
+sub kubelet_sim {
+    my (%opts) = @_;
+
+    return $Sim if $Sim;
+
+    unshift @INC, root() . '/t/sim' unless grep { $_ eq root() . '/t/sim' } @INC;
+    require KubeletSim;
+
+    my $port = server_port();
+    my $dir = peer_dir('sim');
+
+    KubeletSim->attach($dir)->stop if -e "$dir/sim.json";
+
+    $Sim = KubeletSim->start(dir => $dir, pki => $ENV{TEST_NGINX_PKI},
+                             nodes => 3, pods => 4, containers => 2,
+                             port => $port + 20, control_port => $port + 21,
+                             quiet => 1, %opts);
+    $owner = $$;
+    $K8sMetricsTest::Sim = $Sim;
+
+    $ENV{TEST_NGINX_SIM_NODES} = "$dir/nodes.conf";
+    $ENV{TEST_NGINX_SIM_PORT} = $port + 20;
+    $ENV{TEST_NGINX_SIM_CONTROL} = $port + 21;
+
+    return $Sim;
+}
+
+# the fake apiserver, listing the simulator's nodes and pods;
+# $ENV{TEST_NGINX_APISERVER_CONF} is a file of the directives pointing the
+# module at it, K8sMetricsTest::apiserver_control_location() its control
+sub fake_apiserver {
+    my (%opts) = @_;
+
+    unshift @INC, root() . '/t/apiserver'
+        unless grep { $_ eq root() . '/t/apiserver' } @INC;
+    require FakeApiserver;
+
+    my $port = server_port();
+
+    %ApiOptions = (dir => peer_dir('apiserver'), pki => $ENV{TEST_NGINX_PKI},
+                   port => $port + 50, control_port => $port + 51,
+                   sim => $Sim ? $Sim->{dir} : undef, quiet => 1, %opts);
+
+    $ENV{TEST_NGINX_APISERVER_CONTROL} = $port + 51;
+    $ENV{TEST_NGINX_APISERVER_CONF} = peer_dir('apiserver') . '.conf';
+
+    restart_apiserver();
+
+    return $Api;
+}
+
+# a fresh fake apiserver; %modes (list_status => 503, ...) set at once
+sub restart_apiserver {
+    my (%modes) = @_;
+    my $dir = $ApiOptions{dir};
+
+    $Api->stop if $Api;
+    FakeApiserver->attach($dir)->stop if !$Api && -e "$dir/apiserver.json";
+
+    system('rm', '-rf', $dir);
+
+    $Api = FakeApiserver->start(%ApiOptions);
+    $owner //= $$;
+
+    $Api->mode(%modes) if %modes;
+
+    open my $fh, '>', $ENV{TEST_NGINX_APISERVER_CONF}
+        or die "$ENV{TEST_NGINX_APISERVER_CONF}: $!\n";
+    print $fh $Api->module_conf;
+    close $fh;
+
+    return $Api;
+}
+
+END {
+    local $?;
+    if (defined $owner && $owner == $$) {
+        $Api->stop if $Api;
+        $Sim->stop if $Sim;
+    }
+}
+
+
+# ---- nginx from the outside ----
+
+sub slurp {
+    my $file = shift;
+    open my $fh, '<', $file or return '';
+    local $/;
+    return scalar <$fh>;
+}
+
+sub master_pid {
+    my $pid = slurp(servroot() . '/logs/nginx.pid');
+    return $pid =~ /^\s*(\d+)/ ? $1 : undef;
+}
+
+sub children {
+    my $ppid = shift;
+    my @pids;
+
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my $s = slurp($stat);
+        push @pids, $1 if $s =~ /^(\d+) \(.*\) \S+ (\d+)/s && $2 == $ppid;
+    }
+
+    return sort { $a <=> $b } @pids;
+}
+
+sub title {
+    my $t = slurp("/proc/$_[0]/cmdline");
+    $t =~ tr/\0/ /;
+    $t =~ s/\s+\z//;
+    return $t;
+}
+
+# the running workers of a master (not those shutting down)
+sub workers {
+    my $master = shift // master_pid();
+    return grep { title($_) =~ /worker process$/ } children($master);
+}
+
+# workers of an older generation, still finishing their connections
+sub exiting_workers {
+    my $master = shift // master_pid();
+    return grep { title($_) =~ /is shutting down/ } children($master);
+}
+
+# inodes of the established TCP connections to a remote port
+sub tcp_inodes_to {
+    my $port = shift;
+    my %inodes;
+
+    for my $table ('/proc/net/tcp', '/proc/net/tcp6') {
+        for my $line (split /\n/, slurp($table)) {
+            my @f = split ' ', $line;
+            next unless @f > 9 && $f[2] =~ /:([0-9A-F]{4})$/;
+            next unless hex($1) == $port && $f[3] eq '01';
+            $inodes{ $f[9] } = 1;
+        }
+    }
+
+    return \%inodes;
+}
+
+sub socket_inodes {
+    my $pid = shift;
+    my @inodes;
+
+    opendir my $dh, "/proc/$pid/fd" or return ();
+    for my $fd (readdir $dh) {
+        my $l = readlink "/proc/$pid/fd/$fd" // next;
+        push @inodes, $1 if $l =~ /^socket:\[(\d+)\]$/;
+    }
+
+    return @inodes;
+}
+
+# The process that scrapes: the single process without a master, else
+# the worker holding connections to the kubelets (keep-alive: they stay
+# open between cycles).  undef while none is found.
+sub scraping_worker {
+    my ($kubelet_port) = @_;
+    my $master = master_pid() // return undef;
+
+    my @workers = workers($master);
+    return $master unless @workers || children($master);
+
+    my $conns = tcp_inodes_to($kubelet_port // $ENV{TEST_NGINX_SIM_PORT});
+    my @found = grep {
+        my $pid = $_;
+        grep { $conns->{$_} } socket_inodes($pid);
+    } @workers;
+
+    return @found == 1 ? $found[0] : undef;
+}
+
+# waits for the scraping worker (it has connections once it scraped)
+sub wait_scraping_worker {
+    my ($timeout, $not) = @_;
+    my $deadline = time + ($timeout // 10);
+
+    while (time < $deadline) {
+        my $pid = scraping_worker();
+        return $pid if $pid && (!defined $not || $pid != $not);
+        sleep 0.05;
+    }
+
+    return undef;
+}
+
+# a field of /proc/PID/status in kB (VmRSS, VmHWM, ...)
+sub vm_kb {
+    my ($pid, $field) = @_;
+    return undef unless $pid;
+    return slurp("/proc/$pid/status") =~ /^\Q$field\E:\s+(\d+) kB/m ? $1 : undef;
+}
+
+
+# ---- requests to the test's own server (plain HTTP, the personas) ----
+
+my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
+
+sub get {
+    my ($path, %o) = @_;
+    my $t0 = time;
+    my $r = $http->get('http://127.0.0.1:' . server_port() . $path,
+                       { headers => $o{headers} // {} });
+    $r->{elapsed} = time - $t0;
+    return $r;
+}
+
+# /metrics as {'name{labels}' => value}
+sub prom {
+    my $text = shift;
+    my %m;
+    for my $line (split /\n/, $text // '') {
+        next if $line =~ /^#/;
+        $m{$1} = $2 if $line =~ /^(\S+(?:\{.*\})?) (\S+)$/;
+    }
+    return \%m;
+}
+
+sub metrics {
+    my $r = get('/admin/metrics');
+    return $r->{status} == 200 ? prom($r->{content}) : undef;
+}
+
+# waits until $cond->() is true; returns its value (undef on timeout)
+sub wait_until {
+    my ($cond, $timeout, $step) = @_;
+    my $deadline = time + ($timeout // 10);
+
+    for (;;) {
+        my $v = $cond->();
+        return $v if $v;
+        return undef if time > $deadline;
+        sleep($step // 0.1);
+    }
+}
+
+# waits until k8s_metrics_scrape_cycles_total passes $n; returns the count
+sub wait_cycles {
+    my ($n, $timeout) = @_;
+    return wait_until(sub {
+        my $m = metrics() or return undef;
+        my $c = $m->{k8s_metrics_scrape_cycles_total} // 0;
+        return $c > $n ? $c : undef;
+    }, $timeout, 0.05);
+}
+
+sub json { JSON::PP->new->canonical->utf8->encode($_[0]) }
+
+1;
