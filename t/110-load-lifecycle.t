@@ -342,8 +342,8 @@ LUA
     if ($wrk == 0) {
         open STDOUT, '>', $wrk_out;
         open STDERR, '>&', \*STDOUT;
-        exec($Wrk, '-t', 2, '-c', 8, '-d', '300s', '--timeout', '15s',
-             '--latency', '-s', $lua, "http://127.0.0.1:$ProxyPort");
+        { exec($Wrk, '-t', 2, '-c', 8, '-d', '300s', '--timeout', '15s',
+               '--latency', '-s', $lua, "http://127.0.0.1:$ProxyPort"); }
         POSIX::_exit(127);
     }
 
@@ -507,10 +507,10 @@ sub readyz_across_reload {
 
     my $pid = fork // die "fork: $!\n";
     if ($pid == 0) {
-        exec('/bin/sh', '-c', "(printf 'GET /readyz?verbose HTTP/1.1\\r\\nHost: localhost\\r\\n';"
-             . " sleep 1.5; printf 'Connection: close\\r\\n\\r\\n'; sleep 3)"
-             . " | timeout 15 $Openssl s_client -quiet -connect 127.0.0.1:$tls"
-             . " -servername localhost >$out 2>/dev/null");
+        { exec('/bin/sh', '-c', "(printf 'GET /readyz?verbose HTTP/1.1\\r\\nHost: localhost\\r\\n';"
+               . " sleep 1.5; printf 'Connection: close\\r\\n\\r\\n'; sleep 3)"
+               . " | timeout 15 $Openssl s_client -quiet -connect 127.0.0.1:$tls"
+               . " -servername localhost >$out 2>/dev/null"); }
         POSIX::_exit(127);
     }
 
@@ -584,7 +584,7 @@ GET /anon/readyz
 [\&K8sMetricsCheck::summary]
 --- response_body eval
 ["[+]ping ok\n[+]metadata-informer-sync ok\n[+]metric-storage-ready ok\n[+]shutdown ok\nreadyz check passed\n",
- "NodeMetricsList\n" . join('', map { "node-0000$_ cpu=ok memory=ok window=ok labels=\n" } 1 .. 3),
+ "NodeMetricsList\n" . CORE::join('', map { "node-0000$_ cpu=ok memory=ok window=ok labels=\n" } 1 .. 3),
  "ok"]
 --- error_log eval
 ["[alert]", qr/worker process \d+ exited on signal 9/]
