@@ -12,8 +12,8 @@
  *
  *   floor --urls FILE --cacert CA --cert CRT --key KEY
  *         [--cycles 4] [--interval-ms 15000] [--max-in-flight 1024]
- *         [--timeout-ms 10000] [--conn-cache-per-handle] [--no-dns-prune]
- *         [--release-buffers] [--trim]
+ *         [--timeout-ms 10000] [--share-per-handle] [--conn-cache-per-handle]
+ *         [--no-dns-prune] [--release-buffers] [--trim]
  *
  * FILE: one URL per line.  One line per cycle on stdout:
  *
@@ -27,8 +27,11 @@
  * --interval-ms, as the module's timer does; a cycle that is late starts
  * at once.
  *
- * Some switches, off for the floor that `make bench` measures, test changes
- * the module could make (bench/analysis.md):
+ *   --share-per-handle  each easy handle gets a share handle of its own with
+ *       CURL_LOCK_DATA_CONNECT and CURL_LOCK_DATA_DNS, as the module does since
+ *       333cce5 (bench/run passes it when the module's scrape.c does so).
+ *
+ * Other switches, for experiments (bench/analysis.md):
  *   --conn-cache-per-handle  each easy handle gets a share handle of its own
  *       with CURL_LOCK_DATA_CONNECT, hence a connection cache of one: libcurl
  *       7.88's curl_multi_remove_handle() walks the whole connection cache
@@ -222,7 +225,7 @@ usage(void)
     fprintf(stderr, "usage: floor --urls FILE --cacert CA --cert CRT "
             "--key KEY [--cycles 4] [--interval-ms 15000] "
             "[--max-in-flight 1024] [--timeout-ms 10000] "
-            "[--conn-cache-per-handle] [--no-dns-prune] "
+            "[--share-per-handle] [--conn-cache-per-handle] [--no-dns-prune] "
             "[--release-buffers] [--trim]\n");
     exit(2);
 }
@@ -255,6 +258,11 @@ main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--conn-cache-per-handle") == 0) {
             per_handle_cache = 1;
+            continue;
+        }
+
+        if (strcmp(argv[i], "--share-per-handle") == 0) {
+            per_handle_cache = 2;
             continue;
         }
 
@@ -375,6 +383,9 @@ main(int argc, char **argv)
             CURLSH  *share = curl_share_init();
 
             curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+            if (per_handle_cache == 2) {
+                curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+            }
             curl_easy_setopt(t->easy, CURLOPT_SHARE, share);
         }
 

@@ -230,3 +230,48 @@ q minus-one     -1
 q year-9999     253402300799
 q kilo-shape    7 03
 q kibi-shape    3 0c
+
+# --- regressions ---------------------------------------------------------
+# Edge inputs every run of `make fuzz-regress` / `make fuzz-ci` replays;
+# crashes that fuzzing finds go here too (fuzz/regressions/README.md).
+
+r=regressions
+mkdir -p $r/parser $r/selector $r/extra_key $r/quantity
+
+# lines of exactly the buffer size (23 bytes), one and two bytes more (CR)
+printf '\x17\x05node_swap_usage_bytes 1\nnode_swap_usage_bytes 1 \nnode_swap_usage_bytes 12\r\nscrape_error 1' > $r/parser/line-at-buffer-size
+# an escaped label value longer than the 512-byte scratch area
+{ printf '\xff\x09container_cpu_usage_seconds_total{namespace="n",pod="p",container="'
+  for i in $(seq 120); do printf 'ab\\"c'; done
+  printf '"} 1\n'; } > $r/parser/escapes-over-scratch
+# NUL and high bytes inside lines, an unterminated last line
+printf '\x40\x33node_cpu_usage_seconds_total\x00 1\n\xffnode_cpu_usage_seconds_total 1\n{}\x00\npod_cpu_usage_seconds_total{namespace="a",pod="b"} 1e-400 -0' > $r/parser/nul-and-high-bytes
+# three samples, the handler failing at the third (byte 1 mod 3 = 2)
+printf '\xff\x02scrape_error 0\nnode_cpu_usage_seconds_total 1\nnode_memory_working_set_bytes 2\n' > $r/parser/handler-error
+
+printf '\x00a+in+(c,b,a,b,c,,),b+notin+(),!c' > $r/selector/sort-unique-values
+printf '\x2ax+in+(a,b),y!%%3Dz,k8s.io/name>5,bad/key/x=1' > $r/selector/fail-alloc-20
+printf '\x02a=b' > $r/selector/fail-alloc-0
+printf '\x0bmetadata.name=a\\,b\\=c,metadata.namespace!=%%E2%%82' > $r/selector/field-fail-alloc-4
+printf '\x00ke\x00y=v' > $r/selector/nul-in-key
+printf '\x01=,!=,==' > $r/selector/field-empty-keys
+
+printf '' > $r/extra_key/empty
+printf 'abc%%' > $r/extra_key/percent-last
+printf 'abc%%4' > $r/extra_key/percent-one-digit
+printf '%%%%41' > $r/extra_key/percent-percent
+printf '%%41%%zz' > $r/extra_key/good-then-bad
+
+q() {       # as above, into regressions
+    local v=$2 i out=''
+    for i in 0 1 2 3 4 5 6 7; do
+        out+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 255 )))
+    done
+    printf "$out" > "$r/quantity/$1"
+}
+
+q uint64-max        -1
+q two-pow-63        -9223372036854775808
+q time-beyond-gmtime 9223372036854775807
+q time-negative-year -62198755200
+q ei-boundary       1152921504606846976

@@ -3,8 +3,8 @@
 # LeakSanitizer wrote (log_path, see t/asan/nginx) while a suite ran.
 #
 # Fails (exit 1, the reports on stderr) on
-#   - any AddressSanitizer error (heap-buffer-overflow, use-after-free...)
-#     or other sanitizer failure in the file;
+#   - any AddressSanitizer error (heap-buffer-overflow, use-after-free...),
+#     UBSan "runtime error:", or sanitizer failure in the file;
 #   - any direct leak with a frame of the module in its allocation stack (a
 #     function ngx_k8s_metrics_* or ngx_http_k8s_metrics_*, or the module's
 #     .so): memory our code allocated, itself or through nginx (ngx_alloc,
@@ -36,7 +36,7 @@ my $dir = shift or die "usage: report.pl DIR\n";
 
 my $ours_re = qr/\bngx_(?:http_)?k8s_metrics_\w+|ngx_http_k8s_metrics_module\.so/;
 
-my (@errors, @leaks, @warnings);
+my (@errors, %leaks, %warnings);
 my ($other_records, $other_bytes, $files) = (0, 0, 0);
 
 opendir my $dh, $dir or die "report.pl: $dir: $!\n";
@@ -51,8 +51,9 @@ for my $f (@files) {
 
     my $text = join '', @lines;
 
-    # an ASan error report: the whole file is what to show
-    if ($text =~ /ERROR: AddressSanitizer/) {
+    # an ASan error, UB, a sanitizer failure: the whole file is what to
+    # show (LeakSanitizer's own "ERROR: LeakSanitizer" is judged below)
+    if ($text =~ /ERROR: AddressSanitizer|runtime error:|Sanitizer has encountered a fatal error|CHECK failed/) {
         push @errors, "--- $dir/$f\n$text";
         next;
     }
@@ -99,10 +100,10 @@ for my $f (@files) {
             $other_bytes += $r->{bytes};
 
         } elsif ($r->{direct} || !$foreign) {
-            push @leaks, "--- $dir/$f\n$r->{text}";
+            group(\%leaks, $r, "$dir/$f");
 
         } else {
-            push @warnings, "--- $dir/$f\n$r->{text}";
+            group(\%warnings, $r, "$dir/$f");
         }
     }
 }
@@ -111,18 +112,61 @@ printf "asan: %d report file(s) in %s; %d leak record(s), %d bytes, "
        . "without a module frame (nginx's own exit leaks: ignored)\n",
        $files, $dir, $other_records, $other_bytes;
 
-if (@warnings) {
-    print STDERR "asan: warning: indirect leak(s) with frames of ours, in a "
-                 . "process that leaked something else first:\n",
-                 join("\n", @warnings);
+# the same leak from many processes: grouped by the allocation site in the
+# module (the first frame of ours) and the kind, one stack shown per group
+
+sub group {
+    my ($groups, $r, $file) = @_;
+    my ($site) = $r->{text} =~ /^\s+#\d+ 0x[0-9a-f]+ in (.*$ours_re.*)$/m;
+    my $key = ($r->{direct} ? 'direct' : 'indirect') . " leak from $site";
+    my $g = $groups->{$key} //= { count => 0, bytes => 0, files => {},
+                                 text => $r->{text}, file => $file };
+    $g->{count}++;
+    $g->{bytes} += $r->{bytes};
+    $g->{files}{$file} = 1;
 }
 
-if (@errors || @leaks) {
-    print STDERR "asan: AddressSanitizer error(s):\n", @errors if @errors;
-    print STDERR "asan: leak(s) allocated under the module:\n",
-                 join("\n", @leaks) if @leaks;
-    printf STDERR "asan: %d error report(s), %d leak record(s) of ours\n",
-                  scalar @errors, scalar @leaks;
+sub show {
+    my ($groups) = @_;
+    my $out = '';
+    my @keys = sort { $groups->{$b}{count} <=> $groups->{$a}{count}
+                      || $a cmp $b } keys %$groups;
+
+    # direct leaks first: the others hang off them
+    @keys = ((grep { /^direct/ } @keys), (grep { !/^direct/ } @keys));
+
+    if (@keys > 12) {
+        $out .= sprintf "(%d allocation sites; the first 12)\n", scalar @keys;
+        splice @keys, 12;
+    }
+
+    for my $key (@keys) {
+        my $g = $groups->{$key};
+        $out .= sprintf "--- %d record(s), %d bytes, in %d process(es): %s\n"
+                        . "    e.g. %s:\n%s\n",
+                        $g->{count}, $g->{bytes}, scalar keys %{ $g->{files} },
+                        $key, $g->{file}, $g->{text};
+    }
+
+    return $out;
+}
+
+if (%warnings) {
+    print STDERR "asan: warning: indirect leak(s) with frames of ours, in a "
+                 . "process that leaked something else first:\n",
+                 show(\%warnings);
+}
+
+my $nleaks = 0;
+$nleaks += $_->{count} for values %leaks;
+
+if (@errors || %leaks) {
+    print STDERR "asan: sanitizer error(s):\n", @errors if @errors;
+    print STDERR "asan: leak(s) allocated under the module:\n", show(\%leaks)
+        if %leaks;
+    printf STDERR "asan: %d error report(s), %d leak record(s) of ours "
+                  . "(%d allocation site(s))\n",
+                  scalar @errors, $nleaks, scalar keys %leaks;
     exit 1;
 }
 
