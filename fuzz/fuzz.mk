@@ -71,9 +71,9 @@ fuzz-clean:
 # make test-asan: the module built with AddressSanitizer and UBSan by the
 # root Makefile itself (BUILD, EXTRA_CC_OPT and EXTRA_LD_OPT given on its
 # command line: a configured copy of the nginx tree in build/asan/, under
-# build/ so that git ignores it), loaded
-# by Debian's uninstrumented nginx with the sanitizer runtimes preloaded
-# (t/asan/nginx, the TEST_NGINX_BINARY wrapper).  See t/asan/README.md.
+# build/ so that git ignores it), loaded by Debian's uninstrumented nginx
+# with gcc's libasan preloaded (t/asan/nginx, the TEST_NGINX_BINARY
+# wrapper), the core suites run by t/asan/run.sh.  See t/asan/README.md.
 
 ASAN_BUILD    ?= $(CURDIR)/build/asan
 ASAN_MODULE   := $(ASAN_BUILD)/ngx_http_k8s_metrics_module.so

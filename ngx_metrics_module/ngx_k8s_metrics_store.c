@@ -756,7 +756,9 @@ ngx_k8s_metrics_store_str(ngx_k8s_metrics_builder_t *b, ngx_str_t *s)
     ss.off = (uint32_t) (b->strings - b->snap->strings);
     ss.len = (uint32_t) s->len;
 
-    b->strings = ngx_cpymem(b->strings, s->data, s->len);
+    if (s->len) {
+        b->strings = ngx_cpymem(b->strings, s->data, s->len);
+    }
 
     return ss;
 }

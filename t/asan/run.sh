@@ -122,9 +122,7 @@ for suite in "$@"; do
 
     elif [ "$func" -gt 0 ]; then
         status="ok ($func functional failure(s) under ASan, not fatal)"
-        warnings+=("$suite: $func assertion(s) failed with no sanitizer" \
-                   "report: timing under the instrumented build (make test" \
-                   "is the functional gate; ASAN_STRICT=1 makes them fatal)")
+        warnings+=("$suite: $func assertion(s) failed with no sanitizer report: timing under the instrumented build (make test is the functional gate; ASAN_STRICT=1 makes them fatal)")
 
     else
         status=ok
