@@ -172,7 +172,9 @@ ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf,
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
-    pool = ngx_create_pool(4096, log);
+    /* the pool outlives the request whose log this is */
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
         json_decref(data);
         return NGX_ERROR;
