@@ -2,12 +2,14 @@
  * bench/json-micro.c -- what a PodMetricsList costs to serialize, with the
  * module's jansson calls and with a direct writer, on the same data.
  *
- * The module (ngx_k8s_metrics_resources.c) builds a jansson tree for a list
- * (json_pack() per object, json_array_append_new() per item), dumps it
- * through a callback into 16 KiB buffers (ngx_k8s_metrics_json_write) and
- * frees it.  This program does exactly that for P pods of 2 containers,
- * timing the three steps, then writes the same bytes with memcpy into the
- * same kind of buffers, and checks that both outputs are identical.
+ * Until ngx_k8s_metrics_emit.c, the module (ngx_k8s_metrics_resources.c)
+ * built a jansson tree for a list (json_pack() per object,
+ * json_array_append_new() per item), dumped it through a callback into
+ * 16 KiB buffers and freed it.  This program does exactly that for P pods
+ * of 2 containers, timing the three steps, then writes the same bytes with
+ * memcpy into the same kind of buffers, and checks that both outputs are
+ * identical: the measurement that made the module write its lists
+ * directly.
  *
  *   cc -O2 -o json-micro json-micro.c -ljansson && ./json-micro [pods]
  */

@@ -14,7 +14,7 @@
 FUZZ_CC          ?= clang
 FUZZ_SECONDS     ?= 60
 FUZZ_CI_SECONDS  ?= 10
-FUZZ_TARGETS     ?= parser selector extra_key quantity
+FUZZ_TARGETS     ?= parser selector extra_key quantity emit
 FUZZ_OUT         := $(BUILD)/fuzz
 
 FUZZ_NGX   := $(BUILD)/nginx-src/src
@@ -33,16 +33,22 @@ FUZZ_SRC_parser    := $(FUZZ_MOD)/ngx_k8s_metrics_parser.c
 FUZZ_SRC_selector  := $(FUZZ_MOD)/ngx_k8s_metrics_selector.c
 FUZZ_SRC_extra_key := $(FUZZ_MOD)/ngx_k8s_metrics_authn.c
 FUZZ_SRC_quantity  := $(FUZZ_MOD)/ngx_k8s_metrics_quantity.c
+FUZZ_SRC_emit      := $(FUZZ_MOD)/ngx_k8s_metrics_emit.c
 
 # authn.c is linked whole and unmodified: the linker drops all of it but
 # ngx_k8s_metrics_decode_extra_key() (see fuzz/fuzz_extra_key.c)
 FUZZ_GC              := -ffunction-sections -fdata-sections \
                         -Wl,--gc-sections -Wl,-z,start-stop-gc
 FUZZ_EXTRA_extra_key := $(FUZZ_GC)
+FUZZ_EXTRA_emit      := $(FUZZ_GC)
+
+# libraries, after the sources (jansson: the emit target's oracle)
+FUZZ_LIBS_emit       := -ljansson
 
 FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/bin/fuzz_$(t))
 
-.PHONY: fuzz fuzz-ci fuzz-build fuzz-regress fuzz-clean test-asan
+.PHONY: fuzz fuzz-ci fuzz-build fuzz-regress fuzz-clean test-asan \
+        test-valgrind
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -51,7 +57,7 @@ $(FUZZ_OUT)/bin/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_shim.c fuzz/fuzz_shim.h \
                         $(SOURCES)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_EXTRA_$*) $(FUZZ_INCS) -o $@ \
-	    fuzz/fuzz_$*.c fuzz/fuzz_shim.c $(FUZZ_SRC_$*)
+	    fuzz/fuzz_$*.c fuzz/fuzz_shim.c $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 
 # each target over its regression inputs and seed corpus, once
 fuzz-regress: $(FUZZ_BINS)
@@ -100,3 +106,20 @@ test-asan: asan-module
 	ASAN_PORT=$(ASAN_PORT) ASAN_SERVROOT=$(ASAN_SERVROOT) \
 	ASAN_WORKERS=$(ASAN_WORKERS) PROVE="$(PROVE)" \
 	    t/asan/run.sh $(ASAN_MODULE) $(ASAN_SUITES)
+
+
+# make test-valgrind: the module as `make` builds it, nginx under
+# valgrind's memcheck (t/asan/valgrind-nginx), the suites that exercise
+# nginx's own code on the module's objects the most (requests, TLS peers,
+# the apiserver client and the ConfigMap-driven stores); see
+# t/asan/README.md.
+
+VALGRIND_SUITES   ?= t/020-authn-matrix.t t/090-apiserver.t
+VALGRIND_WORKERS  ?= 2
+VALGRIND_PORT     ?= 3984
+VALGRIND_SERVROOT ?= /tmp/valgrind-servroot
+
+test-valgrind: $(MODULE)
+	MEMCHECK=valgrind ASAN_PORT=$(VALGRIND_PORT) \
+	ASAN_SERVROOT=$(VALGRIND_SERVROOT) ASAN_WORKERS=$(VALGRIND_WORKERS) \
+	PROVE="$(PROVE)" t/asan/run.sh $(MODULE) $(VALGRIND_SUITES)

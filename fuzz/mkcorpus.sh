@@ -8,12 +8,14 @@
 #              (0: none), then the raw query-string value
 #   extra_key  the raw header key
 #   quantity   8 bytes little-endian [+ 1 shaping byte]
+#   emit       byte 0: bit 0 indented, bits 1-7 allocation to fail (0:
+#              none), then the string
 
 set -euo pipefail
 cd "$(dirname "$0")"
 
 c=corpus
-mkdir -p $c/parser $c/selector $c/extra_key $c/quantity
+mkdir -p $c/parser $c/selector $c/extra_key $c/quantity $c/emit
 
 # --- parser ------------------------------------------------------------
 
@@ -230,6 +232,16 @@ q minus-one     -1
 q year-9999     253402300799
 q kilo-shape    7 03
 q kibi-shape    3 0c
+
+# --- emit ----------------------------------------------------------------
+
+printf '\x00pod-00001-000' > $c/emit/name
+printf '\x01kube-system' > $c/emit/name-indented
+printf '\x00app.kubernetes.io/name' > $c/emit/label-key
+printf '\x01q"uo\\te\n\t\x01\x1f\x7f' > $c/emit/escapes
+printf '\x00caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80' > $c/emit/utf8
+printf '\x01\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82' > $c/emit/not-utf8
+printf '\x06a' > $c/emit/fail-alloc-2
 
 # --- regressions ---------------------------------------------------------
 # Edge inputs every run of `make fuzz-regress` / `make fuzz-ci` replays;

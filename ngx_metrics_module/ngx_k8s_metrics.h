@@ -609,9 +609,44 @@ ngx_int_t ngx_k8s_metrics_parse_request_info(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info);
 
 
+/* ngx_k8s_metrics_emit.c: JSON written into a chain of buffers */
+typedef struct {
+    ngx_pool_t                     *pool;
+    ngx_chain_t                    *out;
+    ngx_chain_t                   **last;
+    ngx_buf_t                      *buf;
+    size_t                          size;
+    ngx_uint_t                      depth;
+    unsigned                        pretty:1;
+    unsigned                        first:1;    /* nothing yet at depth */
+    unsigned                        after_key:1;
+    unsigned                        failed:1;   /* out of memory */
+} ngx_k8s_metrics_emit_t;
+
+void ngx_k8s_metrics_emit_init(ngx_k8s_metrics_emit_t *e, ngx_pool_t *pool,
+    ngx_flag_t pretty);
+int ngx_k8s_metrics_emit_raw(const char *buffer, size_t size, void *data);
+void ngx_k8s_metrics_emit_open(ngx_k8s_metrics_emit_t *e, u_char bracket);
+void ngx_k8s_metrics_emit_close(ngx_k8s_metrics_emit_t *e, u_char bracket);
+void ngx_k8s_metrics_emit_key(ngx_k8s_metrics_emit_t *e, u_char *key,
+    size_t len);
+void ngx_k8s_metrics_emit_string(ngx_k8s_metrics_emit_t *e, u_char *s,
+    size_t len);
+void ngx_k8s_metrics_emit_int(ngx_k8s_metrics_emit_t *e, ngx_int_t n);
+void ngx_k8s_metrics_emit_member(ngx_k8s_metrics_emit_t *e, const char *key,
+    u_char *value, size_t len);
+
+#define ngx_k8s_metrics_emit_name(e, key)                                     \
+    ngx_k8s_metrics_emit_key(e, (u_char *) key, sizeof(key) - 1)
+#define ngx_k8s_metrics_emit_literal(e, key, value)                           \
+    ngx_k8s_metrics_emit_member(e, key, (u_char *) value, sizeof(value) - 1)
+
+
 /* ngx_k8s_metrics_json.c: every body the module sends */
 ngx_int_t ngx_k8s_metrics_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *body);
+ngx_int_t ngx_k8s_metrics_send_emitted(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_k8s_metrics_emit_t *e);
 ngx_int_t ngx_k8s_metrics_send_text(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, ngx_str_t *text);
 ngx_int_t ngx_k8s_metrics_send_status(ngx_http_request_t *r,

@@ -8,8 +8,6 @@
 #include "ngx_k8s_metrics.h"
 
 
-#define NGX_K8S_METRICS_JSON_CHUNK  16384
-
 /* rendered lists kept by a worker, and the largest one kept */
 #define NGX_K8S_METRICS_RENDERS     8
 #define NGX_K8S_METRICS_RENDER_MAX  (64 * 1024 * 1024)
@@ -30,23 +28,14 @@ typedef struct {
 } ngx_k8s_metrics_render_t;
 
 
-typedef struct {
-    ngx_pool_t                 *pool;
-    ngx_chain_t                *out;
-    ngx_chain_t               **last;
-    ngx_buf_t                  *buf;
-    size_t                      size;
-} ngx_k8s_metrics_json_writer_t;
-
-
 static ngx_int_t ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r,
     ngx_uint_t status, json_t *body, ngx_str_t *type);
+static ngx_int_t ngx_k8s_metrics_send_body(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_k8s_metrics_emit_t *e, ngx_str_t *type);
 static ngx_int_t ngx_k8s_metrics_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 static void ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
     ngx_chain_t *out, size_t size);
-static int ngx_k8s_metrics_json_write(const char *buffer, size_t size,
-    void *data);
 static json_t *ngx_k8s_metrics_status(ngx_uint_t code, const char *reason,
     json_t *details, const char *message);
 static json_t *ngx_k8s_metrics_group_version(void);
@@ -78,9 +67,8 @@ static ngx_int_t
 ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r, ngx_uint_t status,
     json_t *body, ngx_str_t *type)
 {
-    ngx_int_t                      rc;
-    ngx_flag_t                     pretty;
-    ngx_k8s_metrics_json_writer_t  writer;
+    int                     rc;
+    ngx_k8s_metrics_emit_t  e;
 
     if (body == NULL) {
         ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
@@ -88,36 +76,56 @@ ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memzero(&writer, sizeof(ngx_k8s_metrics_json_writer_t));
-    writer.pool = r->pool;
-    writer.last = &writer.out;
+    ngx_k8s_metrics_emit_init(&e, r->pool, ngx_k8s_metrics_pretty(r));
 
-    pretty = ngx_k8s_metrics_pretty(r);
-
-    rc = json_dump_callback(body, ngx_k8s_metrics_json_write, &writer,
-                            pretty ? JSON_INDENT(2)|JSON_PRESERVE_ORDER
-                                   : JSON_COMPACT|JSON_PRESERVE_ORDER);
+    rc = json_dump_callback(body, ngx_k8s_metrics_emit_raw, &e,
+                            e.pretty ? JSON_INDENT(2)|JSON_PRESERVE_ORDER
+                                     : JSON_COMPACT|JSON_PRESERVE_ORDER);
     json_decref(body);
 
     if (rc != 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_k8s_metrics_send_body(r, status, &e, type);
+}
+
+
+/* a body written by the caller (ngx_k8s_metrics_resources.c) */
+
+ngx_int_t
+ngx_k8s_metrics_send_emitted(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_k8s_metrics_emit_t *e)
+{
+    return ngx_k8s_metrics_send_body(r, status, e, &ngx_k8s_metrics_json_type);
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_send_body(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_k8s_metrics_emit_t *e, ngx_str_t *type)
+{
+    ngx_int_t  rc;
+
     /* Go's json.Encoder ends a compact document with a newline */
 
-    if (!pretty && ngx_k8s_metrics_json_write("\n", 1, &writer) != 0) {
+    if (!e->pretty) {
+        ngx_k8s_metrics_emit_raw("\n", 1, e);
+    }
+
+    if (e->failed || e->buf == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    writer.buf->last_buf = (r == r->main) ? 1 : 0;
-    writer.buf->last_in_chain = 1;
+    e->buf->last_buf = (r == r->main) ? 1 : 0;
+    e->buf->last_in_chain = 1;
 
     if (status == NGX_HTTP_OK) {
-        ngx_k8s_metrics_render_keep(r, writer.out, writer.size);
+        ngx_k8s_metrics_render_keep(r, e->out, e->size);
     }
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = writer.size;
+    r->headers_out.content_length_n = e->size;
     r->headers_out.content_type = *type;
     r->headers_out.content_type_len = type->len;
     r->headers_out.content_type_lowcase = NULL;
@@ -128,7 +136,28 @@ ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r, ngx_uint_t status,
         return rc;
     }
 
-    return ngx_http_output_filter(r, writer.out);
+    return ngx_http_output_filter(r, e->out);
+}
+
+
+static ngx_k8s_metrics_render_t *
+ngx_k8s_metrics_render_find(void *snapshot, int64_t published, ngx_str_t *key)
+{
+    ngx_uint_t                 i;
+    ngx_k8s_metrics_render_t  *rd;
+
+    for (i = 0; i < NGX_K8S_METRICS_RENDERS; i++) {
+        rd = &ngx_k8s_metrics_renders[i];
+
+        if (rd->snapshot == snapshot && rd->published == published
+            && rd->second == ngx_time() && rd->key.len == key->len
+            && ngx_memcmp(rd->key.data, key->data, key->len) == 0)
+        {
+            return rd;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -146,7 +175,6 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
     u_char                    *p;
     ngx_int_t                  rc;
     ngx_buf_t                 *b;
-    ngx_uint_t                 i;
     ngx_chain_t                out;
     ngx_k8s_metrics_ctx_t     *ctx;
     ngx_k8s_metrics_render_t  *rd;
@@ -157,18 +185,9 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
     ctx->render_published = published;
     ctx->render_key = *key;
 
-    for (i = 0; i < NGX_K8S_METRICS_RENDERS; i++) {
-        rd = &ngx_k8s_metrics_renders[i];
+    rd = ngx_k8s_metrics_render_find(snapshot, published, key);
 
-        if (rd->snapshot == snapshot && rd->published == published
-            && rd->second == ngx_time() && rd->key.len == key->len
-            && ngx_memcmp(rd->key.data, key->data, key->len) == 0)
-        {
-            break;
-        }
-    }
-
-    if (i == NGX_K8S_METRICS_RENDERS) {
+    if (rd == NULL) {
         return NGX_DECLINED;
     }
 
@@ -301,45 +320,6 @@ ngx_k8s_metrics_pretty(ngx_http_request_t *r)
     return (ua->len >= 4 && ngx_strncmp(ua->data, "curl", 4) == 0)
            || (ua->len >= 4 && ngx_strncmp(ua->data, "Wget", 4) == 0)
            || (ua->len >= 11 && ngx_strncmp(ua->data, "Mozilla/5.0", 11) == 0);
-}
-
-
-static int
-ngx_k8s_metrics_json_write(const char *buffer, size_t size, void *data)
-{
-    ngx_k8s_metrics_json_writer_t *writer = data;
-
-    size_t        n;
-    ngx_chain_t  *cl;
-
-    writer->size += size;
-
-    while (size) {
-        if (writer->buf == NULL || writer->buf->last == writer->buf->end) {
-            cl = ngx_alloc_chain_link(writer->pool);
-            if (cl == NULL) {
-                return -1;
-            }
-
-            cl->buf = ngx_create_temp_buf(writer->pool,
-                                          NGX_K8S_METRICS_JSON_CHUNK);
-            if (cl->buf == NULL) {
-                return -1;
-            }
-
-            cl->next = NULL;
-            *writer->last = cl;
-            writer->last = &cl->next;
-            writer->buf = cl->buf;
-        }
-
-        n = ngx_min(size, (size_t) (writer->buf->end - writer->buf->last));
-        writer->buf->last = ngx_cpymem(writer->buf->last, buffer, n);
-        buffer += n;
-        size -= n;
-    }
-
-    return 0;
 }
 
 

@@ -16,6 +16,7 @@ typedef struct {
     ngx_array_t                    *labels;     /* requirements, or NULL */
     ngx_array_t                    *fields;
     ngx_flag_t                      table;
+    ngx_k8s_metrics_emit_t          emit;
     ngx_int_t                       rc;         /* of a response sent */
     u_char                          now[NGX_K8S_METRICS_QUANTITY_LEN];
     size_t                          now_len;
@@ -38,56 +39,54 @@ static ngx_flag_t ngx_k8s_metrics_query_matches(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name);
 static ngx_str_t *ngx_k8s_metrics_lookup_label(void *data, ngx_str_t *key);
 static ngx_str_t *ngx_k8s_metrics_lookup_field(void *data, ngx_str_t *key);
-static json_t *ngx_k8s_metrics_node_json(ngx_k8s_metrics_query_t *q,
-    ngx_k8s_metrics_snode_t *node);
-static json_t *ngx_k8s_metrics_pod_json(ngx_k8s_metrics_query_t *q,
-    ngx_k8s_metrics_spod_t *pod);
-static json_t *ngx_k8s_metrics_metadata(ngx_k8s_metrics_query_t *q,
+static void ngx_k8s_metrics_begin(ngx_k8s_metrics_query_t *q,
+    const char *list_kind);
+static ngx_int_t ngx_k8s_metrics_end(ngx_k8s_metrics_query_t *q,
+    const char *list_kind);
+static void ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
+    ngx_k8s_metrics_snode_t *node, const char *kind);
+static void ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q,
+    ngx_k8s_metrics_spod_t *pod, const char *kind);
+static void ngx_k8s_metrics_type_meta(ngx_k8s_metrics_emit_t *e,
+    const char *kind, const char *api_version);
+static void ngx_k8s_metrics_metadata(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name,
     ngx_k8s_metrics_slabel_t *labels, ngx_uint_t nlabels);
-static json_t *ngx_k8s_metrics_usage(uint64_t nanocores, uint64_t bytes);
+static void ngx_k8s_metrics_usage(ngx_k8s_metrics_emit_t *e,
+    uint64_t nanocores, uint64_t bytes);
 static void ngx_k8s_metrics_pod_window(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_spod_t *pod, ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev);
-static json_t *ngx_k8s_metrics_sstr_json(ngx_k8s_metrics_snapshot_t *snap,
+static void ngx_k8s_metrics_sstr_value(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t s);
-static json_t *ngx_k8s_metrics_time_json(int64_t ms);
-static json_t *ngx_k8s_metrics_window_json(ngx_k8s_metrics_point_t *last,
-    ngx_k8s_metrics_point_t *prev);
-static ngx_flag_t ngx_k8s_metrics_wants_table(ngx_http_request_t *r);
-static json_t *ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
-    json_t *metadata, uint64_t nanocores, uint64_t bytes,
+static void ngx_k8s_metrics_time(ngx_k8s_metrics_emit_t *e, int64_t ms);
+static void ngx_k8s_metrics_window(ngx_k8s_metrics_emit_t *e,
     ngx_k8s_metrics_point_t *last, ngx_k8s_metrics_point_t *prev);
-static json_t *ngx_k8s_metrics_node_row(ngx_k8s_metrics_query_t *q,
-    ngx_k8s_metrics_snode_t *node);
-static json_t *ngx_k8s_metrics_pod_row(ngx_k8s_metrics_query_t *q,
+static ngx_flag_t ngx_k8s_metrics_wants_table(ngx_http_request_t *r);
+static void ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
+    ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name,
+    ngx_uint_t first_label, ngx_uint_t nlabels, uint64_t nanocores,
+    uint64_t bytes, ngx_k8s_metrics_point_t *last,
+    ngx_k8s_metrics_point_t *prev);
+static void ngx_k8s_metrics_pod_row(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_spod_t *pod);
-static json_t *ngx_k8s_metrics_table(json_t *rows);
-static ngx_int_t ngx_k8s_metrics_send_items(ngx_k8s_metrics_query_t *q,
-    json_t *items, const char *kind);
+static void ngx_k8s_metrics_columns(ngx_k8s_metrics_emit_t *e);
 
 
 ngx_int_t
 ngx_k8s_metrics_serve_nodes(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info)
 {
-    ngx_int_t                     rc;
-    json_t                       *items, *item;
-    ngx_uint_t                    i;
-    ngx_k8s_metrics_snode_t      *node;
-    ngx_k8s_metrics_query_t       q;
-    ngx_k8s_metrics_main_conf_t  *kmcf;
+    ngx_int_t                 rc;
+    ngx_uint_t                i;
+    ngx_k8s_metrics_snode_t  *node;
+    ngx_k8s_metrics_query_t   q;
 
     rc = ngx_k8s_metrics_query_init(r, &q, info->name.len == 0);
     if (rc != NGX_OK) {
-        if (q.snap) {
-            ngx_k8s_metrics_snapshot_release(q.kmcf, q.snap);
-        }
-
-        return rc == NGX_DONE ? q.rc : rc;
+        rc = (rc == NGX_DONE) ? q.rc : rc;
+        goto done;
     }
-
-    kmcf = q.kmcf;
 
     if (info->name.len) {
         node = q.snap ? ngx_k8s_metrics_snapshot_node(q.snap, &info->name)
@@ -95,51 +94,35 @@ ngx_k8s_metrics_serve_nodes(ngx_http_request_t *r,
 
         if (node == NULL || !ngx_k8s_metrics_node_served(node)) {
             rc = ngx_k8s_metrics_send_not_found(r, info);
-
-        } else if (q.table) {
-            rc = ngx_k8s_metrics_send_items(&q,
-                                        ngx_k8s_metrics_node_row(&q, node),
-                                        NULL);
-
-        } else {
-            item = ngx_k8s_metrics_node_json(&q, node);
-            json_object_set_new(item, "kind", json_string("NodeMetrics"));
-            json_object_set_new(item, "apiVersion",
-                                json_string(NGX_K8S_METRICS_GROUP_VERSION));
-            rc = ngx_k8s_metrics_send_items(&q, item, NULL);
+            goto done;
         }
 
+        ngx_k8s_metrics_begin(&q, NULL);
+        ngx_k8s_metrics_node(&q, node, "NodeMetrics");
+        rc = ngx_k8s_metrics_end(&q, NULL);
         goto done;
     }
 
-    items = json_array();
-    if (items == NULL) {
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        goto done;
-    }
+    ngx_k8s_metrics_begin(&q, "NodeMetricsList");
 
     for (i = 0; q.snap && i < q.snap->nnodes; i++) {
         node = &q.snap->nodes[i];
 
-        if (!ngx_k8s_metrics_node_served(node)
-            || !ngx_k8s_metrics_query_matches(&q,
+        if (ngx_k8s_metrics_node_served(node)
+            && ngx_k8s_metrics_query_matches(&q,
                                       &q.snap->labels[node->first_label],
                                       node->nlabels, NULL, node->name))
         {
-            continue;
+            ngx_k8s_metrics_node(&q, node, NULL);
         }
-
-        json_array_append_new(items,
-                              q.table ? ngx_k8s_metrics_node_row(&q, node)
-                                      : ngx_k8s_metrics_node_json(&q, node));
     }
 
-    rc = ngx_k8s_metrics_send_items(&q, items, "NodeMetricsList");
+    rc = ngx_k8s_metrics_end(&q, "NodeMetricsList");
 
 done:
 
     if (q.snap) {
-        ngx_k8s_metrics_snapshot_release(kmcf, q.snap);
+        ngx_k8s_metrics_snapshot_release(q.kmcf, q.snap);
     }
 
     return rc;
@@ -150,27 +133,23 @@ ngx_int_t
 ngx_k8s_metrics_serve_pods(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info)
 {
-    ngx_int_t                     rc;
-    json_t                       *items, *item;
-    ngx_str_t                     ns, name;
-    ngx_uint_t                    i;
-    ngx_k8s_metrics_spod_t       *pod;
-    ngx_k8s_metrics_query_t       q;
-    ngx_k8s_metrics_main_conf_t  *kmcf;
+    ngx_int_t                 rc;
+    ngx_str_t                 ns, name;
+    ngx_uint_t                i;
+    ngx_k8s_metrics_spod_t   *pod, *found;
+    ngx_k8s_metrics_query_t   q;
 
     rc = ngx_k8s_metrics_query_init(r, &q, info->name.len == 0);
     if (rc != NGX_OK) {
-        if (q.snap) {
-            ngx_k8s_metrics_snapshot_release(q.kmcf, q.snap);
-        }
-
-        return rc == NGX_DONE ? q.rc : rc;
+        rc = (rc == NGX_DONE) ? q.rc : rc;
+        goto done;
     }
 
-    kmcf = q.kmcf;
+    if (info->name.len == 0) {
+        ngx_k8s_metrics_begin(&q, "PodMetricsList");
+    }
 
-    items = info->name.len ? NULL : json_array();
-    item = NULL;
+    found = NULL;
 
     for (i = 0; q.snap && i < q.snap->npods; i++) {
         pod = &q.snap->pods[q.snap->pod_order[i]];
@@ -191,46 +170,39 @@ ngx_k8s_metrics_serve_pods(ngx_http_request_t *r,
                 && ngx_strncmp(name.data, info->name.data, name.len) == 0
                 && ngx_k8s_metrics_pod_served(q.snap, pod))
             {
-                item = q.table ? ngx_k8s_metrics_pod_row(&q, pod)
-                               : ngx_k8s_metrics_pod_json(&q, pod);
+                found = pod;
                 break;
             }
 
             continue;
         }
 
-        if (!ngx_k8s_metrics_pod_served(q.snap, pod)
-            || !ngx_k8s_metrics_query_matches(&q,
+        if (ngx_k8s_metrics_pod_served(q.snap, pod)
+            && ngx_k8s_metrics_query_matches(&q,
                                       &q.snap->labels[pod->first_label],
                                       pod->nlabels, &pod->namespace,
                                       pod->name))
         {
-            continue;
+            ngx_k8s_metrics_pod(&q, pod, NULL);
         }
-
-        json_array_append_new(items,
-                              q.table ? ngx_k8s_metrics_pod_row(&q, pod)
-                                      : ngx_k8s_metrics_pod_json(&q, pod));
     }
 
     if (info->name.len == 0) {
-        rc = ngx_k8s_metrics_send_items(&q, items, "PodMetricsList");
+        rc = ngx_k8s_metrics_end(&q, "PodMetricsList");
 
-    } else if (item == NULL) {
+    } else if (found == NULL) {
         rc = ngx_k8s_metrics_send_not_found(r, info);
 
-    } else if (q.table) {
-        rc = ngx_k8s_metrics_send_items(&q, item, NULL);
-
     } else {
-        json_object_set_new(item, "kind", json_string("PodMetrics"));
-        json_object_set_new(item, "apiVersion",
-                            json_string(NGX_K8S_METRICS_GROUP_VERSION));
-        rc = ngx_k8s_metrics_send_items(&q, item, NULL);
+        ngx_k8s_metrics_begin(&q, NULL);
+        ngx_k8s_metrics_pod(&q, found, "PodMetrics");
+        rc = ngx_k8s_metrics_end(&q, NULL);
     }
 
+done:
+
     if (q.snap) {
-        ngx_k8s_metrics_snapshot_release(kmcf, q.snap);
+        ngx_k8s_metrics_snapshot_release(q.kmcf, q.snap);
     }
 
     return rc;
@@ -238,55 +210,51 @@ ngx_k8s_metrics_serve_pods(ngx_http_request_t *r,
 
 
 /*
- * A list (kind set), or a single object (kind NULL): kind and apiVersion
- * lead the object, as Go's struct order has them.
+ * The document around the items: a list (list_kind set) or one object,
+ * or a Table of either.  Kind and apiVersion lead every object, as Go's
+ * struct order has them.
  */
 
-static ngx_int_t
-ngx_k8s_metrics_send_items(ngx_k8s_metrics_query_t *q, json_t *items,
-    const char *kind)
+static void
+ngx_k8s_metrics_begin(ngx_k8s_metrics_query_t *q, const char *list_kind)
 {
-    json_t  *body, *single;
+    ngx_k8s_metrics_emit_t  *e;
 
-    if (items == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    e = &q->emit;
 
     if (q->table) {
-        if (kind == NULL) {
-            single = json_array();
-            json_array_append_new(single, items);
-            items = single;
-        }
-
-        return ngx_k8s_metrics_send_json(q->r, NGX_HTTP_OK,
-                                         ngx_k8s_metrics_table(items));
+        ngx_k8s_metrics_emit_open(e, '{');
+        ngx_k8s_metrics_type_meta(e, "Table", "meta.k8s.io/v1");
+        ngx_k8s_metrics_emit_name(e, "metadata");
+        ngx_k8s_metrics_emit_open(e, '{');
+        ngx_k8s_metrics_emit_close(e, '}');
+        ngx_k8s_metrics_columns(e);
+        ngx_k8s_metrics_emit_name(e, "rows");
+        ngx_k8s_metrics_emit_open(e, '[');
+        return;
     }
 
-    if (kind == NULL) {
-        body = json_pack("{s:O, s:O}",
-                         "kind", json_object_get(items, "kind"),
-                         "apiVersion", json_object_get(items, "apiVersion"));
-        if (body == NULL) {
-            json_decref(items);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (list_kind) {
+        ngx_k8s_metrics_emit_open(e, '{');
+        ngx_k8s_metrics_type_meta(e, list_kind, NGX_K8S_METRICS_GROUP_VERSION);
+        ngx_k8s_metrics_emit_name(e, "metadata");
+        ngx_k8s_metrics_emit_open(e, '{');
+        ngx_k8s_metrics_emit_close(e, '}');
+        ngx_k8s_metrics_emit_name(e, "items");
+        ngx_k8s_metrics_emit_open(e, '[');
+    }
+}
 
-        json_object_del(items, "kind");
-        json_object_del(items, "apiVersion");
-        json_object_update(body, items);
-        json_decref(items);
 
-        return ngx_k8s_metrics_send_json(q->r, NGX_HTTP_OK, body);
+static ngx_int_t
+ngx_k8s_metrics_end(ngx_k8s_metrics_query_t *q, const char *list_kind)
+{
+    if (q->table || list_kind) {
+        ngx_k8s_metrics_emit_close(&q->emit, ']');
+        ngx_k8s_metrics_emit_close(&q->emit, '}');
     }
 
-    body = json_pack("{s:s, s:s, s:{}, s:o}",
-                     "kind", kind,
-                     "apiVersion", NGX_K8S_METRICS_GROUP_VERSION,
-                     "metadata",
-                     "items", items);
-
-    return ngx_k8s_metrics_send_json(q->r, NGX_HTTP_OK, body);
+    return ngx_k8s_metrics_send_emitted(q->r, NGX_HTTP_OK, &q->emit);
 }
 
 
@@ -302,6 +270,8 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     ngx_memzero(q, sizeof(ngx_k8s_metrics_query_t));
     q->r = r;
     q->table = ngx_k8s_metrics_wants_table(r);
+
+    ngx_k8s_metrics_emit_init(&q->emit, r->pool, ngx_k8s_metrics_pretty(r));
 
     /* metrics-server stamps every object with the time it answers */
 
@@ -339,7 +309,7 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     }
 
     ngx_sprintf(key.data, "%V?%V%c%c", &r->uri, &r->args,
-                q->table ? 'T' : 'J', ngx_k8s_metrics_pretty(r) ? 'P' : 'C');
+                q->table ? 'T' : 'J', q->emit.pretty ? 'P' : 'C');
 
     q->rc = ngx_k8s_metrics_render_lookup(r, q->snap, q->snap->published,
                                           &key);
@@ -480,23 +450,46 @@ ngx_k8s_metrics_lookup_field(void *data, ngx_str_t *key)
 }
 
 
-static json_t *
-ngx_k8s_metrics_node_json(ngx_k8s_metrics_query_t *q,
-    ngx_k8s_metrics_snode_t *node)
+/*
+ * One NodeMetrics, or its Table row; kind set for a get, which carries its
+ * kind and apiVersion, NULL for an item of a list.
+ */
+
+static void
+ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
+    ngx_k8s_metrics_snode_t *node, const char *kind)
 {
-    return json_pack("{s:o, s:o, s:o, s:o}",
-                     "metadata",
-                     ngx_k8s_metrics_metadata(q, NULL, node->name,
-                                    &q->snap->labels[node->first_label],
-                                    node->nlabels),
-                     "timestamp",
-                     ngx_k8s_metrics_time_json(node->last.time),
-                     "window",
-                     ngx_k8s_metrics_window_json(&node->last, &node->prev),
-                     "usage",
-                     ngx_k8s_metrics_usage(
-                         ngx_k8s_metrics_cpu_rate(&node->last, &node->prev),
-                         node->memory));
+    uint64_t                 cpu;
+    ngx_k8s_metrics_emit_t  *e;
+
+    cpu = ngx_k8s_metrics_cpu_rate(&node->last, &node->prev);
+
+    if (q->table) {
+        ngx_k8s_metrics_row(q, NULL, node->name, node->first_label,
+                            node->nlabels, cpu, node->memory, &node->last,
+                            &node->prev);
+        return;
+    }
+
+    e = &q->emit;
+
+    ngx_k8s_metrics_emit_open(e, '{');
+
+    if (kind) {
+        ngx_k8s_metrics_type_meta(e, kind, NGX_K8S_METRICS_GROUP_VERSION);
+    }
+
+    ngx_k8s_metrics_metadata(q, NULL, node->name,
+                             &q->snap->labels[node->first_label],
+                             node->nlabels);
+
+    ngx_k8s_metrics_emit_name(e, "timestamp");
+    ngx_k8s_metrics_time(e, node->last.time);
+    ngx_k8s_metrics_emit_name(e, "window");
+    ngx_k8s_metrics_window(e, &node->last, &node->prev);
+    ngx_k8s_metrics_usage(e, cpu, node->memory);
+
+    ngx_k8s_metrics_emit_close(e, '}');
 }
 
 
@@ -505,42 +498,55 @@ ngx_k8s_metrics_node_json(ngx_k8s_metrics_query_t *q,
  * earliest last point, as metrics-server reports them.
  */
 
-static json_t *
-ngx_k8s_metrics_pod_json(ngx_k8s_metrics_query_t *q,
-    ngx_k8s_metrics_spod_t *pod)
+static void
+ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q, ngx_k8s_metrics_spod_t *pod,
+    const char *kind)
 {
-    json_t                        *containers;
     ngx_uint_t                     i;
+    ngx_k8s_metrics_emit_t        *e;
     ngx_k8s_metrics_point_t        last, prev;
     ngx_k8s_metrics_scontainer_t  *c;
 
-    containers = json_array();
-    if (containers == NULL) {
-        return NULL;
+    if (q->table) {
+        ngx_k8s_metrics_pod_row(q, pod);
+        return;
     }
 
+    e = &q->emit;
     c = &q->snap->containers[pod->first_container];
-
-    for (i = 0; i < pod->ncontainers; i++) {
-        json_array_append_new(containers,
-            json_pack("{s:o, s:o}",
-                      "name", ngx_k8s_metrics_sstr_json(q->snap, c[i].name),
-                      "usage",
-                      ngx_k8s_metrics_usage(
-                          ngx_k8s_metrics_cpu_rate(&c[i].last, &c[i].prev),
-                          c[i].memory)));
-    }
 
     ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
 
-    return json_pack("{s:o, s:o, s:o, s:o}",
-                     "metadata",
-                     ngx_k8s_metrics_metadata(q, &pod->namespace, pod->name,
-                                        &q->snap->labels[pod->first_label],
-                                        pod->nlabels),
-                     "timestamp", ngx_k8s_metrics_time_json(last.time),
-                     "window", ngx_k8s_metrics_window_json(&last, &prev),
-                     "containers", containers);
+    ngx_k8s_metrics_emit_open(e, '{');
+
+    if (kind) {
+        ngx_k8s_metrics_type_meta(e, kind, NGX_K8S_METRICS_GROUP_VERSION);
+    }
+
+    ngx_k8s_metrics_metadata(q, &pod->namespace, pod->name,
+                             &q->snap->labels[pod->first_label],
+                             pod->nlabels);
+
+    ngx_k8s_metrics_emit_name(e, "timestamp");
+    ngx_k8s_metrics_time(e, last.time);
+    ngx_k8s_metrics_emit_name(e, "window");
+    ngx_k8s_metrics_window(e, &last, &prev);
+
+    ngx_k8s_metrics_emit_name(e, "containers");
+    ngx_k8s_metrics_emit_open(e, '[');
+
+    for (i = 0; i < pod->ncontainers; i++) {
+        ngx_k8s_metrics_emit_open(e, '{');
+        ngx_k8s_metrics_emit_name(e, "name");
+        ngx_k8s_metrics_sstr_value(q, c[i].name);
+        ngx_k8s_metrics_usage(e, ngx_k8s_metrics_cpu_rate(&c[i].last,
+                                                          &c[i].prev),
+                              c[i].memory);
+        ngx_k8s_metrics_emit_close(e, '}');
+    }
+
+    ngx_k8s_metrics_emit_close(e, ']');
+    ngx_k8s_metrics_emit_close(e, '}');
 }
 
 
@@ -566,97 +572,114 @@ ngx_k8s_metrics_pod_window(ngx_k8s_metrics_snapshot_t *snap,
 }
 
 
-/* ObjectMeta in Go's field order: name, namespace, creationTimestamp, labels */
+static void
+ngx_k8s_metrics_type_meta(ngx_k8s_metrics_emit_t *e, const char *kind,
+    const char *api_version)
+{
+    ngx_k8s_metrics_emit_member(e, "kind", (u_char *) kind,
+                                ngx_strlen(kind));
+    ngx_k8s_metrics_emit_member(e, "apiVersion", (u_char *) api_version,
+                                ngx_strlen(api_version));
+}
 
-static json_t *
+
+/*
+ * "metadata": ObjectMeta in Go's field order: name, namespace,
+ * creationTimestamp, labels (sorted by key in the snapshot, as Go's
+ * encoding/json sorts map keys)
+ */
+
+static void
 ngx_k8s_metrics_metadata(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name,
     ngx_k8s_metrics_slabel_t *labels, ngx_uint_t nlabels)
 {
-    json_t      *meta, *l;
-    ngx_str_t    key;
-    ngx_uint_t   i;
+    ngx_str_t                key;
+    ngx_uint_t               i;
+    ngx_k8s_metrics_emit_t  *e;
 
-    meta = json_object();
-    if (meta == NULL) {
-        return NULL;
-    }
+    e = &q->emit;
 
-    json_object_set_new(meta, "name", ngx_k8s_metrics_sstr_json(q->snap, name));
+    ngx_k8s_metrics_emit_name(e, "metadata");
+    ngx_k8s_metrics_emit_open(e, '{');
+
+    ngx_k8s_metrics_emit_name(e, "name");
+    ngx_k8s_metrics_sstr_value(q, name);
 
     if (namespace) {
-        json_object_set_new(meta, "namespace",
-                            ngx_k8s_metrics_sstr_json(q->snap, *namespace));
+        ngx_k8s_metrics_emit_name(e, "namespace");
+        ngx_k8s_metrics_sstr_value(q, *namespace);
     }
 
-    json_object_set_new(meta, "creationTimestamp",
-                        json_stringn((char *) q->now, q->now_len));
+    ngx_k8s_metrics_emit_member(e, "creationTimestamp", q->now, q->now_len);
 
-    if (nlabels == 0) {
-        return meta;
+    if (nlabels) {
+        ngx_k8s_metrics_emit_name(e, "labels");
+        ngx_k8s_metrics_emit_open(e, '{');
+
+        for (i = 0; i < nlabels; i++) {
+            ngx_k8s_metrics_sstr(q->snap, labels[i].key, &key);
+            ngx_k8s_metrics_emit_key(e, key.data, key.len);
+            ngx_k8s_metrics_sstr_value(q, labels[i].value);
+        }
+
+        ngx_k8s_metrics_emit_close(e, '}');
     }
 
-    /* Go's encoding/json sorts map keys */
-
-    l = json_object();
-
-    for (i = 0; i < nlabels; i++) {
-        ngx_k8s_metrics_sstr(q->snap, labels[i].key, &key);
-        json_object_setn_new(l, (char *) key.data, key.len,
-                             ngx_k8s_metrics_sstr_json(q->snap,
-                                                       labels[i].value));
-    }
-
-    json_object_set_new(meta, "labels", l);
-
-    return meta;
+    ngx_k8s_metrics_emit_close(e, '}');
 }
 
 
-static json_t *
-ngx_k8s_metrics_usage(uint64_t nanocores, uint64_t bytes)
+/* "usage": {"cpu": ..., "memory": ...} */
+
+static void
+ngx_k8s_metrics_usage(ngx_k8s_metrics_emit_t *e, uint64_t nanocores,
+    uint64_t bytes)
 {
-    u_char  *p, cpu[NGX_K8S_METRICS_QUANTITY_LEN];
-    u_char  *m, memory[NGX_K8S_METRICS_QUANTITY_LEN];
+    u_char  *p, buf[NGX_K8S_METRICS_QUANTITY_LEN];
 
-    p = ngx_k8s_metrics_format_cpu(cpu, nanocores);
-    m = ngx_k8s_metrics_format_memory(memory, bytes);
+    ngx_k8s_metrics_emit_name(e, "usage");
+    ngx_k8s_metrics_emit_open(e, '{');
 
-    return json_pack("{s:s%, s:s%}",
-                     "cpu", (char *) cpu, (size_t) (p - cpu),
-                     "memory", (char *) memory, (size_t) (m - memory));
+    p = ngx_k8s_metrics_format_cpu(buf, nanocores);
+    ngx_k8s_metrics_emit_member(e, "cpu", buf, p - buf);
+
+    p = ngx_k8s_metrics_format_memory(buf, bytes);
+    ngx_k8s_metrics_emit_member(e, "memory", buf, p - buf);
+
+    ngx_k8s_metrics_emit_close(e, '}');
 }
 
 
-static json_t *
-ngx_k8s_metrics_sstr_json(ngx_k8s_metrics_snapshot_t *snap,
+static void
+ngx_k8s_metrics_sstr_value(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t s)
 {
-    return json_stringn((char *) snap->strings + s.off, s.len);
+    ngx_k8s_metrics_emit_string(&q->emit, q->snap->strings + s.off, s.len);
 }
 
 
-static json_t *
-ngx_k8s_metrics_time_json(int64_t ms)
+static void
+ngx_k8s_metrics_time(ngx_k8s_metrics_emit_t *e, int64_t ms)
 {
     u_char  *p, buf[NGX_K8S_METRICS_QUANTITY_LEN];
 
     p = ngx_k8s_metrics_format_time(buf, (time_t) (ms / 1000));
 
-    return json_stringn((char *) buf, p - buf);
+    ngx_k8s_metrics_emit_string(e, buf, p - buf);
 }
 
 
-static json_t *
-ngx_k8s_metrics_window_json(ngx_k8s_metrics_point_t *last,
-    ngx_k8s_metrics_point_t *prev)
+static void
+ngx_k8s_metrics_window(ngx_k8s_metrics_emit_t *e,
+    ngx_k8s_metrics_point_t *last, ngx_k8s_metrics_point_t *prev)
 {
     u_char  *p, buf[NGX_K8S_METRICS_QUANTITY_LEN];
 
     p = ngx_k8s_metrics_format_duration(buf,
                                         (last->time - prev->time) * 1000000);
 
-    return json_stringn((char *) buf, p - buf);
+    ngx_k8s_metrics_emit_string(e, buf, p - buf);
 }
 
 
@@ -685,44 +708,46 @@ ngx_k8s_metrics_wants_table(ngx_http_request_t *r)
  * Each row carries its object's metadata as PartialObjectMetadata.
  */
 
-static json_t *
-ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q, json_t *metadata,
-    uint64_t nanocores, uint64_t bytes, ngx_k8s_metrics_point_t *last,
+static void
+ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
+    ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name,
+    ngx_uint_t first_label, ngx_uint_t nlabels, uint64_t nanocores,
+    uint64_t bytes, ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev)
 {
-    u_char  *p, cpu[NGX_K8S_METRICS_QUANTITY_LEN];
-    u_char  *m, memory[NGX_K8S_METRICS_QUANTITY_LEN];
+    u_char                  *p, buf[NGX_K8S_METRICS_QUANTITY_LEN];
+    ngx_k8s_metrics_emit_t  *e;
 
-    p = ngx_k8s_metrics_format_cpu(cpu, nanocores);
-    m = ngx_k8s_metrics_format_memory(memory, bytes);
+    e = &q->emit;
 
-    return json_pack("{s:[O, s%, s%, o], s:{s:s, s:s, s:o}}",
-                     "cells",
-                     json_object_get(metadata, "name"),
-                     (char *) cpu, (size_t) (p - cpu),
-                     (char *) memory, (size_t) (m - memory),
-                     ngx_k8s_metrics_window_json(last, prev),
-                     "object",
-                     "kind", "PartialObjectMetadata",
-                     "apiVersion", "meta.k8s.io/v1",
-                     "metadata", metadata);
+    ngx_k8s_metrics_emit_open(e, '{');
+    ngx_k8s_metrics_emit_name(e, "cells");
+    ngx_k8s_metrics_emit_open(e, '[');
+
+    ngx_k8s_metrics_sstr_value(q, name);
+
+    p = ngx_k8s_metrics_format_cpu(buf, nanocores);
+    ngx_k8s_metrics_emit_string(e, buf, p - buf);
+
+    p = ngx_k8s_metrics_format_memory(buf, bytes);
+    ngx_k8s_metrics_emit_string(e, buf, p - buf);
+
+    ngx_k8s_metrics_window(e, last, prev);
+
+    ngx_k8s_metrics_emit_close(e, ']');
+
+    ngx_k8s_metrics_emit_name(e, "object");
+    ngx_k8s_metrics_emit_open(e, '{');
+    ngx_k8s_metrics_type_meta(e, "PartialObjectMetadata", "meta.k8s.io/v1");
+    ngx_k8s_metrics_metadata(q, namespace, name, &q->snap->labels[first_label],
+                             nlabels);
+    ngx_k8s_metrics_emit_close(e, '}');
+
+    ngx_k8s_metrics_emit_close(e, '}');
 }
 
 
-static json_t *
-ngx_k8s_metrics_node_row(ngx_k8s_metrics_query_t *q,
-    ngx_k8s_metrics_snode_t *node)
-{
-    return ngx_k8s_metrics_row(q,
-               ngx_k8s_metrics_metadata(q, NULL, node->name,
-                                        &q->snap->labels[node->first_label],
-                                        node->nlabels),
-               ngx_k8s_metrics_cpu_rate(&node->last, &node->prev),
-               node->memory, &node->last, &node->prev);
-}
-
-
-static json_t *
+static void
 ngx_k8s_metrics_pod_row(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_spod_t *pod)
 {
@@ -742,40 +767,42 @@ ngx_k8s_metrics_pod_row(ngx_k8s_metrics_query_t *q,
 
     ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
 
-    return ngx_k8s_metrics_row(q,
-               ngx_k8s_metrics_metadata(q, &pod->namespace, pod->name,
-                                        &q->snap->labels[pod->first_label],
-                                        pod->nlabels),
-               cpu, memory, &last, &prev);
+    ngx_k8s_metrics_row(q, &pod->namespace, pod->name, pod->first_label,
+                        pod->nlabels, cpu, memory, &last, &prev);
 }
 
 
-static json_t *
-ngx_k8s_metrics_table(json_t *rows)
+/* "columnDefinitions" */
+
+static void
+ngx_k8s_metrics_columns(ngx_k8s_metrics_emit_t *e)
 {
-    json_t  *columns;
+    static const char  *columns[][3] = {
+        { "Name", "name", "Name of the resource" },
+        { "cpu", "quantity", "" },
+        { "memory", "quantity", "" },
+        { "Window", "duration", "" },
+    };
 
-    columns = json_pack("[{s:s, s:s, s:s, s:s, s:i}, "
-                        "{s:s, s:s, s:s, s:s, s:i}, "
-                        "{s:s, s:s, s:s, s:s, s:i}, "
-                        "{s:s, s:s, s:s, s:s, s:i}]",
-                        "name", "Name", "type", "string", "format", "name",
-                        "description", "Name of the resource",
-                        "priority", 0,
-                        "name", "cpu", "type", "string",
-                        "format", "quantity", "description", "",
-                        "priority", 0,
-                        "name", "memory", "type", "string",
-                        "format", "quantity", "description", "",
-                        "priority", 0,
-                        "name", "Window", "type", "string",
-                        "format", "duration", "description", "",
-                        "priority", 0);
+    ngx_uint_t  i;
 
-    return json_pack("{s:s, s:s, s:{}, s:o, s:o}",
-                     "kind", "Table",
-                     "apiVersion", "meta.k8s.io/v1",
-                     "metadata",
-                     "columnDefinitions", columns,
-                     "rows", rows);
+    ngx_k8s_metrics_emit_name(e, "columnDefinitions");
+    ngx_k8s_metrics_emit_open(e, '[');
+
+    for (i = 0; i < sizeof(columns) / sizeof(columns[0]); i++) {
+        ngx_k8s_metrics_emit_open(e, '{');
+        ngx_k8s_metrics_emit_member(e, "name", (u_char *) columns[i][0],
+                                    ngx_strlen(columns[i][0]));
+        ngx_k8s_metrics_emit_literal(e, "type", "string");
+        ngx_k8s_metrics_emit_member(e, "format", (u_char *) columns[i][1],
+                                    ngx_strlen(columns[i][1]));
+        ngx_k8s_metrics_emit_member(e, "description",
+                                    (u_char *) columns[i][2],
+                                    ngx_strlen(columns[i][2]));
+        ngx_k8s_metrics_emit_name(e, "priority");
+        ngx_k8s_metrics_emit_int(e, 0);
+        ngx_k8s_metrics_emit_close(e, '}');
+    }
+
+    ngx_k8s_metrics_emit_close(e, ']');
 }
