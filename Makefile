@@ -24,7 +24,7 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
 	libcurl4-openssl-dev libjansson-dev \
 	openssl curl perl libtest-base-perl libtest-longstring-perl \
-	libyaml-libyaml-perl wrk clang libclang-rt-14-dev
+	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind
 
 .PHONY: all deps test unit test-single test-workers run clean
 

@@ -40,11 +40,16 @@ sub close_to {
 
 sub node_index { my $name = shift; $name =~ /node-(\d+)/ ? $1 + 0 : 0 }
 
-# the resolution is 1s, with up to 5% jitter and scheduling noise
+# The resolution is 1s, with up to 5% jitter and scheduling noise.  Under
+# the sanitizers (t/asan/run.sh) the first scrape's TLS handshakes take most
+# of a second, and the window from it to the next shrinks accordingly:
+# K8S_METRICS_TEST_MIN_WINDOW lowers the bound (seconds).
+my $min_window = $ENV{K8S_METRICS_TEST_MIN_WINDOW} // 0.5;
+
 sub check_window {
     my $w = shift;
     my $s = seconds($w);
-    return $s >= 0.5 && $s <= 3.5 ? 'ok' : "BAD($w)";
+    return $s > 0 && $s >= $min_window && $s <= 3.5 ? 'ok' : "BAD($w)";
 }
 
 sub summarize_node {

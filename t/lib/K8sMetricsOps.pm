@@ -1,9 +1,9 @@
 package K8sMetricsOps;
 
 # Support for the reliability suites (t/100-faults.t, t/110-load-lifecycle.t,
-# t/120-endurance.t): the kubelet simulator and the fake apiserver in
-# directories of their own, and what a test needs to watch nginx from the
-# outside (its processes, the scraping worker, memory, /metrics).
+# t/120-endurance.t): what a test needs to watch nginx from the outside
+# (its processes, the scraping worker, memory, /metrics), and the peers of
+# K8sMetricsTest with the fake apiserver started once, not per block.
 #
 #     use lib 't/lib';
 #     use K8sMetricsTest;
@@ -12,123 +12,33 @@ package K8sMetricsOps;
 #     our $Sim = K8sMetricsOps::kubelet_sim(nodes => 3, pods => 4);
 #     our $Api = K8sMetricsOps::fake_apiserver();      # optional
 #
-# The peers' directories derive from the server root: with
-# TEST_NGINX_SERVROOT=/tmp/x they are /tmp/x-sim and /tmp/x-apiserver
-# (K8sMetricsTest's helpers always use t/servroot-sim and
-# t/servroot-apiserver, so two suites run at once on other ports would stop
-# each other's peers).  With the default server root, t/servroot, the
-# directories are the same as K8sMetricsTest's.
-#
-# The simulator is also K8sMetricsTest's ($K8sMetricsTest::Sim), so that
-# "--- sim_modes" works as in every suite.  The fake apiserver is not: it
-# is started once, and a test restarts it when it wants to
-# (restart_apiserver(), with modes set before nginx starts).
+# A test restarts the fake apiserver when it wants to (restart_apiserver(),
+# with modes set before nginx starts).
 
 use strict;
 use warnings;
 
-use File::Spec ();
+use K8sMetricsTest ();
 use HTTP::Tiny;
 use JSON::PP ();
 use Time::HiRes qw(sleep time);
 
-our ($Sim, $Api, %ApiOptions);
-my $owner;
-
 sub root { $K8sMetricsTest::Root }
 
-sub servroot {
-    my $dir = File::Spec->rel2abs($ENV{TEST_NGINX_SERVROOT} || root() . '/t/servroot');
-    $dir =~ s{(?<=.)/+\z}{};
-    return $dir;
-}
+sub servroot { K8sMetricsTest::servroot() }
 
-sub peer_dir { servroot() . '-' . $_[0] }
+sub peer_dir { K8sMetricsTest::peer_dir(@_) }
 
 sub server_port { K8sMetricsTest::runner_call('server_port') }
 
-# the kubelet simulator, as K8sMetricsTest::kubelet_sim() starts it
-sub kubelet_sim {
-    my (%opts) = @_;
+sub kubelet_sim { K8sMetricsTest::kubelet_sim(@_) }
 
-    return $Sim if $Sim;
-
-    unshift @INC, root() . '/t/sim' unless grep { $_ eq root() . '/t/sim' } @INC;
-    require KubeletSim;
-
-    my $port = server_port();
-    my $dir = peer_dir('sim');
-
-    KubeletSim->attach($dir)->stop if -e "$dir/sim.json";
-
-    $Sim = KubeletSim->start(dir => $dir, pki => $ENV{TEST_NGINX_PKI},
-                             nodes => 3, pods => 4, containers => 2,
-                             port => $port + 20, control_port => $port + 21,
-                             quiet => 1, %opts);
-    $owner = $$;
-    $K8sMetricsTest::Sim = $Sim;
-
-    $ENV{TEST_NGINX_SIM_NODES} = "$dir/nodes.conf";
-    $ENV{TEST_NGINX_SIM_PORT} = $port + 20;
-    $ENV{TEST_NGINX_SIM_CONTROL} = $port + 21;
-
-    return $Sim;
-}
-
-# the fake apiserver, listing the simulator's nodes and pods;
-# $ENV{TEST_NGINX_APISERVER_CONF} is a file of the directives pointing the
-# module at it, K8sMetricsTest::apiserver_control_location() its control
 sub fake_apiserver {
-    my (%opts) = @_;
-
-    unshift @INC, root() . '/t/apiserver'
-        unless grep { $_ eq root() . '/t/apiserver' } @INC;
-    require FakeApiserver;
-
-    my $port = server_port();
-
-    %ApiOptions = (dir => peer_dir('apiserver'), pki => $ENV{TEST_NGINX_PKI},
-                   port => $port + 50, control_port => $port + 51,
-                   sim => $Sim ? $Sim->{dir} : undef, quiet => 1, %opts);
-
-    $ENV{TEST_NGINX_APISERVER_CONTROL} = $port + 51;
-    $ENV{TEST_NGINX_APISERVER_CONF} = peer_dir('apiserver') . '.conf';
-
-    restart_apiserver();
-
-    return $Api;
+    $K8sMetricsTest::ApiPerBlock = 0;
+    return K8sMetricsTest::fake_apiserver(@_);
 }
 
-# a fresh fake apiserver; %modes (list_status => 503, ...) set at once
-sub restart_apiserver {
-    my (%modes) = @_;
-    my $dir = $ApiOptions{dir};
-
-    $Api->stop if $Api;
-    FakeApiserver->attach($dir)->stop if !$Api && -e "$dir/apiserver.json";
-
-    system('rm', '-rf', $dir);
-
-    $Api = FakeApiserver->start(%ApiOptions);
-    $owner //= $$;
-
-    $Api->mode(%modes) if %modes;
-
-    open my $fh, '>', $ENV{TEST_NGINX_APISERVER_CONF}
-        or die "$ENV{TEST_NGINX_APISERVER_CONF}: $!\n";
-    print $fh $Api->module_conf;
-    close $fh;
-
-    return $Api;
-}
-
-END {
-    local $?;
-    if (defined $owner && $owner == $$) {
-        $Api->stop if $Api;
-        $Sim->stop if $Sim;
-    }
-}
+sub restart_apiserver { K8sMetricsTest::restart_apiserver(@_) }
 
 
 # ---- nginx from the outside ----

@@ -21,7 +21,8 @@ package K8sMetricsTest;
 #   K8S_METRICS_TEST_WORKERS=N   run nginx with a master and N workers
 #   TEST_NGINX_MODULE            the module .so (default build/...)
 #   TEST_NGINX_PKI               a ready PKI directory (default: generated
-#                                into t/servroot-pki by t/pki/gen.sh)
+#                                by t/pki/gen.sh into t/servroot-pki, or
+#                                $TEST_NGINX_SERVROOT-pki)
 #   TEST_NGINX_LOG_LEVEL         error_log level (default info)
 # and it sets, unless already set, for the configurations of the tests:
 #   TEST_NGINX_TLS_PORT, TEST_NGINX_TLS_PORT2   server port + 1, + 2
@@ -40,6 +41,7 @@ use POSIX ();
 our $Runner;
 our $Sim;
 our $Api;
+our $ApiPerBlock = 1;   # restart the fake apiserver for every block
 
 # njs, from Debian's libnginx-mod-http-js: the suites' waiter and peers
 our $NjsModule = $ENV{TEST_NGINX_NJS_MODULE}
@@ -115,7 +117,7 @@ sub set_up {
             . "set TEST_NGINX_MODULE)\n";
     }
 
-    $ENV{TEST_NGINX_PKI} //= generate_pki("$Root/t/servroot-pki");
+    $ENV{TEST_NGINX_PKI} //= generate_pki(peer_dir('pki'));
 
     my $port = runner_call('server_port');
     $ENV{TEST_NGINX_TLS_PORT}  //= $port + 1;
@@ -130,7 +132,7 @@ sub preprocess_block {
 
     # "--- sim_modes": lines "NODE MODE [ARG]" for the kubelet simulator,
     # applied before nginx starts, after a reset of every node
-    restart_apiserver() if $Api;
+    restart_apiserver() if $Api && $ApiPerBlock;
 
     if ($Sim) {
         $Sim->mode('all', 'reset');
@@ -295,6 +297,20 @@ sub api_server {
 CONF
 }
 
+# The peers' directories derive from the server root, so that suites run
+# at once on other ports (TEST_NGINX_SERVER_PORT, TEST_NGINX_SERVROOT) do
+# not stop each other's peers: with TEST_NGINX_SERVROOT=/tmp/x, the
+# simulator is in /tmp/x-sim and the fake apiserver in /tmp/x-apiserver;
+# with the default server root, t/servroot-sim and t/servroot-apiserver.
+sub servroot {
+    my $dir = File::Spec->rel2abs($ENV{TEST_NGINX_SERVROOT}
+                                  || "$Root/t/servroot");
+    $dir =~ s{(?<=.)/+\z}{};
+    return $dir;
+}
+
+sub peer_dir { servroot() . '-' . $_[0] }
+
 # Starts the kubelet simulator (t/sim) for this test file, once, and stops
 # it when the file is done.  Its nodes' k8s_metrics_node lines are in
 # $ENV{TEST_NGINX_SIM_NODES} (a file to include); %opts go to
@@ -306,11 +322,11 @@ sub kubelet_sim {
 
     return $Sim if $Sim;
 
-    unshift @INC, "$Root/t/sim";
+    unshift @INC, "$Root/t/sim" unless grep { $_ eq "$Root/t/sim" } @INC;
     require KubeletSim;
 
     my $port = runner_call('server_port');
-    my $dir = "$Root/t/servroot-sim";
+    my $dir = peer_dir('sim');
 
     KubeletSim->attach($dir)->stop if -e "$dir/sim.json";
 
@@ -330,32 +346,34 @@ sub kubelet_sim {
 # The fake kube-apiserver (t/apiserver) for this test file, listing the
 # simulator's nodes and pods; started afresh for every block (see
 # preprocess_block), so that what a block changes does not leak into the
-# next.  $ENV{TEST_NGINX_APISERVER_CONF} is a file of the directives that
-# point the module at it; /apictl/... in waiter_location() is its control.
+# next, unless $ApiPerBlock is 0 (K8sMetricsOps: a test restarts it when it
+# wants to).  $ENV{TEST_NGINX_APISERVER_CONF} is a file of the directives
+# that point the module at it; /apictl/... in waiter_location() is its
+# control.
 our %ApiOptions;
 
 sub fake_apiserver {
     my (%opts) = @_;
 
-    unshift @INC, "$Root/t/apiserver";
+    unshift @INC, "$Root/t/apiserver"
+        unless grep { $_ eq "$Root/t/apiserver" } @INC;
     require FakeApiserver;
 
     my $port = runner_call('server_port');
 
-    %ApiOptions = (dir => "$Root/t/servroot-apiserver",
-                   pki => $ENV{TEST_NGINX_PKI},
+    %ApiOptions = (dir => peer_dir('apiserver'), pki => $ENV{TEST_NGINX_PKI},
                    port => $port + 50, control_port => $port + 51,
                    sim => $Sim ? $Sim->{dir} : undef, quiet => 1, %opts);
 
     $ENV{TEST_NGINX_APISERVER_CONTROL} = $port + 51;
-    $ENV{TEST_NGINX_APISERVER_CONF} = "$Root/t/servroot-apiserver.conf";
+    $ENV{TEST_NGINX_APISERVER_CONF} = peer_dir('apiserver') . '.conf';
 
-    restart_apiserver();
-
-    return $Api;
+    return restart_apiserver();
 }
 
+# a fresh fake apiserver; %modes (list_status => 503, ...) set at once
 sub restart_apiserver {
+    my (%modes) = @_;
     my $dir = $ApiOptions{dir};
 
     $Api->stop if $Api;
@@ -366,10 +384,14 @@ sub restart_apiserver {
     $Api = FakeApiserver->start(%ApiOptions);
     $sim_owner //= $$;
 
+    $Api->mode(%modes) if %modes;
+
     open my $fh, '>', $ENV{TEST_NGINX_APISERVER_CONF}
         or die "$ENV{TEST_NGINX_APISERVER_CONF}: $!\n";
     print $fh $Api->module_conf;
     close $fh;
+
+    return $Api;
 }
 
 END {

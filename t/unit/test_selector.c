@@ -3,18 +3,9 @@
  * Unit test of ngx_k8s_metrics_selector.c: label and field selectors.
  *
  * `make` builds only the module's objects, not nginx's core, so this file
- * carries a small pool shim (ngx_palloc() and friends over malloc(), with
- * a failure injector) and includes the source under test.  From /work/main,
- * after `make`:
- *
- *   N=build/nginx-src/src
- *   cc -g -Wall -Wextra -Wno-unused-parameter \
- *       -I $N/core -I $N/event -I $N/event/modules -I $N/os/unix \
- *       -I $N/http -I $N/http/modules -I $N/http/v2 \
- *       -I build -I ngx_metrics_module \
- *       t/unit/test_selector.c -o build/test_selector && build/test_selector
- *
- * and once more with -fsanitize=address,undefined.  The expected messages
+ * includes the source under test and links the fuzz targets' shim
+ * (fuzz/fuzz_shim.c: ngx_palloc() and friends over malloc(), one block per
+ * allocation, with a failure injector); t/unit/Makefile builds it.  The expected messages
  * are Kubernetes' own, from k8s.io/apimachinery v0.36: pkg/labels/
  * selector.go, pkg/fields/selector.go, pkg/api/validate/content,
  * pkg/util/validation/field and pkg/runtime/conversion.go.
@@ -23,138 +14,9 @@
 
 #include "ngx_k8s_metrics_selector.c"
 
+#include "fuzz_shim.h"
+
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-
-/* the pool shim */
-
-typedef struct test_block_s  test_block_t;
-
-struct test_block_s {
-    test_block_t  *next;
-    /* the allocation follows, maximally aligned */
-    union {
-        long double    ld;
-        void          *p;
-        uint64_t       u;
-    } data[];
-};
-
-
-static test_block_t  *test_blocks;
-static long           test_allocs;      /* allocations made so far */
-static long           test_fail_at = -1; /* this one fails; -1: none */
-static ngx_pool_t     test_pool;
-
-
-static void *
-test_alloc(size_t size)
-{
-    test_block_t  *b;
-
-    if (test_allocs++ == test_fail_at) {
-        return NULL;
-    }
-
-    b = malloc(sizeof(test_block_t) + (size ? size : 1));
-    if (b == NULL) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-
-    b->next = test_blocks;
-    test_blocks = b;
-
-    return b->data;
-}
-
-
-static void
-test_pool_reset(void)
-{
-    test_block_t  *b;
-
-    while (test_blocks) {
-        b = test_blocks;
-        test_blocks = b->next;
-        free(b);
-    }
-
-    test_allocs = 0;
-    test_fail_at = -1;
-}
-
-
-void *
-ngx_palloc(ngx_pool_t *pool, size_t size)
-{
-    return test_alloc(size);
-}
-
-
-void *
-ngx_pnalloc(ngx_pool_t *pool, size_t size)
-{
-    return test_alloc(size);
-}
-
-
-void *
-ngx_pcalloc(ngx_pool_t *pool, size_t size)
-{
-    void  *p;
-
-    p = test_alloc(size);
-    if (p) {
-        memset(p, 0, size);
-    }
-
-    return p;
-}
-
-
-ngx_array_t *
-ngx_array_create(ngx_pool_t *p, ngx_uint_t n, size_t size)
-{
-    ngx_array_t  *a;
-
-    a = ngx_palloc(p, sizeof(ngx_array_t));
-    if (a == NULL) {
-        return NULL;
-    }
-
-    if (ngx_array_init(a, p, n, size) != NGX_OK) {
-        return NULL;
-    }
-
-    return a;
-}
-
-
-void *
-ngx_array_push(ngx_array_t *a)
-{
-    void  *elt, *new;
-
-    if (a->nelts == a->nalloc) {
-        new = ngx_palloc(a->pool, 2 * a->nalloc * a->size);
-        if (new == NULL) {
-            return NULL;
-        }
-
-        memcpy(new, a->elts, a->nelts * a->size);
-        a->elts = new;
-        a->nalloc *= 2;
-    }
-
-    elt = (u_char *) a->elts + a->size * a->nelts;
-    a->nelts++;
-
-    return elt;
-}
 
 
 /* objects: NULL-terminated key, value, key, value... */
@@ -209,11 +71,11 @@ test_parse(int kind, const char *text, size_t len, ngx_array_t **reqs,
     ngx_str_null(error);
 
     if (kind == FIELD) {
-        return ngx_k8s_metrics_field_selector_parse(&test_pool, &s, reqs,
+        return ngx_k8s_metrics_field_selector_parse(fuzz_pool, &s, reqs,
                                                     error);
     }
 
-    return ngx_k8s_metrics_label_selector_parse(&test_pool, &s, reqs, error);
+    return ngx_k8s_metrics_label_selector_parse(fuzz_pool, &s, reqs, error);
 }
 
 
@@ -250,7 +112,7 @@ test_match(int line, int kind, const char *text, size_t len, ...)
         snprintf(what, sizeof(what), "rc %d, error \"%.*s\"", (int) rc,
                  (int) error.len, error.data);
         result(0, line, text, what);
-        test_pool_reset();
+        fuzz_pool_reset();
         return;
     }
 
@@ -276,7 +138,7 @@ test_match(int line, int kind, const char *text, size_t len, ...)
 
     va_end(args);
 
-    test_pool_reset();
+    fuzz_pool_reset();
 }
 
 
@@ -302,7 +164,7 @@ test_count(int line, int kind, const char *text, size_t len, ngx_uint_t n)
 
     result(rc == NGX_OK && reqs && reqs->nelts == n, line, text, what);
 
-    test_pool_reset();
+    fuzz_pool_reset();
 }
 
 
@@ -336,7 +198,7 @@ test_error(int line, int kind, const char *text, size_t len,
                line, text, what);
     }
 
-    test_pool_reset();
+    fuzz_pool_reset();
 }
 
 
@@ -361,21 +223,21 @@ test_nomem(int line, int kind, const char *text, size_t len)
 
     want = test_parse(kind, text, len, &reqs, &want_error);
     n = (want == NGX_OK) ? reqs->nelts : 0;
-    total = test_allocs;
+    total = fuzz_pool_allocs();
 
     if (want_error.len > sizeof(copy)) {
         result(0, line, text, "message too long for the test");
-        test_pool_reset();
+        fuzz_pool_reset();
         return;
     }
 
     if (want_error.len) {
         memcpy(copy, want_error.data, want_error.len);
     }
-    test_pool_reset();
+    fuzz_pool_reset();
 
     for (k = 0; k < total; k++) {
-        test_fail_at = k;
+        fuzz_pool_fail_at(k);
 
         rc = test_parse(kind, text, len, &reqs, &error);
 
@@ -394,7 +256,7 @@ test_nomem(int line, int kind, const char *text, size_t len)
                    line, text, what);
         }
 
-        test_pool_reset();
+        fuzz_pool_reset();
     }
 
     result(total > 0, line, text, "no allocation at all");
