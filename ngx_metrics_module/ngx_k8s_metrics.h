@@ -244,6 +244,7 @@ typedef struct {
     ngx_atomic_t                    authz_denied;
     ngx_atomic_t                    authz_errors;
     ngx_atomic_t                    sar_cache_hits;
+    ngx_atomic_t                    renders_reused;
     ngx_atomic_t                    cycles;
     ngx_atomic_t                    cycle_overruns;
     ngx_atomic_t                    cycle_duration;     /* last, ms */
@@ -354,6 +355,8 @@ typedef struct {
     ngx_str_t                       render_key;
     void                           *render_snapshot;
     int64_t                         render_published;
+    time_t                          render_now;     /* its stamps */
+    size_t                          render_now_len;
 } ngx_k8s_metrics_ctx_t;
 
 
@@ -617,6 +620,7 @@ typedef struct {
     ngx_buf_t                      *buf;
     size_t                          size;
     ngx_uint_t                      depth;
+    ngx_array_t                    *stamps;     /* of size_t, or NULL */
     unsigned                        pretty:1;
     unsigned                        first:1;    /* nothing yet at depth */
     unsigned                        after_key:1;
@@ -635,6 +639,8 @@ void ngx_k8s_metrics_emit_string(ngx_k8s_metrics_emit_t *e, u_char *s,
 void ngx_k8s_metrics_emit_int(ngx_k8s_metrics_emit_t *e, ngx_int_t n);
 void ngx_k8s_metrics_emit_member(ngx_k8s_metrics_emit_t *e, const char *key,
     u_char *value, size_t len);
+void ngx_k8s_metrics_emit_stamp(ngx_k8s_metrics_emit_t *e, u_char *now,
+    size_t len);
 
 #define ngx_k8s_metrics_emit_name(e, key)                                     \
     ngx_k8s_metrics_emit_key(e, (u_char *) key, sizeof(key) - 1)
@@ -664,7 +670,8 @@ ngx_int_t ngx_k8s_metrics_send_discovery(ngx_http_request_t *r,
     json_t *body);
 ngx_flag_t ngx_k8s_metrics_pretty(ngx_http_request_t *r);
 ngx_int_t ngx_k8s_metrics_render_lookup(ngx_http_request_t *r,
-    void *snapshot, int64_t published, ngx_str_t *key);
+    void *snapshot, int64_t published, ngx_str_t *key, time_t now,
+    size_t now_len);
 json_t *ngx_k8s_metrics_api_group_list(ngx_http_request_t *r);
 json_t *ngx_k8s_metrics_api_group(void);
 json_t *ngx_k8s_metrics_api_resource_list(void);

@@ -167,6 +167,39 @@ ngx_k8s_metrics_emit_member(ngx_k8s_metrics_emit_t *e, const char *key,
 
 
 /*
+ * The time of the answer (creationTimestamp), its offset in the output
+ * recorded in e->stamps when that array is set: a kept rendering of a list
+ * is sent again with the time rewritten there (json.c).  The stamp is
+ * plain ASCII: it is written as it is, so its length is its length in the
+ * output.  An offset that cannot be recorded makes the output one not to
+ * keep (stamps NULL).
+ */
+
+void
+ngx_k8s_metrics_emit_stamp(ngx_k8s_metrics_emit_t *e, u_char *now, size_t len)
+{
+    size_t  *offset;
+
+    ngx_k8s_metrics_emit_separator(e);
+
+    if (e->stamps) {
+        offset = ngx_array_push(e->stamps);
+
+        if (offset == NULL) {
+            e->stamps = NULL;
+
+        } else {
+            *offset = e->size + 1;
+        }
+    }
+
+    ngx_k8s_metrics_emit_raw("\"", 1, e);
+    ngx_k8s_metrics_emit_raw((char *) now, len, e);
+    ngx_k8s_metrics_emit_raw("\"", 1, e);
+}
+
+
+/*
  * What comes before a value or a key: nothing after a key, a comma after
  * an earlier element, and in indented output a new line.
  */

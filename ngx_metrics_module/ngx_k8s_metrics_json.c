@@ -15,16 +15,22 @@
 
 /*
  * A rendered answer: valid for one snapshot (its address and publication
- * time) and one second (metrics-server stamps creationTimestamp "now").
+ * time).  metrics-server stamps every object's creationTimestamp with the
+ * time it answers: the offsets of those stamps in the body are kept, and
+ * rewritten when the second has changed since.
  */
 
 typedef struct {
     void                       *snapshot;
     int64_t                     published;
-    time_t                      second;
     ngx_str_t                   key;
     ngx_str_t                   body;
     ngx_uint_t                  used;
+
+    time_t                      second;     /* what the stamps say */
+    size_t                     *stamps;
+    ngx_uint_t                  nstamps;
+    size_t                      stamp_len;
 } ngx_k8s_metrics_render_t;
 
 
@@ -34,8 +40,11 @@ static ngx_int_t ngx_k8s_metrics_send_body(ngx_http_request_t *r,
     ngx_uint_t status, ngx_k8s_metrics_emit_t *e, ngx_str_t *type);
 static ngx_int_t ngx_k8s_metrics_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
+static ngx_int_t ngx_k8s_metrics_render_restamp(
+    ngx_k8s_metrics_render_t *rd, time_t now);
 static void ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
-    ngx_chain_t *out, size_t size);
+    ngx_k8s_metrics_emit_t *e);
+static void ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd);
 static json_t *ngx_k8s_metrics_status(ngx_uint_t code, const char *reason,
     json_t *details, const char *message);
 static json_t *ngx_k8s_metrics_group_version(void);
@@ -121,7 +130,7 @@ ngx_k8s_metrics_send_body(ngx_http_request_t *r, ngx_uint_t status,
     e->buf->last_in_chain = 1;
 
     if (status == NGX_HTTP_OK) {
-        ngx_k8s_metrics_render_keep(r, e->out, e->size);
+        ngx_k8s_metrics_render_keep(r, e);
     }
 
     r->headers_out.status = status;
@@ -150,7 +159,7 @@ ngx_k8s_metrics_render_find(void *snapshot, int64_t published, ngx_str_t *key)
         rd = &ngx_k8s_metrics_renders[i];
 
         if (rd->snapshot == snapshot && rd->published == published
-            && rd->second == ngx_time() && rd->key.len == key->len
+            && rd->key.len == key->len
             && ngx_memcmp(rd->key.data, key->data, key->len) == 0)
         {
             return rd;
@@ -162,37 +171,44 @@ ngx_k8s_metrics_render_find(void *snapshot, int64_t published, ngx_str_t *key)
 
 
 /*
- * The worker's rendered lists: a list asked again within the same second
- * of the same snapshot (dashboards, several autoscalers, kubectl top in a
- * loop) is sent again without building it again.  The key is the request
- * (URI, arguments, the Accept-driven Table and pretty choices).
+ * The worker's rendered lists: a list asked again from the same snapshot
+ * (dashboards, several autoscalers, kubectl top in a loop; a snapshot lives
+ * one resolution) is sent again without building it again, its stamps
+ * brought to this second.  The key is the request (URI, arguments, the
+ * Accept-driven Table and pretty choices).
  */
 
 ngx_int_t
 ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
-    int64_t published, ngx_str_t *key)
+    int64_t published, ngx_str_t *key, time_t now, size_t now_len)
 {
-    u_char                    *p;
-    ngx_int_t                  rc;
-    ngx_buf_t                 *b;
-    ngx_chain_t                out;
-    ngx_k8s_metrics_ctx_t     *ctx;
-    ngx_k8s_metrics_render_t  *rd;
+    u_char                       *p;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_chain_t                   out;
+    ngx_k8s_metrics_ctx_t        *ctx;
+    ngx_k8s_metrics_render_t     *rd;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_k8s_metrics_module);
 
     ctx->render_snapshot = snapshot;
     ctx->render_published = published;
     ctx->render_key = *key;
+    ctx->render_now = now;
+    ctx->render_now_len = now_len;
 
     rd = ngx_k8s_metrics_render_find(snapshot, published, key);
 
-    if (rd == NULL) {
+    if (rd == NULL || ngx_k8s_metrics_render_restamp(rd, now) != NGX_OK) {
         return NGX_DECLINED;
     }
 
     rd->used = ++ngx_k8s_metrics_render_clock;
     ctx->render_key.len = 0;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
+    (void) ngx_atomic_fetch_add(&kmcf->sh->counters.renders_reused, 1);
 
     /* the request owns its copy: the cache may change before it is sent */
 
@@ -228,72 +244,130 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
 }
 
 
-static void
-ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_chain_t *out,
-    size_t size)
+/* the stamps of a kept rendering, brought to this second */
+
+static ngx_int_t
+ngx_k8s_metrics_render_restamp(ngx_k8s_metrics_render_t *rd, time_t now)
 {
-    u_char                    *body, *key, *p;
+    u_char      *end, stamp[NGX_K8S_METRICS_QUANTITY_LEN];
+    ngx_uint_t   i;
+
+    if (rd->second == now) {
+        return NGX_OK;
+    }
+
+    end = ngx_k8s_metrics_format_time(stamp, now);
+
+    if ((size_t) (end - stamp) != rd->stamp_len) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < rd->nstamps; i++) {
+        ngx_memcpy(rd->body.data + rd->stamps[i], stamp, rd->stamp_len);
+    }
+
+    rd->second = now;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A rendering of resources.c to keep: its stamps all the time of this
+ * answer (ctx->render_now), each of them recorded.
+ */
+
+static void
+ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
+{
+    u_char                    *p;
     ngx_uint_t                 i;
     ngx_chain_t               *cl;
     ngx_k8s_metrics_ctx_t     *ctx;
-    ngx_k8s_metrics_render_t  *rd, *oldest;
+    ngx_k8s_metrics_render_t  *rd, *oldest, next;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_k8s_metrics_module);
 
-    if (ctx == NULL || ctx->render_key.len == 0
-        || size > NGX_K8S_METRICS_RENDER_MAX)
+    if (ctx == NULL || ctx->render_key.len == 0 || e->stamps == NULL
+        || e->size > NGX_K8S_METRICS_RENDER_MAX)
     {
         return;
     }
 
+    ngx_memzero(&next, sizeof(ngx_k8s_metrics_render_t));
+
+    next.body.len = e->size;
+    next.body.data = ngx_alloc(e->size, r->connection->log);
+    next.key.len = ctx->render_key.len;
+    next.key.data = ngx_alloc(ctx->render_key.len, r->connection->log);
+    next.nstamps = e->stamps->nelts;
+    next.stamps = ngx_alloc(e->stamps->nelts * sizeof(size_t) + 1,
+                            r->connection->log);
+
+    if (next.body.data == NULL || next.key.data == NULL
+        || next.stamps == NULL)
+    {
+        ngx_k8s_metrics_render_free(&next);
+        return;
+    }
+
+    p = next.body.data;
+
+    for (cl = e->out; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    ngx_memcpy(next.key.data, ctx->render_key.data, ctx->render_key.len);
+    ngx_memcpy(next.stamps, e->stamps->elts, next.nstamps * sizeof(size_t));
+
+    next.snapshot = ctx->render_snapshot;
+    next.published = ctx->render_published;
+    next.second = ctx->render_now;
+    next.stamp_len = ctx->render_now_len;
+    next.used = ++ngx_k8s_metrics_render_clock;
+
+    /* an older rendering of the same request goes, or else the oldest */
+
     oldest = &ngx_k8s_metrics_renders[0];
 
-    for (i = 1; i < NGX_K8S_METRICS_RENDERS; i++) {
+    for (i = 0; i < NGX_K8S_METRICS_RENDERS; i++) {
         rd = &ngx_k8s_metrics_renders[i];
+
+        if (rd->key.len == next.key.len
+            && ngx_memcmp(rd->key.data, next.key.data, next.key.len) == 0)
+        {
+            oldest = rd;
+            break;
+        }
 
         if (rd->used < oldest->used) {
             oldest = rd;
         }
     }
 
-    body = ngx_alloc(size, r->connection->log);
-    key = ngx_alloc(ctx->render_key.len, r->connection->log);
-
-    if (body == NULL || key == NULL) {
-        if (body) {
-            ngx_free(body);
-        }
-
-        if (key) {
-            ngx_free(key);
-        }
-
-        return;
-    }
-
-    p = body;
-
-    for (cl = out; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-    }
-
-    if (oldest->body.data) {
-        ngx_free(oldest->body.data);
-        ngx_free(oldest->key.data);
-    }
-
-    oldest->snapshot = ctx->render_snapshot;
-    oldest->published = ctx->render_published;
-    oldest->second = ngx_time();
-    oldest->key.data = ngx_cpymem(key, ctx->render_key.data,
-                                  ctx->render_key.len)
-                       - ctx->render_key.len;
-    oldest->key.len = ctx->render_key.len;
-    oldest->body.data = body;
-    oldest->body.len = size;
-    oldest->used = ++ngx_k8s_metrics_render_clock;
+    ngx_k8s_metrics_render_free(oldest);
+    *oldest = next;
 
     ctx->render_key.len = 0;
+}
+
+
+static void
+ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd)
+{
+    if (rd->body.data) {
+        ngx_free(rd->body.data);
+    }
+
+    if (rd->key.data) {
+        ngx_free(rd->key.data);
+    }
+
+    if (rd->stamps) {
+        ngx_free(rd->stamps);
+    }
+
+    ngx_memzero(rd, sizeof(ngx_k8s_metrics_render_t));
 }
 
 

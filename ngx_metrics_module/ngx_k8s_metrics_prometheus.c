@@ -251,9 +251,13 @@ ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
         "# HELP k8s_metrics_sar_cache_hits_total SubjectAccessReview "
         "decisions answered from the cache.\n"
         "# TYPE k8s_metrics_sar_cache_hits_total counter\n"
-        "k8s_metrics_sar_cache_hits_total %uA\n",
+        "k8s_metrics_sar_cache_hits_total %uA\n"
+        "# HELP k8s_metrics_responses_reused_total Metrics responses a "
+        "worker sent again from its rendering of the same snapshot.\n"
+        "# TYPE k8s_metrics_responses_reused_total counter\n"
+        "k8s_metrics_responses_reused_total %uA\n",
         c->authn_failed, c->authz_allowed, c->authz_denied, c->authz_errors,
-        c->sar_cache_hits);
+        c->sar_cache_hits, c->renders_reused);
 }
 
 

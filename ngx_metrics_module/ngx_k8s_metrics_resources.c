@@ -18,6 +18,7 @@ typedef struct {
     ngx_flag_t                      table;
     ngx_k8s_metrics_emit_t          emit;
     ngx_int_t                       rc;         /* of a response sent */
+    time_t                          now_time;
     u_char                          now[NGX_K8S_METRICS_QUANTITY_LEN];
     size_t                          now_len;
 
@@ -273,9 +274,13 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
 
     ngx_k8s_metrics_emit_init(&q->emit, r->pool, ngx_k8s_metrics_pretty(r));
 
+    /* where the time of the answer is, for a rendering kept (json.c) */
+    q->emit.stamps = ngx_array_create(r->pool, 16, sizeof(size_t));
+
     /* metrics-server stamps every object with the time it answers */
 
-    q->now_len = ngx_k8s_metrics_format_time(q->now, ngx_time()) - q->now;
+    q->now_time = ngx_time();
+    q->now_len = ngx_k8s_metrics_format_time(q->now, q->now_time) - q->now;
 
     if (list) {
         /* the field selector's errors first, as the apiserver decodes them */
@@ -312,7 +317,7 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
                 q->table ? 'T' : 'J', q->emit.pretty ? 'P' : 'C');
 
     q->rc = ngx_k8s_metrics_render_lookup(r, q->snap, q->snap->published,
-                                          &key);
+                                          &key, q->now_time, q->now_len);
 
     return q->rc == NGX_DECLINED ? NGX_OK : NGX_DONE;
 }
@@ -611,7 +616,8 @@ ngx_k8s_metrics_metadata(ngx_k8s_metrics_query_t *q,
         ngx_k8s_metrics_sstr_value(q, *namespace);
     }
 
-    ngx_k8s_metrics_emit_member(e, "creationTimestamp", q->now, q->now_len);
+    ngx_k8s_metrics_emit_name(e, "creationTimestamp");
+    ngx_k8s_metrics_emit_stamp(e, q->now, q->now_len);
 
     if (nlabels) {
         ngx_k8s_metrics_emit_name(e, "labels");

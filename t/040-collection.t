@@ -7,6 +7,8 @@
 use lib 't/lib';
 use K8sMetricsTest;
 use K8sMetricsCheck;
+use JSON::PP ();
+use POSIX ();
 
 no_root_location();
 no_shuffle();
@@ -54,6 +56,23 @@ add_block_preprocessor(sub {
 });
 
 our $Ready = "GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/pods&match=pod-00003-003";
+
+# A list's creationTimestamps: all the same, and the second the test got
+# the answer in (or the one before): "stamps now".  A list sent again from
+# a worker's rendering without its stamps rewritten shows the older time.
+sub stamps_now {
+    my $body = shift;
+    return $body if $body !~ /^\{/;
+
+    my $doc = JSON::PP::decode_json($body);
+    my @items = @{ $doc->{items} };
+    my %stamps = map { $_->{metadata}{creationTimestamp} => 1 } @items;
+    my @now = map { POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time - $_)) } 0, 1;
+    my $ok = keys %stamps == 1 && grep { $stamps{$_} } @now;
+
+    return sprintf "%s %d items, stamps %s\n", $doc->{kind}, scalar @items,
+                   $ok ? 'now' : join(' ', sort keys %stamps) . " (now: $now[0])";
+}
 
 run_tests();
 
@@ -196,3 +215,28 @@ qr/\[error\].*scraping node "node-00002" \(https:\/\/[\d.]+:\d+\/metrics\/resour
 ["GET /wait?path=/admin/metrics&match=k8s_metrics_scrape_cycles_total%204", "GET /sim/stats?node=node-00001"]
 --- response_body_like eval
 ["ready", qr/^(?=.*"connections":1,)(?=.*"with_client_cert":[4-9])(?=.*"last_client_subject":"CN=system:metrics-server")(?=.*"last_accept_encoding":"[^"]*gzip)(?=.*"last_user_agent":"ngx_metrics_module")/]
+
+
+
+=== TEST 12: a list asked again from the same snapshot is sent again, its creationTimestamps those of the new answer
+--- timeout: 40
+--- http_config eval
+::http_config() =~ s/k8s_metrics_resolution 1s;/k8s_metrics_resolution 10s;/r
+--- request eval
+[$::Ready . "&timeout=30000",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/pods",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/pods",
+ "GET /wait?path=/admin/metrics&match=never&timeout=2500",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/pods",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/pods?pretty=true",
+ "GET /wait?path=/admin/metrics&match=never&timeout=2500",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/pods?pretty=true",
+ "GET /admin/metrics"]
+--- error_code eval
+[200, 200, 200, 504, 200, 200, 504, 200, 200]
+--- response_body_filters eval
+[\&::stamps_now]
+--- response_body_like eval
+["ready", "^PodMetricsList 12 items, stamps now\n\$", "^PodMetricsList 12 items, stamps now\n\$", ".",
+ "^PodMetricsList 12 items, stamps now\n\$", "^PodMetricsList 12 items, stamps now\n\$", ".",
+ "^PodMetricsList 12 items, stamps now\n\$", qr/\nk8s_metrics_responses_reused_total [1-9]/]
