@@ -20,11 +20,24 @@
  * rewritten when the second has changed since.
  */
 
+/*
+ * A rendered body, shared by the cache entry and the requests sending it
+ * (no copy per request: a 44 MB list is sent by many at once); freed with
+ * the last of them.  It is not written to while shared.
+ */
+
+typedef struct {
+    ngx_uint_t                  refs;
+    size_t                      len;
+    u_char                     *data;       /* follows the structure */
+} ngx_k8s_metrics_rendered_t;
+
+
 typedef struct {
     void                       *snapshot;
     int64_t                     published;
     ngx_str_t                   key;
-    ngx_str_t                   body;
+    ngx_k8s_metrics_rendered_t *body;
     ngx_uint_t                  used;
 
     time_t                      second;     /* what the stamps say */
@@ -45,6 +58,9 @@ static ngx_int_t ngx_k8s_metrics_render_restamp(
 static void ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
     ngx_k8s_metrics_emit_t *e);
 static void ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd);
+static ngx_k8s_metrics_rendered_t *ngx_k8s_metrics_rendered_alloc(size_t len,
+    ngx_log_t *log);
+static void ngx_k8s_metrics_rendered_release(void *data);
 static json_t *ngx_k8s_metrics_status(ngx_uint_t code, const char *reason,
     json_t *details, const char *message);
 static json_t *ngx_k8s_metrics_group_version(void);
@@ -182,10 +198,10 @@ ngx_int_t
 ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
     int64_t published, ngx_str_t *key, time_t now, size_t now_len)
 {
-    u_char                       *p;
     ngx_int_t                     rc;
     ngx_buf_t                    *b;
     ngx_chain_t                   out;
+    ngx_pool_cleanup_t           *cln;
     ngx_k8s_metrics_ctx_t        *ctx;
     ngx_k8s_metrics_render_t     *rd;
     ngx_k8s_metrics_main_conf_t  *kmcf;
@@ -210,23 +226,27 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
     (void) ngx_atomic_fetch_add(&kmcf->sh->counters.renders_reused, 1);
 
-    /* the request owns its copy: the cache may change before it is sent */
+    /* the request holds the body until its pool goes */
 
-    p = ngx_pnalloc(r->pool, rd->body.len);
     b = ngx_calloc_buf(r->pool);
+    cln = ngx_pool_cleanup_add(r->pool, 0);
 
-    if (p == NULL || b == NULL) {
+    if (b == NULL || cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->pos = p;
-    b->last = ngx_cpymem(p, rd->body.data, rd->body.len);
+    rd->body->refs++;
+    cln->handler = ngx_k8s_metrics_rendered_release;
+    cln->data = rd->body;
+
+    b->pos = rd->body->data;
+    b->last = rd->body->data + rd->body->len;
     b->memory = 1;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = rd->body.len;
+    r->headers_out.content_length_n = rd->body->len;
     r->headers_out.content_type = ngx_k8s_metrics_json_type;
     r->headers_out.content_type_len = ngx_k8s_metrics_json_type.len;
     r->headers_out.content_type_lowcase = NULL;
@@ -244,13 +264,17 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
 }
 
 
-/* the stamps of a kept rendering, brought to this second */
+/*
+ * The stamps of a kept rendering, brought to this second: in place, or in
+ * a copy when requests are still sending the body.
+ */
 
 static ngx_int_t
 ngx_k8s_metrics_render_restamp(ngx_k8s_metrics_render_t *rd, time_t now)
 {
-    u_char      *end, stamp[NGX_K8S_METRICS_QUANTITY_LEN];
-    ngx_uint_t   i;
+    u_char                      *end, stamp[NGX_K8S_METRICS_QUANTITY_LEN];
+    ngx_uint_t                   i;
+    ngx_k8s_metrics_rendered_t  *body;
 
     if (rd->second == now) {
         return NGX_OK;
@@ -262,8 +286,19 @@ ngx_k8s_metrics_render_restamp(ngx_k8s_metrics_render_t *rd, time_t now)
         return NGX_DECLINED;
     }
 
+    if (rd->body->refs > 1) {
+        body = ngx_k8s_metrics_rendered_alloc(rd->body->len, ngx_cycle->log);
+        if (body == NULL) {
+            return NGX_DECLINED;
+        }
+
+        ngx_memcpy(body->data, rd->body->data, rd->body->len);
+        ngx_k8s_metrics_rendered_release(rd->body);
+        rd->body = body;
+    }
+
     for (i = 0; i < rd->nstamps; i++) {
-        ngx_memcpy(rd->body.data + rd->stamps[i], stamp, rd->stamp_len);
+        ngx_memcpy(rd->body->data + rd->stamps[i], stamp, rd->stamp_len);
     }
 
     rd->second = now;
@@ -296,22 +331,19 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
 
     ngx_memzero(&next, sizeof(ngx_k8s_metrics_render_t));
 
-    next.body.len = e->size;
-    next.body.data = ngx_alloc(e->size, r->connection->log);
+    next.body = ngx_k8s_metrics_rendered_alloc(e->size, r->connection->log);
     next.key.len = ctx->render_key.len;
     next.key.data = ngx_alloc(ctx->render_key.len, r->connection->log);
     next.nstamps = e->stamps->nelts;
     next.stamps = ngx_alloc(e->stamps->nelts * sizeof(size_t) + 1,
                             r->connection->log);
 
-    if (next.body.data == NULL || next.key.data == NULL
-        || next.stamps == NULL)
-    {
+    if (next.body == NULL || next.key.data == NULL || next.stamps == NULL) {
         ngx_k8s_metrics_render_free(&next);
         return;
     }
 
-    p = next.body.data;
+    p = next.body->data;
 
     for (cl = e->out; cl; cl = cl->next) {
         p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
@@ -355,8 +387,8 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
 static void
 ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd)
 {
-    if (rd->body.data) {
-        ngx_free(rd->body.data);
+    if (rd->body) {
+        ngx_k8s_metrics_rendered_release(rd->body);
     }
 
     if (rd->key.data) {
@@ -368,6 +400,35 @@ ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd)
     }
 
     ngx_memzero(rd, sizeof(ngx_k8s_metrics_render_t));
+}
+
+
+static ngx_k8s_metrics_rendered_t *
+ngx_k8s_metrics_rendered_alloc(size_t len, ngx_log_t *log)
+{
+    ngx_k8s_metrics_rendered_t  *body;
+
+    body = ngx_alloc(sizeof(ngx_k8s_metrics_rendered_t) + len, log);
+    if (body == NULL) {
+        return NULL;
+    }
+
+    body->refs = 1;
+    body->len = len;
+    body->data = (u_char *) (body + 1);
+
+    return body;
+}
+
+
+static void
+ngx_k8s_metrics_rendered_release(void *data)
+{
+    ngx_k8s_metrics_rendered_t *body = data;
+
+    if (--body->refs == 0) {
+        ngx_free(body);
+    }
 }
 
 
