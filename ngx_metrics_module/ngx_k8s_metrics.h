@@ -255,6 +255,7 @@ typedef struct {
     ngx_atomic_t                    dropped_decrease;
     ngx_atomic_t                    dropped_unlisted;
     ngx_atomic_t                    configmap_updates;
+    ngx_atomic_t                    configmap_rejected;
 } ngx_k8s_metrics_counters_t;
 
 

@@ -8,7 +8,8 @@
  * k8s.io/apiserver's delegated authentication: a client CA file set in the
  * configuration wins over the ConfigMap's, and so does the whole
  * requestheader configuration when its CA file is set.  A CA that does not
- * parse leaves the previous one in place.
+ * parse leaves the previous one in place: the scraping process decides it,
+ * once, so that every worker builds the same stores from the zone.
  */
 
 
@@ -29,17 +30,28 @@ typedef struct {
 } ngx_k8s_metrics_authconfig_t;
 
 
-static ngx_int_t ngx_k8s_metrics_authconfig_load(
-    ngx_k8s_metrics_main_conf_t *kmcf, ngx_log_t *log);
-static ngx_k8s_metrics_ca_t *ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool,
-    json_t *data, const char *key, ngx_k8s_metrics_ca_t *previous,
+static json_t *ngx_k8s_metrics_authconfig_published(
+    ngx_k8s_metrics_main_conf_t *kmcf);
+static void ngx_k8s_metrics_authconfig_keep_cas(
+    ngx_k8s_metrics_main_conf_t *kmcf, json_t *data, json_t *previous,
     ngx_log_t *log);
+static ngx_uint_t ngx_k8s_metrics_authconfig_read_pem(const char *pem,
+    X509_STORE *store);
+static ngx_int_t ngx_k8s_metrics_authconfig_load(
+    ngx_k8s_metrics_main_conf_t *kmcf);
+static ngx_k8s_metrics_ca_t *ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool,
+    json_t *data, const char *key);
 static ngx_array_t *ngx_k8s_metrics_authconfig_list(ngx_pool_t *pool,
     json_t *data, const char *key);
 static void ngx_k8s_metrics_authconfig_free_ca(void *data);
 
 
 static ngx_k8s_metrics_authconfig_t  ngx_k8s_metrics_authconfig;
+
+static const char  *ngx_k8s_metrics_authconfig_ca_keys[] = {
+    "client-ca-file",
+    "requestheader-client-ca-file",
+};
 
 
 /* the scraping process: the ConfigMap's data, into the zone */
@@ -50,10 +62,23 @@ ngx_k8s_metrics_authconfig_update(ngx_k8s_metrics_main_conf_t *kmcf,
 {
     char     *text;
     size_t    len;
+    json_t   *next, *previous;
     u_char   *copy, *old;
 
-    text = json_dumps(data ? data : json_object(),
-                      JSON_COMPACT|JSON_SORT_KEYS);
+    /* a shallow copy: the CAs kept replace values of the copy only */
+
+    next = data ? json_copy(data) : json_object();
+    if (next == NULL) {
+        return;
+    }
+
+    previous = ngx_k8s_metrics_authconfig_published(kmcf);
+    ngx_k8s_metrics_authconfig_keep_cas(kmcf, next, previous, log);
+    json_decref(previous);
+
+    text = json_dumps(next, JSON_COMPACT|JSON_SORT_KEYS);
+    json_decref(next);
+
     if (text == NULL) {
         return;
     }
@@ -105,6 +130,102 @@ ngx_k8s_metrics_authconfig_update(ngx_k8s_metrics_main_conf_t *kmcf,
 }
 
 
+/* the data last put in the zone, or NULL */
+
+static json_t *
+ngx_k8s_metrics_authconfig_published(ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    json_t  *data;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    data = kmcf->sh->authconfig
+           ? json_loadb((char *) kmcf->sh->authconfig,
+                        kmcf->sh->authconfig_len, 0, NULL)
+           : NULL;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    return data;
+}
+
+
+/*
+ * A CA bundle of the new data that holds no certificate is replaced by the
+ * one published before (the zone only ever holds bundles that parse, or
+ * none); with nothing published before, the key is left out.
+ */
+
+static void
+ngx_k8s_metrics_authconfig_keep_cas(ngx_k8s_metrics_main_conf_t *kmcf,
+    json_t *data, json_t *previous, ngx_log_t *log)
+{
+    json_t      *kept;
+    ngx_uint_t   i;
+    const char  *key, *pem;
+
+    for (i = 0; i < sizeof(ngx_k8s_metrics_authconfig_ca_keys)
+                    / sizeof(ngx_k8s_metrics_authconfig_ca_keys[0]); i++)
+    {
+        key = ngx_k8s_metrics_authconfig_ca_keys[i];
+        pem = json_string_value(json_object_get(data, key));
+
+        if (pem == NULL || *pem == '\0'
+            || ngx_k8s_metrics_authconfig_read_pem(pem, NULL))
+        {
+            continue;
+        }
+
+        kept = json_object_get(previous, key);
+
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "k8s metrics: the authentication ConfigMap's \"%s\" "
+                      "holds no certificate: %s", key,
+                      kept ? "the previous CA is kept" : "it is not used");
+
+        (void) ngx_atomic_fetch_add(&kmcf->sh->counters.configmap_rejected, 1);
+
+        if (kept) {
+            json_object_set(data, key, kept);
+
+        } else {
+            json_object_del(data, key);
+        }
+    }
+}
+
+
+/*
+ * The certificates of a PEM bundle, added to the store if one is given;
+ * returns how many were read.
+ */
+
+static ngx_uint_t
+ngx_k8s_metrics_authconfig_read_pem(const char *pem, X509_STORE *store)
+{
+    BIO         *bio;
+    X509        *cert;
+    ngx_uint_t   n;
+
+    bio = BIO_new_mem_buf(pem, -1);
+    n = 0;
+
+    while (bio && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+
+        if (store == NULL || X509_STORE_add_cert(store, cert) == 1) {
+            n++;
+        }
+
+        X509_free(cert);
+    }
+
+    BIO_free(bio);
+    ERR_clear_error();
+
+    return n;
+}
+
+
 /*
  * A worker, for a request: the location's settings with what the
  * ConfigMap provides where the files do not.
@@ -121,7 +242,7 @@ ngx_k8s_metrics_authconfig_apply(ngx_http_request_t *r,
     ac = &ngx_k8s_metrics_authconfig;
 
     if (ac->version != kmcf->sh->authconfig_version) {
-        (void) ngx_k8s_metrics_authconfig_load(kmcf, r->connection->log);
+        (void) ngx_k8s_metrics_authconfig_load(kmcf);
     }
 
     if (klcf->client_ca == NULL) {
@@ -152,8 +273,7 @@ ngx_k8s_metrics_authconfig_apply(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_log_t *log)
+ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf)
 {
     json_t                        *data;
     ngx_uint_t                     version;
@@ -186,11 +306,9 @@ ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf,
     next.pool = pool;
 
     next.client_ca = ngx_k8s_metrics_authconfig_ca(pool, data,
-                                                   "client-ca-file",
-                                                   ac->client_ca, log);
+                                                   "client-ca-file");
     next.requestheader_ca = ngx_k8s_metrics_authconfig_ca(pool, data,
-                                              "requestheader-client-ca-file",
-                                              ac->requestheader_ca, log);
+                                              "requestheader-client-ca-file");
     next.allowed_names = ngx_k8s_metrics_authconfig_list(pool, data,
                                               "requestheader-allowed-names");
     next.username_headers = ngx_k8s_metrics_authconfig_list(pool, data,
@@ -221,17 +339,15 @@ ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf,
 
 
 /*
- * A CA bundle of the ConfigMap, in a store of its own; a bundle that does
- * not parse keeps the previous store (copied into the new pool's care).
+ * A CA bundle of the ConfigMap, in a store of its own.  Bundles that hold
+ * no certificate never reach the zone (see authconfig_keep_cas()), so one
+ * that fails here failed to allocate.
  */
 
 static ngx_k8s_metrics_ca_t *
 ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool, json_t *data,
-    const char *key, ngx_k8s_metrics_ca_t *previous, ngx_log_t *log)
+    const char *key)
 {
-    BIO                   *bio;
-    X509                  *cert;
-    ngx_uint_t             n;
     const char            *pem;
     ngx_pool_cleanup_t    *cln;
     ngx_k8s_metrics_ca_t  *ca;
@@ -261,47 +377,16 @@ ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool, json_t *data,
     }
 
     ca->store = X509_STORE_new();
-    bio = BIO_new_mem_buf(pem, -1);
-
-    n = 0;
-
-    while (ca->store && bio
-           && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-    {
-        if (X509_STORE_add_cert(ca->store, cert) == 1) {
-            n++;
-        }
-
-        X509_free(cert);
-    }
-
-    BIO_free(bio);
-    ERR_clear_error();
-
-    if (n) {
-        cln->handler = ngx_k8s_metrics_authconfig_free_ca;
-        cln->data = ca->store;
-        return ca;
-    }
-
-    X509_STORE_free(ca->store);
-
-    ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "k8s metrics: the authentication ConfigMap's \"%s\" holds "
-                  "no certificate: %s", key,
-                  previous ? "the previous CA is kept" : "it is not used");
-
-    if (previous == NULL) {
+    if (ca->store == NULL) {
         return NULL;
     }
 
-    /* the previous store outlives the pool it came with */
-
-    X509_STORE_up_ref(previous->store);
-
-    ca->store = previous->store;
     cln->handler = ngx_k8s_metrics_authconfig_free_ca;
     cln->data = ca->store;
+
+    if (ngx_k8s_metrics_authconfig_read_pem(pem, ca->store) == 0) {
+        return NULL;
+    }
 
     return ca;
 }

@@ -224,9 +224,14 @@ ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
         "# HELP k8s_metrics_authentication_configmap_updates_total Changes "
         "of the authentication ConfigMap taken.\n"
         "# TYPE k8s_metrics_authentication_configmap_updates_total counter\n"
-        "k8s_metrics_authentication_configmap_updates_total %uA\n",
+        "k8s_metrics_authentication_configmap_updates_total %uA\n"
+        "# HELP k8s_metrics_authentication_configmap_rejected_total CA "
+        "bundles of the authentication ConfigMap that held no certificate "
+        "(the previous CA kept).\n"
+        "# TYPE k8s_metrics_authentication_configmap_rejected_total counter\n"
+        "k8s_metrics_authentication_configmap_rejected_total %uA\n",
         c->dropped_malformed, c->dropped_incomplete, c->dropped_zero,
-        c->dropped_unlisted, c->configmap_updates);
+        c->dropped_unlisted, c->configmap_updates, c->configmap_rejected);
 
     p = ngx_slprintf(p, last,
         "# HELP k8s_metrics_authentications_total Requests by "

@@ -277,18 +277,28 @@ the authentication ConfigMap kube-system/extension-apiserver-authentication chan
 
 
 
-=== TEST 13: a broken CA in the ConfigMap keeps the previous one
---- timeout: 30
+=== TEST 13: a broken CA in the ConfigMap keeps the previous one, in every worker
+The workers serve with the unknown CA (401 to the front proxy); then the
+front-proxy CA and, at once, a broken bundle.  No worker loads the data in
+between, so a worker deciding by what it loaded last would keep the unknown
+CA; the scraping process keeps the front-proxy CA for all of them.
+--- timeout: 40
 --- as_admin
 --- request eval
 [$::Ready,
+ "POST /apictl/configmap/set\n" . JSON::PP::encode_json({'requestheader-client-ca-file' => do { local (@ARGV, $/) = "$ENV{TEST_NGINX_PKI}/unknown-ca.crt"; <> }}),
+ "GET /wait?path=/unknown$::Nodes&header=X-Remote-User:admin&status=403&timeout=10000",
+ "GET /fp$::Nodes",
+ "POST /apictl/configmap/set\n" . JSON::PP::encode_json({'requestheader-client-ca-file' => do { local (@ARGV, $/) = "$ENV{TEST_NGINX_PKI}/front-proxy-ca.crt"; <> }}),
  "POST /apictl/configmap/set\n{\"requestheader-client-ca-file\":\"-----BEGIN CERTIFICATE-----\\ngarbage\\n-----END CERTIFICATE-----\\n\"}",
- "GET /wait?path=/admin/metrics&match=k8s_metrics_authentication_configmap_updates_total%202&timeout=10000",
- "GET /fp$::Nodes"]
+ "GET /wait?path=/admin/metrics&match=k8s_metrics_authentication_configmap_rejected_total%201&timeout=10000",
+ ("GET /fp$::Nodes") x 8,
+ "GET /admin/metrics"]
 --- error_code eval
-[200, 200, 200, 200]
+[200, 200, 200, 401, 200, 200, 200, (200) x 8, 200]
 --- response_body_like eval
-["ready", ".", "ready", "NodeMetricsList"]
+["ready", ".", "ready", qr/"reason":"Unauthorized"/, ".", ".", "ready", ("NodeMetricsList") x 8,
+ qr/\nk8s_metrics_authentication_configmap_updates_total 3\n/]
 --- error_log
 holds no certificate: the previous CA is kept
 
