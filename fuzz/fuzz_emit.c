@@ -47,6 +47,8 @@ document(ngx_k8s_metrics_emit_t *e, u_char *s, size_t len, int key)
     ngx_k8s_metrics_emit_close(e, ']');
     ngx_k8s_metrics_emit_open(e, '{');
     ngx_k8s_metrics_emit_literal(e, "a", "b");
+    ngx_k8s_metrics_emit_name(e, "none");
+    ngx_k8s_metrics_emit_null(e);
     ngx_k8s_metrics_emit_close(e, '}');
     ngx_k8s_metrics_emit_close(e, ']');
 

@@ -638,6 +638,7 @@ void ngx_k8s_metrics_emit_key(ngx_k8s_metrics_emit_t *e, u_char *key,
 void ngx_k8s_metrics_emit_string(ngx_k8s_metrics_emit_t *e, u_char *s,
     size_t len);
 void ngx_k8s_metrics_emit_int(ngx_k8s_metrics_emit_t *e, ngx_int_t n);
+void ngx_k8s_metrics_emit_null(ngx_k8s_metrics_emit_t *e);
 void ngx_k8s_metrics_emit_member(ngx_k8s_metrics_emit_t *e, const char *key,
     u_char *value, size_t len);
 void ngx_k8s_metrics_emit_stamp(ngx_k8s_metrics_emit_t *e, u_char *now,

@@ -155,6 +155,14 @@ ngx_k8s_metrics_emit_int(ngx_k8s_metrics_emit_t *e, ngx_int_t n)
 }
 
 
+void
+ngx_k8s_metrics_emit_null(ngx_k8s_metrics_emit_t *e)
+{
+    ngx_k8s_metrics_emit_separator(e);
+    ngx_k8s_metrics_emit_raw("null", 4, e);
+}
+
+
 /* "key": "value" */
 
 void

@@ -16,6 +16,7 @@ typedef struct {
     ngx_array_t                    *labels;     /* requirements, or NULL */
     ngx_array_t                    *fields;
     ngx_flag_t                      table;
+    ngx_flag_t                      table_rows;   /* "rows" opened */
     ngx_k8s_metrics_emit_t          emit;
     ngx_int_t                       rc;         /* of a response sent */
     time_t                          now_time;
@@ -213,7 +214,9 @@ done:
 /*
  * The document around the items: a list (list_kind set) or one object,
  * or a Table of either.  Kind and apiVersion lead every object, as Go's
- * struct order has them.
+ * struct order has them.  A Table's columns come with its first row: as
+ * metrics-server's (nil slices), a Table of no rows has "columnDefinitions"
+ * and "rows" null.
  */
 
 static void
@@ -229,9 +232,6 @@ ngx_k8s_metrics_begin(ngx_k8s_metrics_query_t *q, const char *list_kind)
         ngx_k8s_metrics_emit_name(e, "metadata");
         ngx_k8s_metrics_emit_open(e, '{');
         ngx_k8s_metrics_emit_close(e, '}');
-        ngx_k8s_metrics_columns(e);
-        ngx_k8s_metrics_emit_name(e, "rows");
-        ngx_k8s_metrics_emit_open(e, '[');
         return;
     }
 
@@ -250,12 +250,23 @@ ngx_k8s_metrics_begin(ngx_k8s_metrics_query_t *q, const char *list_kind)
 static ngx_int_t
 ngx_k8s_metrics_end(ngx_k8s_metrics_query_t *q, const char *list_kind)
 {
-    if (q->table || list_kind) {
-        ngx_k8s_metrics_emit_close(&q->emit, ']');
-        ngx_k8s_metrics_emit_close(&q->emit, '}');
+    ngx_k8s_metrics_emit_t  *e;
+
+    e = &q->emit;
+
+    if (q->table && !q->table_rows) {
+        ngx_k8s_metrics_emit_name(e, "columnDefinitions");
+        ngx_k8s_metrics_emit_null(e);
+        ngx_k8s_metrics_emit_name(e, "rows");
+        ngx_k8s_metrics_emit_null(e);
+        ngx_k8s_metrics_emit_close(e, '}');
+
+    } else if (q->table || list_kind) {
+        ngx_k8s_metrics_emit_close(e, ']');
+        ngx_k8s_metrics_emit_close(e, '}');
     }
 
-    return ngx_k8s_metrics_send_emitted(q->r, NGX_HTTP_OK, &q->emit);
+    return ngx_k8s_metrics_send_emitted(q->r, NGX_HTTP_OK, e);
 }
 
 
@@ -725,6 +736,13 @@ ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_emit_t  *e;
 
     e = &q->emit;
+
+    if (!q->table_rows) {
+        ngx_k8s_metrics_columns(e);
+        ngx_k8s_metrics_emit_name(e, "rows");
+        ngx_k8s_metrics_emit_open(e, '[');
+        q->table_rows = 1;
+    }
 
     ngx_k8s_metrics_emit_open(e, '{');
     ngx_k8s_metrics_emit_name(e, "cells");

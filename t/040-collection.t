@@ -172,13 +172,17 @@ scraping node
 
 
 
-=== TEST 8: Table output for kubectl
+=== TEST 8: Table output for kubectl; a Table of no rows has null columns and rows, as metrics-server's
 --- request eval
-[$::Ready, "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=tier%3Dgpu"]
+[$::Ready, "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=tier%3Dgpu",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=tier%3Dnone",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/namespaces/no-such-namespace/pods"]
 --- more_headers
 Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json
 --- response_body_like eval
-["ready", qr/^\{"kind":"Table","apiVersion":"meta.k8s.io\/v1","metadata":\{\},"columnDefinitions":\[\{"name":"Name","type":"string","format":"name","description":"Name of the resource","priority":0\},\{"name":"cpu",.*\],"rows":\[\{"cells":\["node-00002","\d+[num]?","\d+(Ki|Mi)?","[\d.]+m?s"\],"object":\{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io\/v1","metadata":\{"name":"node-00002",.*\}\}\]\}\n$/]
+["ready", qr/^\{"kind":"Table","apiVersion":"meta.k8s.io\/v1","metadata":\{\},"columnDefinitions":\[\{"name":"Name","type":"string","format":"name","description":"Name of the resource","priority":0\},\{"name":"cpu",.*\],"rows":\[\{"cells":\["node-00002","\d+[num]?","\d+(Ki|Mi)?","[\d.]+m?s"\],"object":\{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io\/v1","metadata":\{"name":"node-00002",.*\}\}\]\}\n$/,
+ qr/^\{"kind":"Table","apiVersion":"meta.k8s.io\/v1","metadata":\{\},"columnDefinitions":null,"rows":null\}\n$/,
+ qr/^\{"kind":"Table","apiVersion":"meta.k8s.io\/v1","metadata":\{\},"columnDefinitions":null,"rows":null\}\n$/]
 
 
 

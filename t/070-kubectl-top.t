@@ -67,6 +67,18 @@ is(scalar @rows, 24, 'every pod of every node, with CPU and memory');
 my $kube_system = `$kubectl top pods -n kube-system 2>&1`;
 like($kube_system, qr/^pod-00001-001\s+\d+m\s+\d+Mi/m, 'kubectl top pods -n NAMESPACE');
 
+# kubectl get asks for a Table (Accept: as=Table): rows, and "No resources
+# found" for a Table of none (columnDefinitions and rows null)
+my $table = `$kubectl get nodemetrics 2>&1`;
+like($table, qr/^NAME\s+CPU\s+MEMORY\s+WINDOW\s*\n(node-\d+\s+\S+\s+\S+\s+\S+\s*\n){4}\z/,
+     'kubectl get nodemetrics prints the Table');
+my $none = `$kubectl get nodemetrics -l no-such-label=here 2>&1`;
+is($?, 0, 'kubectl get nodemetrics matching none succeeds');
+like($none, qr/^No resources found/, '... and says so') or diag($none);
+my $pod_table = `$kubectl get podmetrics -n kube-system 2>&1`;
+like($pod_table, qr/^NAME\s+CPU\s+MEMORY\s+WINDOW\s*\npod-00001-001\s/,
+     'kubectl get podmetrics -n NAMESPACE prints the Table');
+
 my $raw = `$kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes/node-00002 2>&1`;
 like($raw, qr/"kind":"NodeMetrics".*"name":"node-00002"/s, 'kubectl get --raw a NodeMetrics');
 
