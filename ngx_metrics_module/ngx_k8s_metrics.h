@@ -310,6 +310,8 @@ typedef struct {
     ngx_flag_t                      kubelet_use_node_status_port;
     ngx_array_t                    *kubelet_address_types;   /* ngx_str_t */
     ngx_flag_t                      authentication_configmap;
+
+    size_t                          response_cache_size;    /* per worker */
 } ngx_k8s_metrics_main_conf_t;
 
 

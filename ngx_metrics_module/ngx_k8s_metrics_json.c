@@ -8,9 +8,9 @@
 #include "ngx_k8s_metrics.h"
 
 
-/* rendered lists kept by a worker, and the largest one kept */
+/* rendered answers kept by a worker, at most; their bytes, at most
+ * k8s_metrics_response_cache_size */
 #define NGX_K8S_METRICS_RENDERS     8
-#define NGX_K8S_METRICS_RENDER_MAX  (64 * 1024 * 1024)
 
 
 /*
@@ -57,6 +57,9 @@ static ngx_int_t ngx_k8s_metrics_render_restamp(
     ngx_k8s_metrics_render_t *rd, time_t now);
 static void ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
     ngx_k8s_metrics_emit_t *e);
+static ngx_k8s_metrics_render_t *ngx_k8s_metrics_render_room(ngx_str_t *key,
+    size_t size, size_t budget);
+static void ngx_k8s_metrics_render_evict(ngx_k8s_metrics_render_t *rd);
 static void ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd);
 static ngx_k8s_metrics_rendered_t *ngx_k8s_metrics_rendered_alloc(size_t len,
     ngx_log_t *log);
@@ -76,6 +79,7 @@ static ngx_str_t  ngx_k8s_metrics_json_type = ngx_string("application/json");
 
 static ngx_k8s_metrics_render_t  ngx_k8s_metrics_renders[NGX_K8S_METRICS_RENDERS];
 static ngx_uint_t                ngx_k8s_metrics_render_clock;
+static size_t                    ngx_k8s_metrics_render_bytes;
 static ngx_str_t  ngx_k8s_metrics_nosniff = ngx_string("nosniff");
 
 
@@ -315,16 +319,17 @@ ngx_k8s_metrics_render_restamp(ngx_k8s_metrics_render_t *rd, time_t now)
 static void
 ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
 {
-    u_char                    *p;
-    ngx_uint_t                 i;
-    ngx_chain_t               *cl;
-    ngx_k8s_metrics_ctx_t     *ctx;
-    ngx_k8s_metrics_render_t  *rd, *oldest, next;
+    u_char                       *p;
+    ngx_chain_t                  *cl;
+    ngx_k8s_metrics_ctx_t        *ctx;
+    ngx_k8s_metrics_render_t     *slot, next;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_k8s_metrics_module);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
     if (ctx == NULL || ctx->render_key.len == 0 || e->stamps == NULL
-        || e->size > NGX_K8S_METRICS_RENDER_MAX)
+        || e->size > kmcf->response_cache_size)
     {
         return;
     }
@@ -358,29 +363,70 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
     next.stamp_len = ctx->render_now_len;
     next.used = ++ngx_k8s_metrics_render_clock;
 
-    /* an older rendering of the same request goes, or else the oldest */
+    slot = ngx_k8s_metrics_render_room(&next.key, e->size,
+                                       kmcf->response_cache_size);
+    *slot = next;
+    ngx_k8s_metrics_render_bytes += e->size;
 
-    oldest = &ngx_k8s_metrics_renders[0];
+    ctx->render_key.len = 0;
+}
+
+
+/*
+ * A free slot for a rendering of size bytes (at most the budget): an older
+ * rendering of the same request goes first, then the least recently used
+ * ones until the kept bytes leave room.
+ */
+
+static ngx_k8s_metrics_render_t *
+ngx_k8s_metrics_render_room(ngx_str_t *key, size_t size, size_t budget)
+{
+    ngx_uint_t                 i;
+    ngx_k8s_metrics_render_t  *rd, *empty, *oldest;
 
     for (i = 0; i < NGX_K8S_METRICS_RENDERS; i++) {
         rd = &ngx_k8s_metrics_renders[i];
 
-        if (rd->key.len == next.key.len
-            && ngx_memcmp(rd->key.data, next.key.data, next.key.len) == 0)
+        if (rd->body && rd->key.len == key->len
+            && ngx_memcmp(rd->key.data, key->data, key->len) == 0)
         {
-            oldest = rd;
-            break;
-        }
-
-        if (rd->used < oldest->used) {
-            oldest = rd;
+            ngx_k8s_metrics_render_evict(rd);
         }
     }
 
-    ngx_k8s_metrics_render_free(oldest);
-    *oldest = next;
+    for ( ;; ) {
+        empty = NULL;
+        oldest = NULL;
 
-    ctx->render_key.len = 0;
+        for (i = 0; i < NGX_K8S_METRICS_RENDERS; i++) {
+            rd = &ngx_k8s_metrics_renders[i];
+
+            if (rd->body == NULL) {
+                empty = rd;
+
+            } else if (oldest == NULL || rd->used < oldest->used) {
+                oldest = rd;
+            }
+        }
+
+        if (empty && ngx_k8s_metrics_render_bytes + size <= budget) {
+            return empty;
+        }
+
+        /* oldest is set: with no rendering kept, the bytes are 0 */
+
+        ngx_k8s_metrics_render_evict(oldest);
+    }
+}
+
+
+/* a kept rendering goes, and its bytes with it */
+
+static void
+ngx_k8s_metrics_render_evict(ngx_k8s_metrics_render_t *rd)
+{
+    ngx_k8s_metrics_render_bytes -= rd->body->len;
+    ngx_k8s_metrics_render_free(rd);
 }
 
 

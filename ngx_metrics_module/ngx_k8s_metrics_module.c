@@ -148,6 +148,13 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       offsetof(ngx_k8s_metrics_main_conf_t, kubelet_max_body),
       NULL },
 
+    { ngx_string("k8s_metrics_response_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, response_cache_size),
+      NULL },
+
     { ngx_string("k8s_metrics_apiserver"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_k8s_metrics_apiserver,
@@ -399,6 +406,7 @@ ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf)
     kmcf->kubelet_insecure_tls = NGX_CONF_UNSET;
     kmcf->kubelet_timeout = NGX_CONF_UNSET_MSEC;
     kmcf->kubelet_max_body = NGX_CONF_UNSET_SIZE;
+    kmcf->response_cache_size = NGX_CONF_UNSET_SIZE;
     kmcf->kubelet_use_node_status_port = NGX_CONF_UNSET;
     kmcf->apiserver_timeout = NGX_CONF_UNSET_MSEC;
 
@@ -416,6 +424,7 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(kmcf->kubelet_insecure_tls, 0);
     ngx_conf_init_msec_value(kmcf->kubelet_timeout, 10000);
     ngx_conf_init_size_value(kmcf->kubelet_max_body, 16 * 1024 * 1024);
+    ngx_conf_init_size_value(kmcf->response_cache_size, 128 * 1024 * 1024);
 
     ngx_conf_init_value(kmcf->kubelet_use_node_status_port, 0);
     ngx_conf_init_msec_value(kmcf->apiserver_timeout, 10000);

@@ -74,6 +74,20 @@ sub stamps_now {
                    $ok ? 'now' : join(' ', sort keys %stamps) . " (now: $now[0])";
 }
 
+# /metrics: how many answers were sent again from a kept rendering since
+# the previous /metrics of the block ("reused +N"; a block starts with the
+# readiness wait); other bodies unchanged
+our $ReusedBefore;
+sub reused_since {
+    my $body = shift;
+    undef $ReusedBefore if $body =~ /^ready/;
+    my ($n) = $body =~ /^k8s_metrics_responses_reused_total (\d+)$/m
+        or return $body;
+    my $since = defined $ReusedBefore ? "+" . ($n - $ReusedBefore) : "from $n";
+    $ReusedBefore = $n;
+    return "reused $since\n";
+}
+
 run_tests();
 
 __DATA__
@@ -244,3 +258,39 @@ qr/\[error\].*scraping node "node-00002" \(https:\/\/[\d.]+:\d+\/metrics\/resour
 ["ready", "^PodMetricsList 12 items, stamps now\n\$", "^PodMetricsList 12 items, stamps now\n\$", ".",
  "^PodMetricsList 12 items, stamps now\n\$", "^PodMetricsList 12 items, stamps now\n\$", ".",
  "^PodMetricsList 12 items, stamps now\n\$", qr/\nk8s_metrics_responses_reused_total [1-9]/]
+
+
+
+=== TEST 13: k8s_metrics_response_cache_size: an answer larger than it is built each time, a smaller one is kept
+--- timeout: 40
+--- http_config eval
+::http_config() =~ s/k8s_metrics_resolution 1s;/k8s_metrics_resolution 10s;\n    k8s_metrics_response_cache_size 2k;/r
+--- request eval
+[$::Ready . "&timeout=30000",
+ "GET /admin/metrics",
+ ("GET /admin/apis/metrics.k8s.io/v1beta1/pods") x 3,
+ "GET /admin/metrics",
+ ("GET /admin/apis/metrics.k8s.io/v1beta1/nodes/node-00002") x 5,
+ "GET /admin/metrics"]
+--- response_body_filters eval
+[\&::reused_since]
+--- response_body_like eval
+["ready", "^reused from", ("PodMetricsList") x 3, "^reused \\+0\n\$",
+ ("NodeMetrics") x 5, "^reused \\+[1-9]\n\$"]
+
+
+
+=== TEST 14: k8s_metrics_response_cache_size 0 keeps no answer
+--- timeout: 40
+--- http_config eval
+::http_config() =~ s/k8s_metrics_resolution 1s;/k8s_metrics_resolution 10s;\n    k8s_metrics_response_cache_size 0;/r
+--- request eval
+[$::Ready . "&timeout=30000",
+ "GET /admin/metrics",
+ ("GET /admin/apis/metrics.k8s.io/v1beta1/nodes/node-00002") x 3,
+ ("GET /admin/apis/metrics.k8s.io/v1beta1/pods") x 3,
+ "GET /admin/metrics"]
+--- response_body_filters eval
+[\&::reused_since]
+--- response_body_like eval
+["ready", "^reused from", ("NodeMetrics") x 3, ("PodMetricsList") x 3, "^reused \\+0\n\$"]
