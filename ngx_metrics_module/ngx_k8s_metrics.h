@@ -85,10 +85,15 @@ typedef struct {
 } ngx_k8s_metrics_request_info_t;
 
 
-/* a CA store of the module's own, never merged with nginx's */
+/*
+ * A CA store of the module's own, never merged with nginx's.  The id is
+ * unique among the stores of a process (ngx_k8s_metrics_ca_id()): a
+ * connection's verdicts are kept by it (authn.c).
+ */
 typedef struct {
     ngx_str_t                       file;
     X509_STORE                     *store;
+    ngx_uint_t                      id;
 } ngx_k8s_metrics_ca_t;
 
 
@@ -573,7 +578,8 @@ ngx_k8s_metrics_ca_t *ngx_k8s_metrics_load_ca(ngx_conf_t *cf,
     ngx_str_t *file, const char *directive);
 ngx_int_t ngx_k8s_metrics_decode_extra_key(ngx_pool_t *pool, ngx_str_t *raw,
     ngx_str_t *key);
-void ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl);
+ngx_int_t ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl);
+ngx_uint_t ngx_k8s_metrics_ca_id(void);
 ngx_flag_t ngx_k8s_metrics_in_group(ngx_k8s_metrics_identity_t *id,
     const char *group);
 

@@ -370,6 +370,7 @@ ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool, json_t *data,
 
     ca->file.len = ngx_sprintf(ca->file.data, "configmap %s", key)
                    - ca->file.data;
+    ca->id = ngx_k8s_metrics_ca_id();
 
     cln = ngx_pool_cleanup_add(pool, 0);
     if (cln == NULL) {

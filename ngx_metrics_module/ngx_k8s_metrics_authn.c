@@ -18,8 +18,30 @@
 typedef struct {
     X509                       *leaf;
     STACK_OF(X509)             *chain;
+    SSL                        *ssl;
     ngx_uint_t                  failures;
 } ngx_k8s_metrics_peer_t;
+
+
+/*
+ * What verifying a connection's peer chain against a CA store concluded.
+ * The chain cannot change while the connection lives: nginx refuses
+ * renegotiation, TLS 1.3 has none, and nginx never asks for a certificate
+ * after the handshake.  So a chain that verified stays verified until the
+ * earliest notAfter of the chain it was verified with, and one refused
+ * stays refused (as nginx's own verification result, fixed at the
+ * handshake).  Kept by store id: a CA the ConfigMap replaces is a new
+ * store.  The verdicts hang on the SSL object, which the HTTP/2 streams of
+ * a connection share, and go with it.
+ */
+
+#define NGX_K8S_METRICS_VERDICTS  2
+
+typedef struct {
+    ngx_uint_t                  ca;         /* the store's id; 0: none */
+    long                        err;        /* X509_V_OK: verified */
+    time_t                      until;      /* verified: valid before this */
+} ngx_k8s_metrics_verdict_t;
 
 
 static ngx_int_t ngx_k8s_metrics_authenticated(ngx_http_request_t *r,
@@ -38,6 +60,13 @@ static ngx_int_t ngx_k8s_metrics_verified_cn(ngx_http_request_t *r,
 static ngx_int_t ngx_k8s_metrics_verify_peer(ngx_http_request_t *r,
     ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
     const char *authenticator);
+static ngx_k8s_metrics_verdict_t *ngx_k8s_metrics_verdict(
+    ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_ca_t *ca);
+static ngx_int_t ngx_k8s_metrics_verify_chain(ngx_http_request_t *r,
+    ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
+    ngx_k8s_metrics_verdict_t *verdict);
+static void ngx_k8s_metrics_verdicts_free(void *parent, void *ptr,
+    CRYPTO_EX_DATA *ad, int idx, long argl, void *argp);
 static ngx_int_t ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert,
     int nid, ngx_array_t *values);
 static ngx_int_t ngx_k8s_metrics_read_headers(ngx_http_request_t *r,
@@ -56,6 +85,9 @@ static void ngx_k8s_metrics_log_identity(ngx_http_request_t *r,
 #endif
 static int ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx);
 static void ngx_k8s_metrics_ca_cleanup(void *data);
+
+
+static int  ngx_k8s_metrics_verdicts_index = -1;
 
 
 /*
@@ -91,8 +123,9 @@ ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {
-        peer.leaf = SSL_get_peer_certificate(r->connection->ssl->connection);
-        peer.chain = SSL_get_peer_cert_chain(r->connection->ssl->connection);
+        peer.ssl = r->connection->ssl->connection;
+        peer.leaf = SSL_get_peer_certificate(peer.ssl);
+        peer.chain = SSL_get_peer_cert_chain(peer.ssl);
     }
 #endif
 
@@ -350,17 +383,118 @@ ngx_k8s_metrics_verified_cn(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
 
 /*
  * Verifies the presented chain against one of the module's CA stores, for
- * client authentication, with expiry checked.  Counts a failure: a
- * certificate that no store vouches for ends as 401, never anonymous.
+ * client authentication, with expiry checked; a verdict of the connection
+ * for that store stands while it holds.  Counts a failure: a certificate
+ * that no store vouches for ends as 401, never anonymous.
  */
 
 static ngx_int_t
 ngx_k8s_metrics_verify_peer(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
     ngx_k8s_metrics_peer_t *peer, const char *authenticator)
 {
-    int              ok;
-    long             err;
-    char             subject[256];
+    char                        subject[256];
+    ngx_k8s_metrics_verdict_t  *verdict, fresh;
+
+    verdict = ngx_k8s_metrics_verdict(peer, ca);
+
+    if (verdict == NULL) {
+        ngx_memzero(&fresh, sizeof(ngx_k8s_metrics_verdict_t));
+        verdict = &fresh;
+    }
+
+    if (verdict->ca != ca->id
+        || (verdict->err == X509_V_OK && ngx_time() >= verdict->until))
+    {
+        verdict->ca = ca->id;
+
+        if (ngx_k8s_metrics_verify_chain(r, ca, peer, verdict) != NGX_OK) {
+            verdict->ca = 0;
+            return NGX_ERROR;
+        }
+    }
+
+    if (verdict->err == X509_V_OK) {
+        return NGX_OK;
+    }
+
+    X509_NAME_oneline(X509_get_subject_name(peer->leaf), subject,
+                      sizeof(subject));
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "k8s metrics: %s: client certificate \"%s\" does not "
+                  "verify against \"%V\": %s",
+                  authenticator, subject, &ca->file,
+                  X509_verify_cert_error_string(verdict->err));
+
+    peer->failures++;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The connection's verdict for this store, or the slot to write it in (the
+ * older verdict goes); NULL when none can be kept: verified every time.
+ */
+
+static ngx_k8s_metrics_verdict_t *
+ngx_k8s_metrics_verdict(ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_ca_t *ca)
+{
+    ngx_uint_t                  i;
+    ngx_k8s_metrics_verdict_t  *verdicts;
+
+    if (peer->ssl == NULL || ngx_k8s_metrics_verdicts_index == -1) {
+        return NULL;
+    }
+
+    verdicts = SSL_get_ex_data(peer->ssl, ngx_k8s_metrics_verdicts_index);
+
+    if (verdicts == NULL) {
+        verdicts = ngx_calloc(NGX_K8S_METRICS_VERDICTS
+                              * sizeof(ngx_k8s_metrics_verdict_t),
+                              ngx_cycle->log);
+        if (verdicts == NULL) {
+            return NULL;
+        }
+
+        if (SSL_set_ex_data(peer->ssl, ngx_k8s_metrics_verdicts_index,
+                            verdicts)
+            == 0)
+        {
+            ngx_free(verdicts);
+            return NULL;
+        }
+    }
+
+    for (i = 0; i < NGX_K8S_METRICS_VERDICTS; i++) {
+        if (verdicts[i].ca == ca->id) {
+            return &verdicts[i];
+        }
+    }
+
+    /* the newest first; the oldest goes */
+
+    ngx_memmove(&verdicts[1], &verdicts[0],
+                (NGX_K8S_METRICS_VERDICTS - 1)
+                * sizeof(ngx_k8s_metrics_verdict_t));
+    verdicts[0].ca = 0;
+
+    return &verdicts[0];
+}
+
+
+/*
+ * X509_verify_cert(): the verdict's error, and when it verified, the
+ * earliest notAfter of the chain built (leaf to anchor).
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_verify_chain(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
+    ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_verdict_t *verdict)
+{
+    int              i, days, seconds;
+    time_t           until;
+    STACK_OF(X509)  *chain;
     X509_STORE_CTX  *store_ctx;
 
     store_ctx = X509_STORE_CTX_new();
@@ -381,29 +515,39 @@ ngx_k8s_metrics_verify_peer(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
         return NGX_ERROR;
     }
 
-    ok = X509_verify_cert(store_ctx);
-    err = X509_STORE_CTX_get_error(store_ctx);
+    if (X509_verify_cert(store_ctx) == 1) {
+        verdict->err = X509_V_OK;
 
-    X509_STORE_CTX_free(store_ctx);
+    } else {
+        verdict->err = X509_STORE_CTX_get_error(store_ctx);
 
-    if (ok == 1) {
-        return NGX_OK;
+        if (verdict->err == X509_V_OK) {
+            verdict->err = X509_V_ERR_UNSPECIFIED;
+        }
     }
 
+    until = NGX_MAX_TIME_T_VALUE;
+    chain = X509_STORE_CTX_get0_chain(store_ctx);
+
+    for (i = 0; verdict->err == X509_V_OK && i < sk_X509_num(chain); i++) {
+
+        if (ASN1_TIME_diff(&days, &seconds, NULL,
+                           X509_get0_notAfter(sk_X509_value(chain, i)))
+            == 0)
+        {
+            verdict->err = X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD;
+            break;
+        }
+
+        until = ngx_min(until, ngx_time() + (time_t) days * 86400 + seconds);
+    }
+
+    verdict->until = until;
+
+    X509_STORE_CTX_free(store_ctx);
     ERR_clear_error();
 
-    X509_NAME_oneline(X509_get_subject_name(peer->leaf), subject,
-                      sizeof(subject));
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "k8s metrics: %s: client certificate \"%s\" does not "
-                  "verify against \"%V\": %s",
-                  authenticator, subject, &ca->file,
-                  X509_verify_cert_error_string(err));
-
-    peer->failures++;
-
-    return NGX_DECLINED;
+    return NGX_OK;
 }
 
 
@@ -804,9 +948,17 @@ ngx_k8s_metrics_log_identity(ngx_http_request_t *r,
  * "optional" unknown-issuer error.  The chain stays unverified for nginx.
  */
 
-void
+ngx_int_t
 ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl)
 {
+    if (ngx_k8s_metrics_verdicts_index == -1) {
+        ngx_k8s_metrics_verdicts_index = SSL_get_ex_new_index(0, NULL, NULL,
+                                         NULL, ngx_k8s_metrics_verdicts_free);
+        if (ngx_k8s_metrics_verdicts_index == -1) {
+            return NGX_ERROR;
+        }
+    }
+
     SSL_CTX_set_verify(ssl->ctx, SSL_CTX_get_verify_mode(ssl->ctx),
                        ngx_k8s_metrics_verify_callback);
 
@@ -820,6 +972,30 @@ ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl)
     SSL_CTX_set_session_cache_mode(ssl->ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ssl->ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(ssl->ctx, 0);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_k8s_metrics_verdicts_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+    int idx, long argl, void *argp)
+{
+    if (ptr) {
+        ngx_free(ptr);
+    }
+}
+
+
+/* a store id unique in this process (ids of the configuration's stores
+ * are inherited by the workers, which go on counting) */
+
+ngx_uint_t
+ngx_k8s_metrics_ca_id(void)
+{
+    static ngx_uint_t  last;
+
+    return ++last;
 }
 
 
@@ -852,6 +1028,7 @@ ngx_k8s_metrics_load_ca(ngx_conf_t *cf, ngx_str_t *file, const char *directive)
     }
 
     ca->file = *file;
+    ca->id = ngx_k8s_metrics_ca_id();
 
     if (ngx_conf_full_name(cf->cycle, &ca->file, 1) != NGX_OK) {
         return NULL;

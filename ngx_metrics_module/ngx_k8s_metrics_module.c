@@ -1213,7 +1213,11 @@ ngx_k8s_metrics_check_api_conf(ngx_conf_t *cf,
     sscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_ssl_module);
 
     if (sscf->ssl.ctx && sscf->verify == 3) {
-        ngx_k8s_metrics_take_over_client_verify(&sscf->ssl);
+        if (ngx_k8s_metrics_take_over_client_verify(&sscf->ssl) != NGX_OK) {
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                          "SSL_get_ex_new_index() failed");
+            return NGX_CONF_ERROR;
+        }
 
     } else if (sscf->ssl.ctx && sscf->verify) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,

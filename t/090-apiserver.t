@@ -8,6 +8,12 @@
 use lib 't/lib';
 use K8sMetricsTest;
 use K8sMetricsCheck;
+use K8sMetricsOps ();
+use File::Copy qw(copy);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use POSIX ();
+use Time::HiRes qw(sleep time);
 
 no_root_location();
 no_shuffle();
@@ -63,6 +69,77 @@ add_block_preprocessor(sub {
 });
 
 our $Ready = "GET /wait?path=/admin$Nodes&match=node-00003&timeout=15000";
+
+# ---- one connection of the front proxy, held open (the aggregator keeps
+# ---- its connections): the module's verdict on its chain must follow the
+# ---- CA and the clock, not the connection
+
+sub wait_ready {
+    my $r = K8sMetricsOps::get("/wait?path=/admin$Nodes&match=node-00003&timeout=15000");
+    die "the module did not serve the nodes\n" unless $r->{status} == 200;
+}
+
+sub front_proxy_connection {
+    my ($crt, $key) = @_;
+    return K8sMetricsOps::TLSConnection->connect($ENV{TEST_NGINX_TLS_PORT}, $crt, $key);
+}
+
+sub statuses {
+    my ($c, $n) = @_;
+    return join ' ', map {
+        my $r = $c->request($Nodes, 'X-Remote-User' => 'admin',
+                            'X-Remote-Group' => 'system:masters');
+        $r->{status} || "($r->{error})";
+    } 1 .. $n;
+}
+
+sub ca_replaced_under_connection {
+    wait_ready();
+    my $pki = $ENV{TEST_NGINX_PKI};
+    my $c = front_proxy_connection("$pki/front-proxy-client.crt", "$pki/front-proxy-client.key");
+    my $before = statuses($c, 2);
+
+    my $pem = K8sMetricsOps::slurp("$pki/unknown-ca.crt");
+    my $port = K8sMetricsOps::server_port();
+    my $set = HTTP::Tiny->new->post("http://127.0.0.1:$port/apictl/configmap/set",
+        { content => JSON::PP::encode_json({'requestheader-client-ca-file' => $pem}) });
+    my $taken = K8sMetricsOps::wait_until(sub {
+        ((K8sMetricsOps::metrics() // {})->{k8s_metrics_authentication_configmap_updates_total} // 0) >= 2
+    }, 10);
+
+    my $after = statuses($c, 2);
+    $c->disconnect;
+
+    Test::More::is($set->{status}, 200, 'the ConfigMap set to the unknown CA');
+    Test::More::ok($taken, 'the module took it');
+    Test::More::is($before, '200 200', 'one connection of the front proxy: its requests 200');
+    Test::More::is($after, '401 401', 'the same connection once the CA is replaced: 401');
+}
+
+sub certificate_expires_under_connection {
+    wait_ready();
+    my $pki = $ENV{TEST_NGINX_PKI};
+    my $dir = tempdir(CLEANUP => 1);
+    copy("$pki/front-proxy-ca.$_", "$dir/front-proxy-ca.$_") or die "copy: $!\n" for qw(crt key);
+
+    my $stamp = sub { POSIX::strftime('%Y%m%d%H%M%SZ', gmtime shift) };
+    my $end = int(time) + 6;
+    system('bash', '-c', '. "$1" && OUT=$2 && issue_dated short front-proxy-ca '
+           . '/CN=front-proxy-client "$3" "$4" "${CLIENT_EXT[@]}"', 'issue',
+           "$K8sMetricsTest::Root/t/pki/gen.sh", $dir, $stamp->(time - 3600), $stamp->($end)) == 0
+        or die "cannot issue a short-lived certificate\n";
+
+    my $c = front_proxy_connection("$dir/short.crt", "$dir/short.key");
+    my $before = statuses($c, 2);
+    my $asked = time;
+    sleep($end + 1.5 - time);
+    my $after = statuses($c, 2);
+    $c->disconnect;
+
+    Test::More::ok($asked < $end, 'asked before the certificate expired');
+    Test::More::is($before, '200 200', 'a connection with a certificate about to expire: 200');
+    Test::More::is($after, '401 401', 'the same connection once it expired: 401');
+}
 
 run_tests();
 
@@ -334,3 +411,29 @@ holds no certificate: the previous CA is kept
 [\&::node_names]
 --- response_body_like eval
 ["ready", ".", ".", "ready", "^node-00001 node-00002 node-00003\n\$"]
+
+
+
+=== TEST 16: a front-proxy connection verified once is verified again when the ConfigMap replaces the CA
+--- timeout: 30
+--- init
+::ca_replaced_under_connection();
+--- as_admin
+--- request
+GET /fp/apis/metrics.k8s.io/v1beta1/nodes
+--- error_code: 401
+--- error_log
+does not verify against "configmap requestheader-client-ca-file"
+
+
+
+=== TEST 17: a front-proxy connection whose certificate expires is refused from then on
+--- timeout: 30
+--- init
+::certificate_expires_under_connection();
+--- as_admin
+--- request
+GET /fp/apis/metrics.k8s.io/v1beta1/nodes
+--- error_code: 200
+--- error_log
+certificate has expired

@@ -211,4 +211,72 @@ sub wait_cycles {
 
 sub json { JSON::PP->new->canonical->utf8->encode($_[0]) }
 
+# ---- one TLS connection held open: openssl s_client, requests on it ----
+#
+#     my $c = K8sMetricsOps::TLSConnection->connect($port, $cert, $key);
+#     my $r = $c->request('/path', 'X-Remote-User' => 'admin');
+#     # {status => 200, body => '...'}, or {status => 0, error => '...'}
+#     # when the connection is gone: a new one is never made
+#     $c->disconnect;
+
+package K8sMetricsOps::TLSConnection;
+
+use IO::Select;
+use IPC::Open3 qw(open3);
+use Time::HiRes qw(time);
+
+sub connect {
+    my ($class, $port, $cert, $key) = @_;
+    my ($in, $out);
+    open my $null, '>', '/dev/null' or die "/dev/null: $!\n";
+    my $pid = open3($in, $out, '>&' . fileno($null),
+                    $ENV{OPENSSL} // 'openssl', 's_client', '-quiet',
+                    '-connect', "127.0.0.1:$port", '-servername', 'localhost',
+                    '-cert', $cert, '-key', $key);
+    $in->autoflush(1);
+    return bless { pid => $pid, in => $in, out => $out, buf => '' }, $class;
+}
+
+# reads until $want->() returns true; false on EOF or timeout
+sub _fill {
+    my ($self, $want, $timeout) = @_;
+    my $deadline = time + $timeout;
+    my $sel = IO::Select->new($self->{out});
+    until ($want->()) {
+        my $left = $deadline - time;
+        return 0 if $left <= 0 || !$sel->can_read($left);
+        my $n = sysread $self->{out}, $self->{buf}, 65536, length $self->{buf};
+        return 0 unless $n;
+    }
+    return 1;
+}
+
+sub request {
+    my ($self, $path, %headers) = @_;
+    my $head = join '', map { "$_: $headers{$_}\r\n" } sort keys %headers;
+    print { $self->{in} } "GET $path HTTP/1.1\r\nHost: localhost\r\n$head\r\n"
+        or return { status => 0, error => "write: $!" };
+
+    $self->_fill(sub { $self->{buf} =~ /\r\n\r\n/ }, 10)
+        or return { status => 0, error => 'no response header (connection closed?)' };
+    $self->{buf} =~ s/^(.*?)\r\n\r\n//s;
+    my $header = $1;
+    my ($status) = $header =~ m{^HTTP/1\.1 (\d+)};
+    my ($length) = $header =~ /^Content-Length: (\d+)\r?$/mi;
+    return { status => 0, error => "no Content-Length in:\n$header" }
+        unless defined $length;
+
+    $self->_fill(sub { length $self->{buf} >= $length }, 10)
+        or return { status => 0, error => 'body cut short' };
+    my $body = substr $self->{buf}, 0, $length, '';
+    return { status => $status, body => $body, header => $header };
+}
+
+sub disconnect {
+    my $self = shift;
+    close $self->{in};
+    kill 'TERM', $self->{pid};
+    waitpid $self->{pid}, 0;
+}
+
 1;
