@@ -114,7 +114,7 @@ test-asan: asan-module
 # the apiserver client and the ConfigMap-driven stores); see
 # t/asan/README.md.
 
-VALGRIND_SUITES   ?= t/020-authn-matrix.t t/090-apiserver.t
+VALGRIND_SUITES   ?= t/020-authn-matrix.t t/040-collection.t t/090-apiserver.t
 VALGRIND_WORKERS  ?= 2
 VALGRIND_PORT     ?= 3984
 VALGRIND_SERVROOT ?= /tmp/valgrind-servroot
