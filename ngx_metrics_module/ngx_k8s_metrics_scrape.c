@@ -96,6 +96,8 @@ static void ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t,
     CURLcode result);
 static void ngx_k8s_metrics_scrape_fail(ngx_k8s_metrics_kubelet_t *k,
     const char *fmt, ...);
+static void ngx_k8s_metrics_scrape_fail_connect(
+    ngx_k8s_metrics_kubelet_t *k);
 static void ngx_k8s_metrics_scrape_failure_reason(
     ngx_k8s_metrics_kubelet_t *k, CURLcode result);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
@@ -1064,6 +1066,10 @@ ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
                                     k->errbuf);
         return;
 
+    case CURLE_COULDNT_CONNECT:
+        ngx_k8s_metrics_scrape_fail_connect(k);
+        return;
+
     default:
         ngx_k8s_metrics_scrape_fail(k, "%s", k->errbuf[0] ? k->errbuf
                                         : curl_easy_strerror(result));
@@ -1095,6 +1101,42 @@ ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
                                     "\"%V\"", k->status, &k->body);
         return;
     }
+}
+
+
+/*
+ * libcurl 7.88 says "Couldn't connect to server" without the system's
+ * reason (refused, unreachable, timed out): the reason is added when its
+ * message does not already hold it.
+ */
+
+static void
+ngx_k8s_metrics_scrape_fail_connect(ngx_k8s_metrics_kubelet_t *k)
+{
+    long         err;
+    u_char       reason[NGX_MAX_ERROR_STR], *last;
+    const char  *message;
+
+    message = k->errbuf[0] ? k->errbuf
+                           : curl_easy_strerror(CURLE_COULDNT_CONNECT);
+
+    if (curl_easy_getinfo(k->transfer.easy, CURLINFO_OS_ERRNO, &err)
+        != CURLE_OK
+        || err == 0)
+    {
+        ngx_k8s_metrics_scrape_fail(k, "%s", message);
+        return;
+    }
+
+    last = ngx_strerror((ngx_err_t) err, reason, sizeof(reason) - 1);
+    *last = '\0';
+
+    if (ngx_strstr(message, reason) != NULL) {
+        ngx_k8s_metrics_scrape_fail(k, "%s", message);
+        return;
+    }
+
+    ngx_k8s_metrics_scrape_fail(k, "%s (%s)", message, reason);
 }
 
 

@@ -177,7 +177,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: a kubelet refusing connections fails its node only, with curl's reason
+=== TEST 1: a kubelet refusing connections fails its node only, with curl's reason and the system's
 --- http_config eval
 ::http_config($::Kubelets . "    k8s_metrics_node node-refused 127.0.0.1:$::Refused;\n")
 --- request eval
@@ -190,9 +190,9 @@ __DATA__
  "^\Q$::ReadyzPassed\E\$",
  qr/^k8s_metrics_last_scrape_success\{node="node-00001",reason=""\}\ 1\n.*
     ^k8s_metrics_scrapes_total\{node="node-refused",result="success"\}\ 0\n.*
-    ^k8s_metrics_last_scrape_success\{node="node-refused",reason="Failed\ to\ connect\ to\ 127\.0\.0\.1\ port\ $::Refused\ after\ \d+\ ms:\ (?:Couldn't\ connect\ to\ server|Connection\ refused)"\}\ 0\n/smx]
+    ^k8s_metrics_last_scrape_success\{node="node-refused",reason="Failed\ to\ connect\ to\ 127\.0\.0\.1\ port\ $::Refused\ after\ \d+\ ms:\ (?:Couldn't\ connect\ to\ server\ \(Connection\ refused\)|Connection\ refused)"\}\ 0\n/smx]
 --- error_log eval
-qr/\[error\].*scraping node "node-refused" \(https:\/\/127\.0\.0\.1:$::Refused\/metrics\/resource\) failed: Failed to connect to 127\.0\.0\.1 port $::Refused after \d+ ms: (?:Couldn't connect to server|Connection refused)/
+qr/\[error\].*scraping node "node-refused" \(https:\/\/127\.0\.0\.1:$::Refused\/metrics\/resource\) failed: Failed to connect to 127\.0\.0\.1 port $::Refused after \d+ ms: (?:Couldn't connect to server \(Connection refused\)|Connection refused)/
 
 
 
