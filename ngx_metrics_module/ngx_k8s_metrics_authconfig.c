@@ -41,6 +41,8 @@ static ngx_int_t ngx_k8s_metrics_authconfig_load(
     ngx_k8s_metrics_main_conf_t *kmcf);
 static ngx_k8s_metrics_ca_t *ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool,
     json_t *data, const char *key);
+static const char *ngx_k8s_metrics_authconfig_pem(json_t *data,
+    const char *key);
 static ngx_array_t *ngx_k8s_metrics_authconfig_list(ngx_pool_t *pool,
     json_t *data, const char *key);
 static void ngx_k8s_metrics_authconfig_free_ca(void *data);
@@ -168,11 +170,9 @@ ngx_k8s_metrics_authconfig_keep_cas(ngx_k8s_metrics_main_conf_t *kmcf,
                     / sizeof(ngx_k8s_metrics_authconfig_ca_keys[0]); i++)
     {
         key = ngx_k8s_metrics_authconfig_ca_keys[i];
-        pem = json_string_value(json_object_get(data, key));
+        pem = ngx_k8s_metrics_authconfig_pem(data, key);
 
-        if (pem == NULL || *pem == '\0'
-            || ngx_k8s_metrics_authconfig_read_pem(pem, NULL))
-        {
+        if (pem == NULL || ngx_k8s_metrics_authconfig_read_pem(pem, NULL)) {
             continue;
         }
 
@@ -276,7 +276,7 @@ static ngx_int_t
 ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf)
 {
     json_t                        *data;
-    ngx_uint_t                     version;
+    ngx_uint_t                     version, published;
     ngx_pool_t                    *pool;
     ngx_k8s_metrics_authconfig_t  *ac, next;
 
@@ -285,12 +285,21 @@ ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf)
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
     version = kmcf->sh->authconfig_version;
-    data = kmcf->sh->authconfig
-           ? json_loadb((char *) kmcf->sh->authconfig,
-                        kmcf->sh->authconfig_len, 0, NULL)
-           : NULL;
+    published = (kmcf->sh->authconfig != NULL);
+    data = published ? json_loadb((char *) kmcf->sh->authconfig,
+                                  kmcf->sh->authconfig_len, 0, NULL)
+                     : NULL;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    /*
+     * Out of memory: this worker keeps what it has (never no CA where the
+     * ConfigMap names one) and tries again at its next request.
+     */
+
+    if (published && data == NULL) {
+        return NGX_ERROR;
+    }
 
     /* the pool outlives the request whose log this is */
 
@@ -319,6 +328,20 @@ ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf)
                                        "requestheader-extra-headers-prefix");
     next.uid_headers = ngx_k8s_metrics_authconfig_list(pool, data,
                                                 "requestheader-uid-headers");
+
+    if ((next.client_ca == NULL
+         && ngx_k8s_metrics_authconfig_pem(data, "client-ca-file"))
+        || (next.requestheader_ca == NULL
+            && ngx_k8s_metrics_authconfig_pem(data,
+                                              "requestheader-client-ca-file")))
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "k8s metrics: cannot build the CA stores of the "
+                      "authentication ConfigMap: the previous ones are kept");
+        json_decref(data);
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
 
     json_decref(data);
 
@@ -352,9 +375,9 @@ ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool, json_t *data,
     ngx_pool_cleanup_t    *cln;
     ngx_k8s_metrics_ca_t  *ca;
 
-    pem = json_string_value(json_object_get(data, key));
+    pem = ngx_k8s_metrics_authconfig_pem(data, key);
 
-    if (pem == NULL || *pem == '\0') {
+    if (pem == NULL) {
         return NULL;
     }
 
@@ -390,6 +413,19 @@ ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool, json_t *data,
     }
 
     return ca;
+}
+
+
+/* a CA bundle of the data, or NULL when it names none */
+
+static const char *
+ngx_k8s_metrics_authconfig_pem(json_t *data, const char *key)
+{
+    const char  *pem;
+
+    pem = json_string_value(json_object_get(data, key));
+
+    return (pem && *pem) ? pem : NULL;
 }
 
 

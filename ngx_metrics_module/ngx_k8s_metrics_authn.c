@@ -32,7 +32,10 @@ typedef struct {
  * stays refused (as nginx's own verification result, fixed at the
  * handshake).  Kept by store id: a CA the ConfigMap replaces is a new
  * store.  The verdicts hang on the SSL object, which the HTTP/2 streams of
- * a connection share, and go with it.
+ * a connection share, in the pool of its TCP connection, which outlives
+ * it.  No free callback: OpenSSL would keep calling it after the module
+ * is unloaded by a reload that drops it.  Times are the system clock's,
+ * as X509_verify_cert() reads it, not nginx's cached one.
  */
 
 #define NGX_K8S_METRICS_VERDICTS  2
@@ -65,8 +68,7 @@ static ngx_k8s_metrics_verdict_t *ngx_k8s_metrics_verdict(
 static ngx_int_t ngx_k8s_metrics_verify_chain(ngx_http_request_t *r,
     ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
     ngx_k8s_metrics_verdict_t *verdict);
-static void ngx_k8s_metrics_verdicts_free(void *parent, void *ptr,
-    CRYPTO_EX_DATA *ad, int idx, long argl, void *argp);
+
 static ngx_int_t ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert,
     int nid, ngx_array_t *values);
 static ngx_int_t ngx_k8s_metrics_read_headers(ngx_http_request_t *r,
@@ -403,7 +405,7 @@ ngx_k8s_metrics_verify_peer(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
     }
 
     if (verdict->ca != ca->id
-        || (verdict->err == X509_V_OK && ngx_time() >= verdict->until))
+        || (verdict->err == X509_V_OK && time(NULL) >= verdict->until))
     {
         verdict->ca = ca->id;
 
@@ -441,6 +443,7 @@ static ngx_k8s_metrics_verdict_t *
 ngx_k8s_metrics_verdict(ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_ca_t *ca)
 {
     ngx_uint_t                  i;
+    ngx_connection_t           *c;
     ngx_k8s_metrics_verdict_t  *verdicts;
 
     if (peer->ssl == NULL || ngx_k8s_metrics_verdicts_index == -1) {
@@ -450,9 +453,10 @@ ngx_k8s_metrics_verdict(ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_ca_t *ca)
     verdicts = SSL_get_ex_data(peer->ssl, ngx_k8s_metrics_verdicts_index);
 
     if (verdicts == NULL) {
-        verdicts = ngx_calloc(NGX_K8S_METRICS_VERDICTS
-                              * sizeof(ngx_k8s_metrics_verdict_t),
-                              ngx_cycle->log);
+        c = ngx_ssl_get_connection(peer->ssl);
+
+        verdicts = ngx_pcalloc(c->pool, NGX_K8S_METRICS_VERDICTS
+                                        * sizeof(ngx_k8s_metrics_verdict_t));
         if (verdicts == NULL) {
             return NULL;
         }
@@ -461,7 +465,6 @@ ngx_k8s_metrics_verdict(ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_ca_t *ca)
                             verdicts)
             == 0)
         {
-            ngx_free(verdicts);
             return NULL;
         }
     }
@@ -493,7 +496,7 @@ ngx_k8s_metrics_verify_chain(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
     ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_verdict_t *verdict)
 {
     int              i, days, seconds;
-    time_t           until;
+    time_t           now, until;
     STACK_OF(X509)  *chain;
     X509_STORE_CTX  *store_ctx;
 
@@ -526,6 +529,9 @@ ngx_k8s_metrics_verify_chain(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
         }
     }
 
+    /* ASN1_TIME_diff() counts from its own time(NULL), at or after now */
+
+    now = time(NULL);
     until = NGX_MAX_TIME_T_VALUE;
     chain = X509_STORE_CTX_get0_chain(store_ctx);
 
@@ -539,7 +545,7 @@ ngx_k8s_metrics_verify_chain(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
             break;
         }
 
-        until = ngx_min(until, ngx_time() + (time_t) days * 86400 + seconds);
+        until = ngx_min(until, now + (time_t) days * 86400 + seconds);
     }
 
     verdict->until = until;
@@ -953,7 +959,7 @@ ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl)
 {
     if (ngx_k8s_metrics_verdicts_index == -1) {
         ngx_k8s_metrics_verdicts_index = SSL_get_ex_new_index(0, NULL, NULL,
-                                         NULL, ngx_k8s_metrics_verdicts_free);
+                                                              NULL, NULL);
         if (ngx_k8s_metrics_verdicts_index == -1) {
             return NGX_ERROR;
         }
@@ -974,16 +980,6 @@ ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl)
     SSL_CTX_set_num_tickets(ssl->ctx, 0);
 
     return NGX_OK;
-}
-
-
-static void
-ngx_k8s_metrics_verdicts_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
-    int idx, long argl, void *argp)
-{
-    if (ptr) {
-        ngx_free(ptr);
-    }
 }
 
 
