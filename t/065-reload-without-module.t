@@ -20,7 +20,7 @@ use Time::HiRes qw(sleep);
 my $root = abs_path(dirname(__FILE__) . '/..');
 my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 my $module = $ENV{TEST_NGINX_MODULE} || "$root/build/ngx_http_k8s_metrics_module.so";
-my $port = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 40;
+my $port = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 60;   # + 40 = 2024: taken on this machine
 my $base = $ENV{TEST_NGINX_SERVROOT} || "$root/t/servroot";
 my $dir = "$base-reload";
 my $pki = "$base-pki";             # K8sMetricsTest's, shared with the other suites
