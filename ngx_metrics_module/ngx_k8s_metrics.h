@@ -526,7 +526,7 @@ struct ngx_k8s_metrics_informer_s {
     const char                     *name;       /* for the log */
     ngx_str_t                       path;
     ngx_str_t                       query;      /* selectors, escaped */
-    const char                     *accept;
+    const char                     *accept;     /* unless metadata */
     ngx_k8s_metrics_informer_pt     handler;
     void                           *data;
 
@@ -534,11 +534,14 @@ struct ngx_k8s_metrics_informer_s {
     ngx_event_t                     retry;
     ngx_msec_t                      backoff;
     ngx_msec_t                      watch_started;
+    ngx_uint_t                      events;     /* of this watch */
+    ngx_uint_t                      empty_watches;  /* in a row */
     char                           *cont;       /* list continue token */
     char                            rv[64];     /* resourceVersion */
     unsigned                        synced:1;
     unsigned                        listing:1;
     unsigned                        relist:1;
+    unsigned                        metadata:1; /* PartialObjectMetadata */
 };
 
 

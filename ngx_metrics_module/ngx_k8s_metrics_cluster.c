@@ -13,10 +13,6 @@
 
 #define NGX_K8S_METRICS_PATH_ANNOTATION  "metrics.k8s.io/resource-metrics-path"
 
-#define NGX_K8S_METRICS_PARTIAL_ACCEPT                                        \
-    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"       \
-    "application/json"
-
 
 struct ngx_k8s_metrics_cluster_s {
     ngx_k8s_metrics_main_conf_t    *kmcf;
@@ -92,7 +88,7 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
     ngx_str_set(&cl->pod_informer.path, "/api/v1/pods");
     ngx_str_set(&cl->pod_informer.query,
                 "fieldSelector=status.phase%3DRunning");
-    cl->pod_informer.accept = NGX_K8S_METRICS_PARTIAL_ACCEPT;
+    cl->pod_informer.metadata = 1;
     cl->pod_informer.handler = ngx_k8s_metrics_cluster_pod;
     cl->pod_informer.data = cl;
 

@@ -80,6 +80,8 @@ struct ngx_k8s_metrics_scraper_s {
 
 static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
+static void ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k);
 static ngx_int_t ngx_k8s_metrics_scraper_set_nodes(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_node_conf_t *nodes,
     ngx_uint_t n);
@@ -301,24 +303,18 @@ ngx_k8s_metrics_scrape_discovered(ngx_k8s_metrics_scraper_t *s)
 }
 
 
-/* one easy handle per kubelet, kept across cycles with its options */
+/* one easy handle per kubelet, kept across cycles with its share */
 
 static ngx_int_t
 ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k)
 {
-    CURL                         *easy;
-    ngx_k8s_metrics_main_conf_t  *kmcf;
-
-    kmcf = s->kmcf;
-
-    easy = curl_easy_init();
-    if (easy == NULL) {
+    k->transfer.easy = curl_easy_init();
+    if (k->transfer.easy == NULL) {
         ngx_log_error(NGX_LOG_ALERT, s->log, 0, "curl_easy_init() failed");
         return NGX_ERROR;
     }
 
-    k->transfer.easy = easy;
     k->transfer.done = ngx_k8s_metrics_scrape_done;
     k->transfer.data = k;
 
@@ -337,7 +333,37 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
 
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_easy_setopt(easy, CURLOPT_SHARE, k->share);
+
+    /* curl_easy_reset() keeps the share: it is set once */
+    curl_easy_setopt(k->transfer.easy, CURLOPT_SHARE, k->share);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The options of a scrape, set again for each one on a reset handle.
+ *
+ * libcurl before 8.17 counts the retries of a request sent on a kept-alive
+ * connection the kubelet had closed per easy handle, not per request (curl
+ * issue #18926): once five were made in the handle's life, the next one is
+ * refused ("Connection died, tried 5 times before giving up"), so a
+ * kubelet that closes idle connections failed every 7th scrape.  Short of
+ * a new handle, only curl_easy_reset() zeroes that count, and it keeps
+ * the share (the kept-alive connection) and the TLS sessions.
+ */
+
+static void
+ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k)
+{
+    CURL                         *easy;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    kmcf = s->kmcf;
+    easy = k->transfer.easy;
+
+    curl_easy_reset(easy);
 
     curl_easy_setopt(easy, CURLOPT_URL, k->node->url.data);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -355,6 +381,7 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, k->errbuf);
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "ngx_metrics_module");
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->headers);
 
     if (kmcf->kubelet_insecure_tls) {
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -376,8 +403,6 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
         curl_easy_setopt(easy, CURLOPT_SSLKEY,
                          kmcf->kubelet_certificate_key.data);
     }
-
-    return NGX_OK;
 }
 
 
@@ -629,7 +654,7 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
                                 ngx_k8s_metrics_scrape_sample, k);
 
-    curl_easy_setopt(k->transfer.easy, CURLOPT_HTTPHEADER, s->headers);
+    ngx_k8s_metrics_scrape_options(s, k);
 
     if (ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK) {
         ngx_k8s_metrics_scrape_fail(k, "cannot start the transfer");
