@@ -967,13 +967,17 @@ ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
 }
 
 
-/* nanocores, as metrics-server: uint64(float64(delta ns) / window seconds) */
+/*
+ * Nanocores, as metrics-server: uint64(float64(delta ns) / window seconds);
+ * a rate beyond 2^64 (a counter jumping by centuries within a second) is
+ * the largest one, where the conversion would be undefined.
+ */
 
 uint64_t
 ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev)
 {
-    double  window;
+    double  window, rate;
 
     window = (double) (last->time - prev->time) / 1000;
 
@@ -981,5 +985,11 @@ ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
         return 0;
     }
 
-    return (uint64_t) ((double) (last->cpu - prev->cpu) / window);
+    rate = (double) (last->cpu - prev->cpu) / window;
+
+    if (rate >= 18446744073709551616.0) {
+        return UINT64_MAX;
+    }
+
+    return (uint64_t) rate;
 }
