@@ -193,7 +193,7 @@ struct ngx_k8s_metrics_snapshot_s {
     size_t                          size;
 
     int64_t                         published;  /* ms */
-    ngx_uint_t                      ready;      /* a node or pod to serve */
+    ngx_uint_t                      ready;      /* as metrics-server's */
 
     ngx_uint_t                      nnodes;
     ngx_uint_t                      npods;

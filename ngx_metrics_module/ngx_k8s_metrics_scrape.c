@@ -44,6 +44,7 @@ typedef struct {
 
     ngx_str_t                       invalid;    /* the first bad value */
     ngx_uint_t                      ninvalid;
+    unsigned                        node_memory:1;  /* a sample was seen */
 
     /* the hash of (namespace, pod, container) into batch->containers */
     uint32_t                       *slots;
@@ -107,6 +108,7 @@ static void ngx_k8s_metrics_scrape_failure_reason(
     ngx_k8s_metrics_kubelet_t *k, CURLcode result);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
+static void ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k);
 static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
     size_t nmemb, void *data);
 static ngx_int_t ngx_k8s_metrics_scrape_sample(void *data,
@@ -120,6 +122,8 @@ static ngx_int_t ngx_k8s_metrics_scrape_grow_slots(
     ngx_k8s_metrics_kubelet_t *k);
 static int ngx_libc_cdecl ngx_k8s_metrics_cmp_csample(const void *one,
     const void *two);
+static ngx_int_t ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *a,
+    ngx_k8s_metrics_csample_t *b);
 static ngx_int_t ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s);
 static CURLcode ngx_k8s_metrics_scrape_ssl_ctx(CURL *easy, void *ssl_ctx,
     void *data);
@@ -612,6 +616,7 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     k->body.data = NULL;
     k->invalid.len = 0;
     k->ninvalid = 0;
+    k->node_memory = 0;
     k->slots = NULL;
     k->nslots = 0;
     k->errbuf[0] = '\0';
@@ -745,6 +750,7 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
 
     case NGX_K8S_METRICS_SAMPLE_NODE_MEMORY:
         batch->memory = value;
+        k->node_memory = 1;
         return NGX_OK;
 
     default:
@@ -1017,17 +1023,65 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 
 
 /*
- * A value the store cannot keep fails the node.  The node needs both of
- * its samples; a container needs CPU and memory,
- * and, as metrics-server, is dropped when either is zero (a terminated
- * container the kubelet still reports).  What remains is sorted by
- * namespace, pod and name: the store's order.
+ * A value the store cannot keep fails the node, as does a response without
+ * the node's samples.  Then metrics-server's decoder: a node whose CPU or
+ * memory is zero is not served, its pods are.
  */
 
 static ngx_int_t
 ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
 {
-    ngx_uint_t                    i, n, zero, incomplete, unlisted;
+    ngx_k8s_metrics_batch_t  *batch;
+
+    batch = k->batch;
+
+    if (k->ninvalid) {
+        ngx_k8s_metrics_scrape_fail(k, "invalid value: %V (%ui in the "
+                                    "response)", &k->invalid, k->ninvalid);
+        return NGX_DECLINED;
+    }
+
+    if (batch->point.time == 0 || !k->node_memory) {
+        ngx_k8s_metrics_scrape_fail(k, "the response has no node CPU or "
+                                    "memory sample (%ui lines, %ui "
+                                    "malformed)", k->parser.lines,
+                                    k->parser.malformed);
+        return NGX_DECLINED;
+    }
+
+    if (batch->point.cpu == 0 || batch->memory == 0) {
+        ngx_log_debug3(NGX_LOG_DEBUG_EVENT, k->scraper->log, 0,
+                       "k8s metrics: node \"%V\" not served: CPU %uL, "
+                       "memory %uL", &k->node->name, batch->point.cpu,
+                       batch->memory);
+
+        ngx_memzero(&batch->point, sizeof(ngx_k8s_metrics_point_t));
+        batch->memory = 0;
+
+        (void) ngx_atomic_fetch_add(
+                               &k->scraper->kmcf->sh->counters.dropped_zero,
+                               1);
+    }
+
+    ngx_k8s_metrics_scrape_pods(k);
+
+    return NGX_OK;
+}
+
+
+/*
+ * As metrics-server's decoder (checkContainerMetrics()): a pod is dropped
+ * whole when one of its containers lacks CPU or memory, or has either at
+ * zero (a container just created or terminated).  With an apiserver, only
+ * the running pods it lists are kept.  What remains is sorted by
+ * namespace, pod and name: the store's order.
+ */
+
+static void
+ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
+{
+    ngx_uint_t                    i, j, n, nelts, zero, incomplete, unlisted,
+                                 *drop;
     ngx_k8s_metrics_batch_t      *batch;
     ngx_k8s_metrics_cluster_t    *cluster;
     ngx_k8s_metrics_csample_t    *cs;
@@ -1036,55 +1090,55 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
     batch = k->batch;
     counters = &k->scraper->kmcf->sh->counters;
 
-    if (k->ninvalid) {
-        ngx_k8s_metrics_scrape_fail(k, "invalid value: %V (%ui in the "
-                                    "response)", &k->invalid, k->ninvalid);
-        return NGX_DECLINED;
-    }
-
-    /* with an apiserver, only the running pods it lists are served */
-
     cluster = k->scraper->cluster;
 
     if (cluster && !ngx_k8s_metrics_cluster_synced(cluster)) {
         cluster = NULL;
     }
 
-    if (batch->point.time == 0 || batch->memory == 0) {
-        ngx_k8s_metrics_scrape_fail(k, "the response has no node CPU or "
-                                    "memory sample (%ui lines, %ui "
-                                    "malformed)", k->parser.lines,
-                                    k->parser.malformed);
-        return NGX_DECLINED;
-    }
-
     cs = batch->containers.elts;
+    nelts = batch->containers.nelts;
+
+    ngx_qsort(cs, nelts, sizeof(ngx_k8s_metrics_csample_t),
+              ngx_k8s_metrics_cmp_csample);
+
     n = 0;
     zero = 0;
     incomplete = 0;
     unlisted = 0;
 
-    for (i = 0; i < batch->containers.nelts; i++) {
-        if (!cs[i].has_cpu || !cs[i].has_memory) {
-            incomplete++;
-            continue;
-        }
+    for (i = 0; i < nelts; i = j) {
+        drop = NULL;
 
-        if (cs[i].point.cpu == 0 || cs[i].memory == 0) {
-            zero++;
-            continue;
-        }
-
-        if (cluster && ngx_k8s_metrics_cluster_pod_labels(cluster,
-                                                          &cs[i].namespace,
-                                                          &cs[i].pod)
-                       == NULL)
+        for (j = i; j < nelts && ngx_k8s_metrics_cmp_pod(&cs[i], &cs[j]) == 0;
+             j++)
         {
-            unlisted++;
+            if (!cs[j].has_cpu || !cs[j].has_memory) {
+                drop = &incomplete;
+
+            } else if (drop == NULL
+                       && (cs[j].point.cpu == 0 || cs[j].memory == 0))
+            {
+                drop = &zero;
+            }
+        }
+
+        if (drop == NULL && cluster
+            && ngx_k8s_metrics_cluster_pod_labels(cluster, &cs[i].namespace,
+                                                  &cs[i].pod)
+               == NULL)
+        {
+            drop = &unlisted;
+        }
+
+        if (drop) {
+            *drop += j - i;
             continue;
         }
 
-        cs[n++] = cs[i];
+        while (i < j) {
+            cs[n++] = cs[i++];
+        }
     }
 
     batch->containers.nelts = n;
@@ -1101,11 +1155,6 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
     if (unlisted) {
         (void) ngx_atomic_fetch_add(&counters->dropped_unlisted, unlisted);
     }
-
-    ngx_qsort(cs, n, sizeof(ngx_k8s_metrics_csample_t),
-              ngx_k8s_metrics_cmp_csample);
-
-    return NGX_OK;
 }
 
 
@@ -1118,19 +1167,29 @@ ngx_k8s_metrics_cmp_csample(const void *one, const void *two)
     a = (ngx_k8s_metrics_csample_t *) one;
     b = (ngx_k8s_metrics_csample_t *) two;
 
-    rc = ngx_memn2cmp(a->namespace.data, b->namespace.data,
-                      a->namespace.len, b->namespace.len);
-    if (rc) {
-        return (int) rc;
-    }
-
-    rc = ngx_memn2cmp(a->pod.data, b->pod.data, a->pod.len, b->pod.len);
+    rc = ngx_k8s_metrics_cmp_pod(a, b);
     if (rc) {
         return (int) rc;
     }
 
     return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
                               b->name.len);
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *a,
+    ngx_k8s_metrics_csample_t *b)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_memn2cmp(a->namespace.data, b->namespace.data,
+                      a->namespace.len, b->namespace.len);
+    if (rc) {
+        return rc;
+    }
+
+    return ngx_memn2cmp(a->pod.data, b->pod.data, a->pod.len, b->pod.len);
 }
 
 

@@ -1,4 +1,4 @@
-# What a kubelet's values become (issue 10, item 3), end to end:
+# What a kubelet's values become (issue 10, items 3 and 5), end to end:
 # real nginx scraping kubelets that the test's own nginx plays over
 # verified TLS, each answering a fixed body stamped with the time of the
 # request (so two scrapes make a window; the CPU counters stand still).
@@ -9,6 +9,15 @@
 #   it never reaches a conversion.  Fractions of a byte are dropped, as
 #   metrics-server's uint64() drops them.  A CPU rate beyond 2^64
 #   nanocores is the largest rate.
+# - metrics-server v0.9's decoder (pkg/scraper/client/resource/decode.go):
+#   a node whose cumulative CPU or memory is 0 is not served, its pods are;
+#   a pod one of whose containers has CPU or memory at 0, or lacks either,
+#   is dropped whole (checkContainerMetrics()).
+# - metrics-server v0.9's readiness (pkg/storage/storage.go): Ready() is
+#   NodeReady() && PodReady(), each true when the store kept a previous
+#   point of a node, of a container: no pod at all is not ready; a pod that
+#   cannot be served (one container without two points) still makes
+#   PodReady() true.
 
 use lib 't/lib';
 use K8sMetricsTest;
@@ -287,3 +296,112 @@ by an odd one makes a window of 1 ms.
 "GET /wait?path=$::Nodes&match=" . ::q_('"cpu":"18446744073709551610n"') . "&timeout=12000"
 --- response_body
 ready
+
+
+
+=== TEST 6: a node whose CPU or memory is 0 is not served, as metrics-server drops it; its pods are
+--- http_config eval
+::http_config(
+    ::kubelet('node-good', 0, ::node(100, 1073741824), ::pod('default/web')),
+    ::kubelet('node-zero-cpu', 1, ::node(0, 1073741824), ::pod('default/db')),
+    ::kubelet('node-zero-memory', 2, ::node(100, 0), ::pod('kube-system/dns')))
+--- request eval
+[::wait_scrapes('node-zero-memory', 'success', 3), "GET $::Nodes", "GET $::Nodes/node-zero-cpu",
+ "GET $::Pods", "GET /admin/metrics"]
+--- error_code eval
+[200, 200, 404, 200, 200]
+--- response_body_like eval
+["ready",
+ qr/^NodeMetricsList\nnode-good 0 1Gi\n\z/,
+ qr/^Status\nnodemetrics.metrics.k8s.io "node-zero-cpu" not found\n\z/,
+ qr/^PodMetricsList\ndefault\/db app:0\/1Mi sidecar:0\/2Mi\ndefault\/web app:0\/1Mi sidecar:0\/2Mi\nkube-system\/dns app:0\/1Mi sidecar:0\/2Mi\n\z/,
+ ::has(q~k8s_metrics_samples_dropped_total\{reason="zero"\} (?:[4-9]|[1-9]\d+)~,
+             q~k8s_metrics_last_scrape_success\{node="node-zero-cpu",reason=""\} 1~,
+             q~k8s_metrics_last_scrape_success\{node="node-zero-memory",reason=""\} 1~)]
+--- no_error_log
+failed:
+
+
+
+=== TEST 7: a pod with one container at 0 CPU or 0 memory, or without either, is dropped whole, as metrics-server's checkContainerMetrics()
+--- http_config eval
+::http_config(
+    ::kubelet('node-1', 0, ::node(100, 1073741824),
+              ::pod('default/api'),
+              ::container('default/web', 'app', 12.5, 1048576, 1600000000),
+              ::container('default/web', 'sidecar', 0, 2097152, 1600000000),
+              ::container('default/db', 'app', 12.5, 1048576, 1600000000),
+              ::container('default/db', 'sidecar', 3, 0, 1600000000),
+              ::container('default/job', 'app', 12.5, 1048576, 1600000000),
+              ::container('default/job', 'init', undef, undef, 1600000000),
+              ::container('default/log', 'app', 12.5, 1048576, 1600000000),
+              ::container('default/log', 'shipper', 7, undef, 1600000000)))
+--- request eval
+[::wait_scrapes('node-1', 'success', 3), "GET $::Pods", "GET /admin/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web",
+ "GET /admin/metrics"]
+--- error_code eval
+[200, 200, 404, 200]
+--- response_body_like eval
+["ready",
+ qr/^PodMetricsList\ndefault\/api app:0\/1Mi sidecar:0\/2Mi\n\z/,
+ qr/^Status\npodmetrics.metrics.k8s.io "default\/web" not found\n\z/,
+ ::has(q~k8s_metrics_samples_dropped_total\{reason="incomplete"\} (?:[89]|[1-9]\d+)~,
+             q~k8s_metrics_samples_dropped_total\{reason="zero"\} (?:[89]|[1-9]\d+)~)]
+
+
+
+=== TEST 8: readiness: nodes served but no pod at all is not ready (metrics-server's PodReady() is false)
+--- http_config eval
+::http_config(
+    ::kubelet('node-1', 0, ::node(100, 1073741824)),
+    ::kubelet('node-2', 1, ::node(200, 2147483648)))
+--- request eval
+[::wait_scrapes('node-2', 'success', 3), "GET $::Nodes", "GET $::Ready", "GET /anon/readyz"]
+--- error_code eval
+[200, 200, 500, 500]
+--- response_body eval
+["ready\n", "NodeMetricsList\nnode-1 0 1Gi\nnode-2 0 2Gi\n",
+ "internal server error: no metrics to serve\n",
+ "[+]ping ok\n[+]metadata-informer-sync ok\n[-]metric-storage-ready failed: reason withheld\n[+]shutdown ok\nreadyz check failed\n"]
+
+
+
+=== TEST 9: readiness: pods served but no node (every node's CPU at 0) is not ready (NodeReady() is false)
+--- http_config eval
+::http_config(
+    ::kubelet('node-1', 0, ::node(0, 1073741824), ::pod('default/web')),
+    ::kubelet('node-2', 1, ::node(0, 1073741824), ::pod('default/db')))
+--- request eval
+[::wait_scrapes('node-2', 'success', 3), "GET $::Pods", "GET $::Nodes", "GET $::Ready"]
+--- error_code eval
+[200, 200, 200, 500]
+--- response_body eval
+["ready\n", "PodMetricsList\ndefault/db app:0/1Mi sidecar:0/2Mi\ndefault/web app:0/1Mi sidecar:0/2Mi\n",
+ "NodeMetricsList\n", "internal server error: no metrics to serve\n"]
+
+
+
+=== TEST 10: readiness counts the whole store: node metrics from one node, pod metrics from another, is ready; the change is logged
+--- http_config eval
+::http_config(
+    ::kubelet('node-1', 0, ::node(100, 1073741824)),
+    ::kubelet('node-2', 1, ::node(0, 1073741824), ::pod('default/web')))
+--- request eval
+["GET /wait?path=$::Ready", "GET $::Nodes", "GET $::Pods", "GET /anon/readyz"]
+--- response_body eval
+["ready\n", "NodeMetricsList\nnode-1 0 1Gi\n", "PodMetricsList\ndefault/web app:0/1Mi sidecar:0/2Mi\n", "ok"]
+--- error_log
+k8s metrics: the store is ready: node and pod metrics can be served
+
+
+
+=== TEST 11: readiness: a container with two points makes PodReady() true even when its pod cannot be served (a sibling started after the last scrape)
+--- http_config eval
+::http_config(
+    ::kubelet('node-1', 0, ::node(100, 1073741824),
+              ::container('default/web', 'app', 12.5, 1048576, 1600000000),
+              ::container('default/web', 'sidecar', 3, 2097152, 4000000000)))
+--- request eval
+[::wait_scrapes('node-1', 'success', 3), "GET $::Ready", "GET $::Nodes", "GET $::Pods"]
+--- response_body eval
+["ready\n", "ok", "NodeMetricsList\nnode-1 0 1Gi\n", "PodMetricsList\n"]
