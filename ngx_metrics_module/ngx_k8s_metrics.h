@@ -193,7 +193,7 @@ struct ngx_k8s_metrics_snapshot_s {
     size_t                          size;
 
     int64_t                         published;  /* ms */
-    ngx_uint_t                      ready;      /* a node or pod to serve */
+    ngx_uint_t                      ready;      /* as metrics-server's */
 
     ngx_uint_t                      nnodes;
     ngx_uint_t                      npods;
@@ -749,15 +749,20 @@ typedef enum {
 
 typedef struct {
     ngx_k8s_metrics_sample_kind_e   kind;
+    ngx_str_t                      *name;       /* the metric's */
     ngx_str_t                       namespace;  /* label "namespace" */
     ngx_str_t                       pod;        /* label "pod" */
     ngx_str_t                       container;  /* label "container" */
-    double                          value;
+    ngx_str_t                       text;       /* the value as written */
+    double                          value;      /* NaN and +-Inf too */
     int64_t                         timestamp_ms;   /* -1: none on the line */
 } ngx_k8s_metrics_sample_t;
 
 
-/* strings in a sample are valid only during the call; NGX_ERROR aborts */
+/*
+ * Strings in a sample are valid only during the call.  NGX_ERROR aborts;
+ * NGX_DECLINED counts the line as malformed.
+ */
 typedef ngx_int_t (*ngx_k8s_metrics_sample_pt)(void *data,
     ngx_k8s_metrics_sample_t *sample);
 
@@ -772,7 +777,7 @@ typedef struct {
     unsigned                        overlong:1; /* skipping to end of line */
 
     ngx_uint_t                      lines;
-    ngx_uint_t                      samples;    /* handed to the handler */
+    ngx_uint_t                      samples;    /* taken by the handler */
     ngx_uint_t                      unknown;    /* other metrics, skipped */
     ngx_uint_t                      malformed;  /* bad lines, skipped */
     u_char                          scratch[512];   /* unescaped labels */
@@ -784,6 +789,10 @@ void ngx_k8s_metrics_parser_init(ngx_k8s_metrics_parser_t *parser,
 ngx_int_t ngx_k8s_metrics_parser_feed(ngx_k8s_metrics_parser_t *parser,
     u_char *data, size_t len);
 ngx_int_t ngx_k8s_metrics_parser_finish(ngx_k8s_metrics_parser_t *parser);
+
+/* the value in the store's unit; NULL, or why it does not fit */
+const char *ngx_k8s_metrics_sample_value(ngx_k8s_metrics_sample_t *sample,
+    uint64_t *value);
 
 
 #endif /* _NGX_K8S_METRICS_H_INCLUDED_ */

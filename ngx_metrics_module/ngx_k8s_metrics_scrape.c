@@ -20,6 +20,8 @@
 /* a line longer than that is skipped as malformed: kubelets write < 1k */
 #define NGX_K8S_METRICS_MAX_LINE        8192
 #define NGX_K8S_METRICS_ERROR_BODY      200
+/* of a label value quoted in a reason */
+#define NGX_K8S_METRICS_REASON_LABEL    128
 
 
 typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
@@ -39,6 +41,10 @@ typedef struct {
     long                            status;
     ngx_str_t                       body;       /* start of a non-200 body */
     ngx_uint_t                      too_large;
+
+    ngx_str_t                       invalid;    /* the first bad value */
+    ngx_uint_t                      ninvalid;
+    unsigned                        node_memory:1;  /* a sample was seen */
 
     /* the hash of (namespace, pod, container) into batch->containers */
     uint32_t                       *slots;
@@ -104,16 +110,22 @@ static void ngx_k8s_metrics_scrape_failure_reason(
     ngx_k8s_metrics_kubelet_t *k, CURLcode result);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
+static void ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k);
 static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
     size_t nmemb, void *data);
 static ngx_int_t ngx_k8s_metrics_scrape_sample(void *data,
     ngx_k8s_metrics_sample_t *sample);
+static ngx_int_t ngx_k8s_metrics_scrape_invalid(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_sample_t *sample, const char *reason);
+static u_char *ngx_k8s_metrics_printable(u_char *dst, u_char *src, size_t n);
 static ngx_k8s_metrics_csample_t *ngx_k8s_metrics_scrape_container(
     ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_sample_t *sample);
 static ngx_int_t ngx_k8s_metrics_scrape_grow_slots(
     ngx_k8s_metrics_kubelet_t *k);
 static int ngx_libc_cdecl ngx_k8s_metrics_cmp_csample(const void *one,
     const void *two);
+static ngx_int_t ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *a,
+    ngx_k8s_metrics_csample_t *b);
 static ngx_int_t ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s);
 static CURLcode ngx_k8s_metrics_scrape_ssl_ctx(CURL *easy, void *ssl_ctx,
     void *data);
@@ -627,6 +639,9 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     k->too_large = 0;
     k->body.len = 0;
     k->body.data = NULL;
+    k->invalid.len = 0;
+    k->ninvalid = 0;
+    k->node_memory = 0;
     k->slots = NULL;
     k->nslots = 0;
     k->errbuf[0] = '\0';
@@ -671,7 +686,7 @@ ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
 {
     ngx_k8s_metrics_kubelet_t *k = data;
 
-    size_t  len, n, i;
+    size_t  len, n;
 
     len = size * nmemb;
     k->received += len;
@@ -699,10 +714,9 @@ ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
 
         n = ngx_min(len, NGX_K8S_METRICS_ERROR_BODY - k->body.len);
 
-        for (i = 0; i < n; i++) {
-            k->body.data[k->body.len++] = (ptr[i] >= 0x20 && ptr[i] < 0x7f)
-                                          ? ptr[i] : ' ';
-        }
+        (void) ngx_k8s_metrics_printable(k->body.data + k->body.len,
+                                         (u_char *) ptr, n);
+        k->body.len += n;
 
         return len;
     }
@@ -723,10 +737,30 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     ngx_k8s_metrics_kubelet_t *k = data;
 
     int64_t                     time;
+    uint64_t                    value;
+    const char                 *reason;
     ngx_k8s_metrics_batch_t    *batch;
     ngx_k8s_metrics_csample_t  *cs;
 
     batch = k->batch;
+
+    switch (sample->kind) {
+
+    case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
+    case NGX_K8S_METRICS_SAMPLE_NODE_MEMORY:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
+        break;
+
+    default:
+        return NGX_OK;
+    }
+
+    reason = ngx_k8s_metrics_sample_value(sample, &value);
+    if (reason) {
+        return ngx_k8s_metrics_scrape_invalid(k, sample, reason);
+    }
 
     /* a sample without a timestamp is of the time the scrape began */
     time = sample->timestamp_ms > 0 ? sample->timestamp_ms
@@ -735,21 +769,17 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     switch (sample->kind) {
 
     case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
-        batch->point.cpu = (uint64_t) (sample->value * 1e9);
+        batch->point.cpu = value;
         batch->point.time = time;
         return NGX_OK;
 
     case NGX_K8S_METRICS_SAMPLE_NODE_MEMORY:
-        batch->memory = (uint64_t) sample->value;
+        batch->memory = value;
+        k->node_memory = 1;
         return NGX_OK;
-
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
-        break;
 
     default:
-        return NGX_OK;
+        break;
     }
 
     cs = ngx_k8s_metrics_scrape_container(k, sample);
@@ -760,22 +790,98 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     switch (sample->kind) {
 
     case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
-        cs->point.cpu = (uint64_t) (sample->value * 1e9);
+        cs->point.cpu = value;
         cs->point.time = time;
         cs->has_cpu = 1;
         break;
 
     case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
-        cs->memory = (uint64_t) sample->value;
+        cs->memory = value;
         cs->has_memory = 1;
         break;
 
     default: /* NGX_K8S_METRICS_SAMPLE_CONTAINER_START */
-        cs->start = (int64_t) (sample->value * 1000);
+        cs->start = (int64_t) value;
         break;
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A value the store cannot keep fails the node (validate()): the first
+ * one, with its metric and labels, is its reason; the parser counts each
+ * such line as malformed.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_invalid(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_sample_t *sample, const char *reason)
+{
+    u_char     *p, *last, sep;
+    ngx_str_t  *label[3];
+    ngx_uint_t  i;
+    u_char      buf[NGX_MAX_ERROR_STR];
+
+    static const char  *names[] = { "namespace", "pod", "container" };
+
+    if (k->ninvalid++) {
+        return NGX_DECLINED;
+    }
+
+    label[0] = &sample->namespace;
+    label[1] = &sample->pod;
+    label[2] = &sample->container;
+
+    /* at most 3 labels of 128 bytes, a value of 64: the buffer holds all */
+
+    last = buf + sizeof(buf);
+    p = ngx_slprintf(buf, last, "%V", sample->name);
+    sep = '{';
+
+    for (i = 0; i < 3; i++) {
+        if (label[i]->len == 0) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, last, "%c%s=\"", sep, names[i]);
+        p = ngx_k8s_metrics_printable(p, label[i]->data,
+                                      ngx_min(label[i]->len,
+                                              NGX_K8S_METRICS_REASON_LABEL));
+        *p++ = '"';
+        sep = ',';
+    }
+
+    if (sep == ',') {
+        *p++ = '}';
+    }
+
+    p = ngx_slprintf(p, last, " %V %s", &sample->text, reason);
+
+    k->invalid.data = ngx_pnalloc(k->scraper->pool, p - buf);
+    if (k->invalid.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    k->invalid.len = p - buf;
+    ngx_memcpy(k->invalid.data, buf, k->invalid.len);
+
+    return NGX_DECLINED;
+}
+
+
+/* control characters and bytes past ASCII as spaces: for the log */
+
+static u_char *
+ngx_k8s_metrics_printable(u_char *dst, u_char *src, size_t n)
+{
+    while (n--) {
+        *dst++ = (*src >= 0x20 && *src < 0x7f) ? *src : ' ';
+        src++;
+    }
+
+    return dst;
 }
 
 
@@ -942,16 +1048,65 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 
 
 /*
- * The node needs both of its samples; a container needs CPU and memory,
- * and, as metrics-server, is dropped when either is zero (a terminated
- * container the kubelet still reports).  What remains is sorted by
- * namespace, pod and name: the store's order.
+ * A value the store cannot keep fails the node, as does a response without
+ * the node's samples.  Then metrics-server's decoder: a node whose CPU or
+ * memory is zero is not served, its pods are.
  */
 
 static ngx_int_t
 ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
 {
-    ngx_uint_t                    i, n, zero, incomplete, unlisted;
+    ngx_k8s_metrics_batch_t  *batch;
+
+    batch = k->batch;
+
+    if (k->ninvalid) {
+        ngx_k8s_metrics_scrape_fail(k, "invalid value: %V (%ui in the "
+                                    "response)", &k->invalid, k->ninvalid);
+        return NGX_DECLINED;
+    }
+
+    if (batch->point.time == 0 || !k->node_memory) {
+        ngx_k8s_metrics_scrape_fail(k, "the response has no node CPU or "
+                                    "memory sample (%ui lines, %ui "
+                                    "malformed)", k->parser.lines,
+                                    k->parser.malformed);
+        return NGX_DECLINED;
+    }
+
+    if (batch->point.cpu == 0 || batch->memory == 0) {
+        ngx_log_debug3(NGX_LOG_DEBUG_EVENT, k->scraper->log, 0,
+                       "k8s metrics: node \"%V\" not served: CPU %uL, "
+                       "memory %uL", &k->node->name, batch->point.cpu,
+                       batch->memory);
+
+        ngx_memzero(&batch->point, sizeof(ngx_k8s_metrics_point_t));
+        batch->memory = 0;
+
+        (void) ngx_atomic_fetch_add(
+                               &k->scraper->kmcf->sh->counters.dropped_zero,
+                               1);
+    }
+
+    ngx_k8s_metrics_scrape_pods(k);
+
+    return NGX_OK;
+}
+
+
+/*
+ * As metrics-server's decoder (checkContainerMetrics()): a pod is dropped
+ * whole when one of its containers lacks CPU or memory, or has either at
+ * zero (a container just created or terminated).  With an apiserver, only
+ * the running pods it lists are kept.  What remains is sorted by
+ * namespace, pod and name: the store's order.
+ */
+
+static void
+ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
+{
+    ngx_uint_t                    i, j, n, nelts, zero, incomplete, unlisted,
+                                 *drop;
     ngx_k8s_metrics_batch_t      *batch;
     ngx_k8s_metrics_cluster_t    *cluster;
     ngx_k8s_metrics_csample_t    *cs;
@@ -960,49 +1115,55 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
     batch = k->batch;
     counters = &k->scraper->kmcf->sh->counters;
 
-    /* with an apiserver, only the running pods it lists are served */
-
     cluster = k->scraper->cluster;
 
     if (cluster && !ngx_k8s_metrics_cluster_synced(cluster)) {
         cluster = NULL;
     }
 
-    if (batch->point.time == 0 || batch->memory == 0) {
-        ngx_k8s_metrics_scrape_fail(k, "the response has no node CPU or "
-                                    "memory sample (%ui lines, %ui "
-                                    "malformed)", k->parser.lines,
-                                    k->parser.malformed);
-        return NGX_DECLINED;
-    }
-
     cs = batch->containers.elts;
+    nelts = batch->containers.nelts;
+
+    ngx_qsort(cs, nelts, sizeof(ngx_k8s_metrics_csample_t),
+              ngx_k8s_metrics_cmp_csample);
+
     n = 0;
     zero = 0;
     incomplete = 0;
     unlisted = 0;
 
-    for (i = 0; i < batch->containers.nelts; i++) {
-        if (!cs[i].has_cpu || !cs[i].has_memory) {
-            incomplete++;
-            continue;
-        }
+    for (i = 0; i < nelts; i = j) {
+        drop = NULL;
 
-        if (cs[i].point.cpu == 0 || cs[i].memory == 0) {
-            zero++;
-            continue;
-        }
-
-        if (cluster && ngx_k8s_metrics_cluster_pod_labels(cluster,
-                                                          &cs[i].namespace,
-                                                          &cs[i].pod)
-                       == NULL)
+        for (j = i; j < nelts && ngx_k8s_metrics_cmp_pod(&cs[i], &cs[j]) == 0;
+             j++)
         {
-            unlisted++;
+            if (!cs[j].has_cpu || !cs[j].has_memory) {
+                drop = &incomplete;
+
+            } else if (drop == NULL
+                       && (cs[j].point.cpu == 0 || cs[j].memory == 0))
+            {
+                drop = &zero;
+            }
+        }
+
+        if (drop == NULL && cluster
+            && ngx_k8s_metrics_cluster_pod_labels(cluster, &cs[i].namespace,
+                                                  &cs[i].pod)
+               == NULL)
+        {
+            drop = &unlisted;
+        }
+
+        if (drop) {
+            *drop += j - i;
             continue;
         }
 
-        cs[n++] = cs[i];
+        while (i < j) {
+            cs[n++] = cs[i++];
+        }
     }
 
     batch->containers.nelts = n;
@@ -1019,11 +1180,6 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
     if (unlisted) {
         (void) ngx_atomic_fetch_add(&counters->dropped_unlisted, unlisted);
     }
-
-    ngx_qsort(cs, n, sizeof(ngx_k8s_metrics_csample_t),
-              ngx_k8s_metrics_cmp_csample);
-
-    return NGX_OK;
 }
 
 
@@ -1036,19 +1192,29 @@ ngx_k8s_metrics_cmp_csample(const void *one, const void *two)
     a = (ngx_k8s_metrics_csample_t *) one;
     b = (ngx_k8s_metrics_csample_t *) two;
 
-    rc = ngx_memn2cmp(a->namespace.data, b->namespace.data,
-                      a->namespace.len, b->namespace.len);
-    if (rc) {
-        return (int) rc;
-    }
-
-    rc = ngx_memn2cmp(a->pod.data, b->pod.data, a->pod.len, b->pod.len);
+    rc = ngx_k8s_metrics_cmp_pod(a, b);
     if (rc) {
         return (int) rc;
     }
 
     return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
                               b->name.len);
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *a,
+    ngx_k8s_metrics_csample_t *b)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_memn2cmp(a->namespace.data, b->namespace.data,
+                      a->namespace.len, b->namespace.len);
+    if (rc) {
+        return rc;
+    }
+
+    return ngx_memn2cmp(a->pod.data, b->pod.data, a->pod.len, b->pod.len);
 }
 
 

@@ -33,6 +33,10 @@ typedef struct {
     ngx_uint_t                      label;
     ngx_k8s_metrics_pod_labels_pt   pod_labels;
     void                           *data;
+
+    /* metrics-server's nodeReady(), podReady(): a point kept as prev */
+    unsigned                        nodes_ready:1;
+    unsigned                        pods_ready:1;
 } ngx_k8s_metrics_builder_t;
 
 
@@ -53,8 +57,11 @@ static void ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_snode_t *onode, ngx_uint_t index);
 static void ngx_k8s_metrics_pod_labels(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_spod_t *pod, ngx_k8s_metrics_csample_t *cs);
-static void ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
-    ngx_k8s_metrics_snode_t *onode, ngx_k8s_metrics_batch_t *batch);
+static void ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_snode_t *node, ngx_k8s_metrics_snode_t *onode,
+    ngx_k8s_metrics_batch_t *batch);
+static void ngx_k8s_metrics_log_readiness(ngx_k8s_metrics_builder_t *b,
+    ngx_log_t *log);
 static void ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_scontainer_t *c, ngx_k8s_metrics_scontainer_t *oc,
     ngx_k8s_metrics_csample_t *cs);
@@ -362,15 +369,9 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_qsort(snap->pod_order, snap->npods, sizeof(uint32_t),
               ngx_k8s_metrics_cmp_pod_order);
 
-    snap->ready = 0;
+    snap->ready = b.nodes_ready && b.pods_ready;
 
-    for (i = 0; i < n && !snap->ready; i++) {
-        snap->ready = ngx_k8s_metrics_node_served(&snap->nodes[i]);
-    }
-
-    for (i = 0; i < snap->npods && !snap->ready; i++) {
-        snap->ready = ngx_k8s_metrics_pod_served(snap, &snap->pods[i]);
-    }
+    ngx_k8s_metrics_log_readiness(&b, log);
 
     if (old) {
         ngx_k8s_metrics_snapshot_release(kmcf, old);
@@ -539,7 +540,7 @@ ngx_k8s_metrics_build_node(ngx_k8s_metrics_builder_t *b,
         return;
     }
 
-    ngx_k8s_metrics_node_points(node, onode, batch);
+    ngx_k8s_metrics_node_points(b, node, onode, batch);
     ngx_k8s_metrics_build_pods(b, batch, node, onode, index);
 }
 
@@ -568,12 +569,16 @@ ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
 /*
  * As metrics-server's node storage: the new point becomes the last one;
  * the previous last one, if older, becomes prev; a point no newer than the
- * last keeps the old prev.  A decrease of the counter starts over.
+ * last keeps the old prev.  A decrease of the counter starts over (where
+ * metrics-server keeps the pair and fails its rate: it counts for
+ * readiness all the same).  A node whose point the scraper dropped (time
+ * 0) has none.
  */
 
 static void
-ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
-    ngx_k8s_metrics_snode_t *onode, ngx_k8s_metrics_batch_t *batch)
+ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_snode_t *node, ngx_k8s_metrics_snode_t *onode,
+    ngx_k8s_metrics_batch_t *batch)
 {
     node->last = batch->point;
     node->memory = batch->memory;
@@ -587,6 +592,10 @@ ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
 
     } else if (onode->prev.time && onode->prev.time < batch->point.time) {
         node->prev = onode->prev;
+    }
+
+    if (node->prev.time) {
+        b->nodes_ready = 1;
     }
 
     if (node->prev.time && node->prev.cpu > node->last.cpu) {
@@ -740,6 +749,12 @@ ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
         } else if (oc->prev.time && oc->prev.time < cs->point.time) {
             c->prev = oc->prev;
         }
+    }
+
+    /* a pod with one container that has a prev makes podReady() true */
+
+    if (c->prev.time) {
+        b->pods_ready = 1;
     }
 
     if (c->prev.time && c->prev.cpu > c->last.cpu) {
@@ -935,6 +950,42 @@ ngx_k8s_metrics_free_retired(ngx_k8s_metrics_main_conf_t *kmcf)
 }
 
 
+/*
+ * Readiness as metrics-server v0.9's storage: Ready() is NodeReady() &&
+ * PodReady(), each true when the cycle's store kept a point to compute a
+ * rate from: a node with a prev point; a container with one, whether or
+ * not every container of its pod has one.  So no pod at all, or only pods
+ * of containers just seen, is not ready.  Changes are logged, as
+ * metrics-server logs them.
+ */
+
+static void
+ngx_k8s_metrics_log_readiness(ngx_k8s_metrics_builder_t *b, ngx_log_t *log)
+{
+    ngx_uint_t  was;
+
+    was = b->old ? b->old->ready : 0;
+
+    if (b->snap->ready == was) {
+        return;
+    }
+
+    if (b->snap->ready) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "k8s metrics: the store is ready: node and pod "
+                      "metrics can be served");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "k8s metrics: the store is not ready:%s%s",
+                  b->nodes_ready ? "" : " no node has two points",
+                  b->pods_ready ? "" : (b->nodes_ready
+                                        ? " no container has two points"
+                                        : ", no container either"));
+}
+
+
 ngx_flag_t
 ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node)
 {
@@ -967,13 +1018,17 @@ ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
 }
 
 
-/* nanocores, as metrics-server: uint64(float64(delta ns) / window seconds) */
+/*
+ * Nanocores, as metrics-server: uint64(float64(delta ns) / window seconds);
+ * a rate beyond 2^64 (a counter jumping by centuries within a second) is
+ * the largest one, where the conversion would be undefined.
+ */
 
 uint64_t
 ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev)
 {
-    double  window;
+    double  window, rate;
 
     window = (double) (last->time - prev->time) / 1000;
 
@@ -981,5 +1036,11 @@ ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
         return 0;
     }
 
-    return (uint64_t) ((double) (last->cpu - prev->cpu) / window);
+    rate = (double) (last->cpu - prev->cpu) / window;
+
+    if (rate >= 18446744073709551616.0) {
+        return UINT64_MAX;
+    }
+
+    return (uint64_t) rate;
 }
