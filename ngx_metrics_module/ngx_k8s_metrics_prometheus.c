@@ -225,9 +225,9 @@ ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
         "of the authentication ConfigMap taken.\n"
         "# TYPE k8s_metrics_authentication_configmap_updates_total counter\n"
         "k8s_metrics_authentication_configmap_updates_total %uA\n"
-        "# HELP k8s_metrics_authentication_configmap_rejected_total CA "
-        "bundles of the authentication ConfigMap that held no certificate "
-        "(the previous CA kept).\n"
+        "# HELP k8s_metrics_authentication_configmap_rejected_total Values "
+        "of the authentication ConfigMap not taken: a CA bundle without a "
+        "certificate, a list that does not parse (the previous kept).\n"
         "# TYPE k8s_metrics_authentication_configmap_rejected_total counter\n"
         "k8s_metrics_authentication_configmap_rejected_total %uA\n",
         c->dropped_malformed, c->dropped_incomplete, c->dropped_zero,

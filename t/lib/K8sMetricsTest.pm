@@ -432,7 +432,8 @@ CONF
 
 # Client personas: each location /NAME/ forwards the request (headers
 # included) to the module's TLS server presenting one certificate of the
-# test PKI, and verifies the server's certificate, as the aggregator does.
+# test PKI (or [CRT, KEY]: paths in it, or absolute ones), and verifies the
+# server's certificate, as the aggregator does.
 our %Personas = (
     'anon'              => undef,
     'fp'                => 'front-proxy-client',
@@ -461,11 +462,10 @@ sub personas {
         my $tls = '';
 
         if (defined $cert) {
-            my ($crt, $key) = ref $cert ? @$cert
-                                        : ("$cert.crt", "$cert.key");
-            $tls = "proxy_ssl_certificate \$TEST_NGINX_PKI/$crt;\n"
-                 . "            proxy_ssl_certificate_key "
-                 . "\$TEST_NGINX_PKI/$key;";
+            my ($crt, $key) = map { m{^/} ? $_ : "\$TEST_NGINX_PKI/$_" }
+                              ref $cert ? @$cert : ("$cert.crt", "$cert.key");
+            $tls = "proxy_ssl_certificate $crt;\n"
+                 . "            proxy_ssl_certificate_key $key;";
         }
 
         $conf .= <<"CONF";
