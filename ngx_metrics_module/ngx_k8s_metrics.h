@@ -284,6 +284,7 @@ typedef struct {
     ngx_rbtree_t                    reviews;
     ngx_rbtree_node_t               reviews_sentinel;
     ngx_queue_t                     reviews_queue;
+    size_t                          reviews_size;   /* their slab bytes */
 } ngx_k8s_metrics_shctx_t;
 
 
@@ -505,6 +506,9 @@ ngx_k8s_metrics_call_t *ngx_k8s_metrics_api_call(
 void ngx_k8s_metrics_api_cancel(ngx_k8s_metrics_call_t *call);
 void ngx_k8s_metrics_api_error(ngx_k8s_metrics_call_t *call,
     ngx_str_t *text);
+void ngx_k8s_metrics_api_message(ngx_k8s_metrics_call_t *call,
+    u_char *message, size_t len, ngx_str_t *text);
+void ngx_k8s_metrics_redact(ngx_str_t *text, const char *header);
 ngx_int_t ngx_k8s_metrics_read_token(ngx_str_t *file, u_char *buf,
     size_t size, ngx_str_t *token, ngx_log_t *log);
 
@@ -543,6 +547,7 @@ struct ngx_k8s_metrics_informer_s {
     unsigned                        listing:1;
     unsigned                        relist:1;
     unsigned                        metadata:1; /* PartialObjectMetadata */
+    unsigned                        allow_nul:1;    /* "\u0000" in strings */
 };
 
 

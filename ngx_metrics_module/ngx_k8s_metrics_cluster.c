@@ -74,8 +74,14 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
         return NULL;
     }
 
+    /*
+     * an annotation is any string, "\u0000" included: refused, it would
+     * stop the list and every watch of nodes and pods
+     */
+
     cl->node_informer.api = cl->api;
     cl->node_informer.name = "nodes";
+    cl->node_informer.allow_nul = 1;
     ngx_str_set(&cl->node_informer.path, "/api/v1/nodes");
     cl->node_informer.query = kmcf->node_selector;
     cl->node_informer.handler = ngx_k8s_metrics_cluster_node;
@@ -89,6 +95,7 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
     ngx_str_set(&cl->pod_informer.query,
                 "fieldSelector=status.phase%3DRunning");
     cl->pod_informer.metadata = 1;
+    cl->pod_informer.allow_nul = 1;
     cl->pod_informer.handler = ngx_k8s_metrics_cluster_pod;
     cl->pod_informer.data = cl;
 

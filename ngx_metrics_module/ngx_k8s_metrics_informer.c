@@ -141,7 +141,8 @@ ngx_k8s_metrics_informer_listed(ngx_k8s_metrics_call_t *call)
         return;
     }
 
-    doc = json_loadb((char *) call->body.data, call->body.len, 0, NULL);
+    doc = json_loadb((char *) call->body.data, call->body.len,
+                     inf->allow_nul ? JSON_ALLOW_NUL : 0, NULL);
     items = json_object_get(doc, "items");
 
     if (!json_is_array(items)) {
@@ -241,17 +242,20 @@ ngx_k8s_metrics_informer_event(ngx_k8s_metrics_call_t *call, u_char *line,
 {
     ngx_k8s_metrics_informer_t *inf = call->data;
 
-    json_t        *event, *object;
+    json_t        *event, *object, *message;
+    ngx_str_t      text;
     ngx_uint_t     kind, level;
-    const char    *type, *message;
+    const char    *type;
     json_error_t   error;
 
-    event = json_loadb((char *) line, len, 0, &error);
+    event = json_loadb((char *) line, len,
+                       inf->allow_nul ? JSON_ALLOW_NUL : 0, &error);
     if (event == NULL) {
+        /* jansson's text quotes the event, which is not logged */
         ngx_log_error(NGX_LOG_ERR, inf->api->log, 0,
-                      "k8s metrics: watching %s: an event is not JSON (%s): "
-                      "\"%*s\"", inf->name, error.text, ngx_min(len, 200),
-                      line);
+                      "k8s metrics: watching %s: an event (%uz bytes) is not "
+                      "JSON: line %d, column %d", inf->name, len,
+                      error.line, error.column);
         return NGX_ERROR;
     }
 
@@ -268,13 +272,22 @@ ngx_k8s_metrics_informer_event(ngx_k8s_metrics_call_t *call, u_char *line,
     if (ngx_strcmp(type, "ERROR") == 0) {
         /* 410 Gone, "too old resource version": start over with a list */
 
-        message = json_string_value(json_object_get(object, "message"));
+        message = json_object_get(object, "message");
         level = json_integer_value(json_object_get(object, "code")) == 410
                 ? NGX_LOG_INFO : NGX_LOG_ERR;
 
+        if (json_is_string(message)) {
+            ngx_k8s_metrics_api_message(call,
+                                        (u_char *) json_string_value(message),
+                                        json_string_length(message), &text);
+
+        } else {
+            ngx_str_set(&text, "an error event");
+        }
+
         ngx_log_error(level, inf->api->log, 0,
-                      "k8s metrics: watching %s: %s: listing again",
-                      inf->name, message ? message : "an error event");
+                      "k8s metrics: watching %s: %V: listing again",
+                      inf->name, &text);
 
         inf->relist = 1;
         json_decref(event);

@@ -741,6 +741,22 @@ ngx_k8s_metrics_apiserver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
+        /* credentials in the URL would be in every log line naming it */
+
+        host = (char *) value[1].data + sizeof("https://") - 1;
+        p = (u_char *) strpbrk(host, "/?#");
+
+        if (ngx_strlchr((u_char *) host,
+                        p ? p : value[1].data + value[1].len, '@'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid apiserver: credentials in the URL "
+                               "(USER:PASSWORD@) are not supported, use "
+                               "\"k8s_metrics_apiserver_token_file\" or a "
+                               "client certificate");
+            return NGX_CONF_ERROR;
+        }
+
         kmcf->apiserver_url = value[1];
 
         while (kmcf->apiserver_url.len

@@ -1288,6 +1288,11 @@ ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
         return;
 
     default:
+        /* a kubelet may echo the request: never the token, here or in
+         * /metrics */
+        ngx_k8s_metrics_redact(&k->body, k->scraper->headers
+                                         ? k->scraper->headers->data : NULL);
+
         ngx_k8s_metrics_scrape_fail(k, "the kubelet answered HTTP %l: "
                                     "\"%V\"", k->status, &k->body);
         return;

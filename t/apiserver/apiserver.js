@@ -1295,7 +1295,9 @@ function serveTokenReview(r, P, cfg, req, who, rec, done) {
     const out = '{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","metadata":'
                 + enc(meta, 'metadata') + ',"spec":' + enc(spec, 'spec') + ',"status":'
                 + enc(st, 'status') + '}';
-    later(delayMs, () => sendJSON(r, 201, out));
+    // tokenreview_truncate N: the answer cut after N bytes (a proxy that cut it), spec.token and all
+    const cut = modeOf(cfg, 'tokenreview_truncate');
+    later(delayMs, () => sendJSON(r, 201, cut ? out.slice(0, cut) : out));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1719,6 +1721,7 @@ function ctlAccess(r) {
 }
 
 const MODE_NAMES = ['sar_status', 'sar_delay', 'tokenreview_status', 'tokenreview_delay',
+                    'tokenreview_truncate',
                     'list_status', 'watch_status', 'get_status', 'bookmark_interval',
                     'watch_timeout_default', 'expired_as_http', 'ignore_limit_rv0',
                     'watch_unencodable'];

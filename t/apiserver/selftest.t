@@ -561,7 +561,13 @@ $api->mode(tokenreview_status => 500);
 ($code) = post_json($TRP, { spec => { token => 'alice-token' } });
 is($code, 500, 'tokenreview_status 500');
 $api->mode(tokenreview_status => 0);
-is(scalar @{ $api->calls(type => 'tokenreview') }, 5, 'TokenReview calls recorded');
+$api->mode(tokenreview_truncate => 140);
+my ($cut_code, $cut_json, $cut_body);
+($cut_code, $cut_json, $cut_body) = post_json($TRP, { spec => { token => 'alice-token' } });
+ok($cut_code == 201 && !$cut_json && $cut_body =~ /^\{"kind":"TokenReview",.*"token":"alice-token"/
+   && length($cut_body) == 141, 'tokenreview_truncate 140: the first 140 bytes, spec.token in them');
+$api->mode(tokenreview_truncate => 0);
+is(scalar @{ $api->calls(type => 'tokenreview') }, 6, 'TokenReview calls recorded');
 
 # =============================================================================================
 # the authentication ConfigMap

@@ -14,7 +14,8 @@ package K8sMetricsTest;
 # bundled Test::Nginx::Lite; TEST_NGINX_LITE=1 forces the latter) and gives
 # its whole API to the test file, so that the same file runs under both.
 # For every block it loads the module under test and forbids alerts,
-# leaked sockets and sanitizer reports in the error log.
+# leaked sockets, sanitizer reports and the test credentials (@Secrets) in
+# the error log.
 #
 # Environment:
 #   TEST_NGINX_LITE=1            use the bundled runner
@@ -54,6 +55,13 @@ our $Root = abs_path(File::Spec->rel2abs(dirname(__FILE__) . '/../..'));
 # log after nginx has exited, where "open socket ... left" appears).
 our @ForbiddenLogPatterns = ('[alert]', '[emerg]', 'open socket',
                              'Sanitizer', 'runtime error');
+
+# Credentials no block may log: the bearer tokens the fake apiserver
+# (t/apiserver/seed.pl) knows, the module's own among them, and the ones
+# suites present; a suite adds its own (push @K8sMetricsTest::Secrets).
+our @Secrets = ('metrics-server-token', 'admin-token', 'alice-token',
+                'bob-token', 'nobody-token', 'restricted-token',
+                'not-a-token');
 
 my $set_up;
 
@@ -160,7 +168,7 @@ sub preprocess_block {
     my $expected = $block->error_log;
     my @extra;
 
-    for my $pat (@ForbiddenLogPatterns) {
+    for my $pat (@ForbiddenLogPatterns, @Secrets) {
         next if $must_die && $pat eq '[emerg]';
 
         # A block that expects an alert in its log may have one.
