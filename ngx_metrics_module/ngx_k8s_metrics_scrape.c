@@ -1179,6 +1179,9 @@ ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s)
         }
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: %ui pods reported in the cycle", refs.nelts);
+
     ngx_k8s_metrics_dedup_batches = s->batches;
 
     ref = refs.elts;

@@ -407,6 +407,10 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
                                     left_out);
     }
 
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, log, 0,
+                   "k8s metrics: snapshot of %uz bytes: %ui nodes (%ui left "
+                   "out), %ui pods", size, n, left_out, counts.npods);
+
     snap = (ngx_k8s_metrics_snapshot_t *) p;
     *snap = counts;
     snap->size = size;
@@ -480,25 +484,44 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
 
 
 /*
- * The store says itself what did not fit and what it left out: the slab
- * allocator's "no memory" would only repeat it, once per attempt.
+ * A snapshot is taken only if the next one, as large, will fit beside it
+ * once the current one is freed: one that fits now but leaves no room for
+ * its successor would be followed by a cycle that does not fit, and a node
+ * left out then would come back and go again every other cycle, its series
+ * starting over each time.  The store says itself what did not fit and
+ * what it left out: the slab allocator's "no memory" would only repeat it,
+ * once per attempt.
  */
 
 static u_char *
 ngx_k8s_metrics_snapshot_alloc(ngx_k8s_metrics_main_conf_t *kmcf,
     size_t size)
 {
-    u_char  *p;
+    u_char           *p;
+    size_t            room;
+    ngx_slab_pool_t  *shpool;
 
-    ngx_shmtx_lock(&kmcf->shpool->mutex);
+    shpool = kmcf->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
 
     ngx_k8s_metrics_free_retired(kmcf);
 
-    kmcf->shpool->log_nomem = 0;
-    p = ngx_slab_alloc_locked(kmcf->shpool, size);
-    kmcf->shpool->log_nomem = 1;
+    shpool->log_nomem = 0;
+    p = ngx_slab_alloc_locked(shpool, size);
+    shpool->log_nomem = 1;
 
-    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+    if (p) {
+        room = shpool->pfree * ngx_pagesize
+               + (kmcf->sh->snapshot ? kmcf->sh->snapshot->size : 0);
+
+        if (room < size) {
+            ngx_slab_free_locked(shpool, p);
+            p = NULL;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
 
     return p;
 }
