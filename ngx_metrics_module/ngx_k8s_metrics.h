@@ -180,6 +180,8 @@ typedef struct {
     uint64_t                        successes;
     uint64_t                        failures;
     uint64_t                        malformed;  /* lines skipped, in all */
+    uint64_t                        misplaced;  /* pods of other nodes */
+    uint64_t                        duplicates; /* pods an earlier node has */
     uint64_t                        buckets[NGX_K8S_METRICS_DURATION_BUCKETS];
     uint64_t                        duration_sum;   /* ms */
 } ngx_k8s_metrics_snode_t;
@@ -225,6 +227,7 @@ typedef struct {
     uint32_t                        hash;
     unsigned                        has_cpu:1;
     unsigned                        has_memory:1;
+    unsigned                        duplicate:1;
 } ngx_k8s_metrics_csample_t;
 
 
@@ -239,6 +242,8 @@ typedef struct {
     uint64_t                        memory;
     ngx_array_t                     containers; /* csample, sorted, valid */
     ngx_uint_t                      malformed;
+    ngx_uint_t                      misplaced;  /* pods not taken, by reason */
+    ngx_uint_t                      duplicates;
 } ngx_k8s_metrics_batch_t;
 
 
@@ -255,11 +260,14 @@ typedef struct {
     ngx_atomic_t                    cycle_overruns;
     ngx_atomic_t                    cycle_duration;     /* last, ms */
     ngx_atomic_t                    zone_full;
+    ngx_atomic_t                    zone_left_out;
     ngx_atomic_t                    dropped_malformed;
     ngx_atomic_t                    dropped_incomplete;
     ngx_atomic_t                    dropped_zero;
     ngx_atomic_t                    dropped_decrease;
     ngx_atomic_t                    dropped_unlisted;
+    ngx_atomic_t                    dropped_misplaced;
+    ngx_atomic_t                    dropped_duplicate;
     ngx_atomic_t                    configmap_updates;
     ngx_atomic_t                    configmap_rejected;
 } ngx_k8s_metrics_counters_t;
@@ -270,6 +278,7 @@ typedef struct {
     ngx_msec_t                      started;    /* monotonic, all processes */
     ngx_msec_t                      last_scrape_start;  /* 0: never */
     ngx_k8s_metrics_snapshot_t     *snapshot;           /* NULL: empty */
+    ngx_msec_t                      published;  /* its time; 0: none */
     ngx_k8s_metrics_snapshot_t     *retired;
     ngx_k8s_metrics_counters_t      counters;
 
@@ -304,6 +313,7 @@ typedef struct {
     ngx_str_t                       kubelet_token_file;
     ngx_msec_t                      kubelet_timeout;
     size_t                          kubelet_max_body;
+    ngx_uint_t                      kubelet_max_pods;
 
     /* the kube-apiserver; apiserver_url.len == 0: none */
     ngx_str_t                       apiserver_url;      /* no trailing / */
@@ -565,6 +575,8 @@ void ngx_k8s_metrics_cluster_exit(ngx_k8s_metrics_cluster_t *cl);
 ngx_flag_t ngx_k8s_metrics_cluster_synced(ngx_k8s_metrics_cluster_t *cl);
 ngx_int_t ngx_k8s_metrics_cluster_nodes(ngx_k8s_metrics_cluster_t *cl,
     ngx_pool_t *pool, ngx_k8s_metrics_node_conf_t **nodes, ngx_uint_t *n);
+json_t *ngx_k8s_metrics_cluster_find_pod(ngx_k8s_metrics_cluster_t *cl,
+    ngx_str_t *namespace, ngx_str_t *name, ngx_str_t *node);
 json_t *ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
     ngx_str_t *name);
 
@@ -701,6 +713,9 @@ json_t *ngx_k8s_metrics_api_group_discovery_list(void);
 char *ngx_k8s_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_flag_t ngx_k8s_metrics_store_ready(ngx_http_request_t *r);
 ngx_flag_t ngx_k8s_metrics_store_collection_timely(ngx_http_request_t *r);
+ngx_flag_t ngx_k8s_metrics_store_fresh(ngx_http_request_t *r,
+    ngx_msec_int_t *age, ngx_msec_t *limit);
+ngx_msec_int_t ngx_k8s_metrics_snapshot_age(ngx_k8s_metrics_snapshot_t *snap);
 ngx_k8s_metrics_snapshot_t *ngx_k8s_metrics_snapshot_acquire(
     ngx_k8s_metrics_main_conf_t *kmcf);
 void ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
@@ -713,7 +728,12 @@ typedef json_t *(*ngx_k8s_metrics_pod_labels_pt)(void *data,
 
 ngx_int_t ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_log_t *log);
+    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_pool_t *pool,
+    ngx_log_t *log);
+ngx_flag_t ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs,
+    ngx_uint_t k);
+ngx_int_t ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *one,
+    ngx_k8s_metrics_csample_t *two);
 ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
     ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
 ngx_flag_t ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node);

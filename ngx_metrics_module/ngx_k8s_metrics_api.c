@@ -43,6 +43,8 @@ static ngx_int_t ngx_k8s_metrics_check_ping(ngx_http_request_t *r,
     ngx_str_t *reason);
 static ngx_int_t ngx_k8s_metrics_check_storage_ready(ngx_http_request_t *r,
     ngx_str_t *reason);
+static ngx_int_t ngx_k8s_metrics_check_snapshot_fresh(ngx_http_request_t *r,
+    ngx_str_t *reason);
 static ngx_int_t ngx_k8s_metrics_check_collection_timely(
     ngx_http_request_t *r, ngx_str_t *reason);
 static ngx_int_t ngx_k8s_metrics_check_shutdown(ngx_http_request_t *r,
@@ -71,6 +73,8 @@ static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_readyz_checks[] = {
       ngx_k8s_metrics_check_informers },
     { ngx_string("metric-storage-ready"),
       ngx_k8s_metrics_check_storage_ready },
+    { ngx_string("metric-snapshot-fresh"),
+      ngx_k8s_metrics_check_snapshot_fresh },
     { ngx_string("shutdown"), ngx_k8s_metrics_check_shutdown },
     { ngx_null_string, NULL }
 };
@@ -434,6 +438,39 @@ ngx_k8s_metrics_check_storage_ready(ngx_http_request_t *r, ngx_str_t *reason)
     }
 
     ngx_str_set(reason, "no metrics to serve");
+
+    return NGX_ERROR;
+}
+
+
+/* the snapshot served is not older than a few cycles (store_fresh) */
+
+static ngx_int_t
+ngx_k8s_metrics_check_snapshot_fresh(ngx_http_request_t *r,
+    ngx_str_t *reason)
+{
+    u_char          *p;
+    size_t           len;
+    ngx_msec_t       limit;
+    ngx_msec_int_t   age;
+
+    if (ngx_k8s_metrics_store_fresh(r, &age, &limit)) {
+        return NGX_OK;
+    }
+
+    len = 128;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        ngx_str_set(reason, "the snapshot served is stale");
+        return NGX_ERROR;
+    }
+
+    reason->data = p;
+    reason->len = ngx_snprintf(p, len, "the snapshot served is %M ms old, "
+                               "more than %M ms: no cycle could replace it",
+                               (ngx_msec_t) age, limit)
+                  - p;
 
     return NGX_ERROR;
 }

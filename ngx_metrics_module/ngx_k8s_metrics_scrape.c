@@ -23,6 +23,11 @@
 /* of a label value quoted in a reason */
 #define NGX_K8S_METRICS_REASON_LABEL    128
 
+/* where a pod reported by a kubelet is taken from (scrape_place) */
+#define NGX_K8S_METRICS_POD_TAKEN       0
+#define NGX_K8S_METRICS_POD_UNLISTED    1
+#define NGX_K8S_METRICS_POD_MISPLACED   2
+
 
 typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
 
@@ -51,6 +56,13 @@ typedef struct {
     ngx_uint_t                      nslots;
 
     uint32_t                        failing;    /* crc32 of the reason */
+
+    /* pods not taken from it in the last cycle; one of this cycle's */
+    ngx_uint_t                      misplaced;
+    ngx_uint_t                      duplicates;
+    ngx_str_t                       example_ns;
+    ngx_str_t                       example_pod;
+    ngx_str_t                       example_node;   /* where it is taken */
 
     char                            errbuf[CURL_ERROR_SIZE];
     char                            peer[512];  /* subject and SANs seen */
@@ -84,6 +96,13 @@ struct ngx_k8s_metrics_scraper_s {
 };
 
 
+/* a pod of a cycle: its first container in a batch */
+typedef struct {
+    ngx_uint_t                      batch;
+    ngx_uint_t                      first;
+} ngx_k8s_metrics_pod_ref_t;
+
+
 static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
 static void ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
@@ -110,7 +129,21 @@ static void ngx_k8s_metrics_scrape_failure_reason(
     ngx_k8s_metrics_kubelet_t *k, CURLcode result);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
-static void ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k);
+static ngx_int_t ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k);
+static ngx_uint_t ngx_k8s_metrics_scrape_place(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_csample_t *cs, ngx_str_t *node);
+static ngx_uint_t ngx_k8s_metrics_scrape_rejected_level(ngx_uint_t *last,
+    ngx_uint_t n);
+static ngx_int_t ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_duplicate(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_pod_ref_t *ref, ngx_k8s_metrics_pod_ref_t *winner);
+static void ngx_k8s_metrics_scrape_drop_duplicates(
+    ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_batch_t *batch);
+static ngx_k8s_metrics_csample_t *ngx_k8s_metrics_pod_ref(
+    ngx_k8s_metrics_pod_ref_t *ref);
+static int ngx_libc_cdecl ngx_k8s_metrics_cmp_pod_ref(const void *one,
+    const void *two);
 static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
     size_t nmemb, void *data);
 static ngx_int_t ngx_k8s_metrics_scrape_sample(void *data,
@@ -124,8 +157,6 @@ static ngx_int_t ngx_k8s_metrics_scrape_grow_slots(
     ngx_k8s_metrics_kubelet_t *k);
 static int ngx_libc_cdecl ngx_k8s_metrics_cmp_csample(const void *one,
     const void *two);
-static ngx_int_t ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *a,
-    ngx_k8s_metrics_csample_t *b);
 static ngx_int_t ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s);
 static CURLcode ngx_k8s_metrics_scrape_ssl_ctx(CURL *easy, void *ssl_ctx,
     void *data);
@@ -134,6 +165,9 @@ static int ngx_k8s_metrics_scrape_verify(int ok, X509_STORE_CTX *store_ctx);
 
 static ngx_k8s_metrics_scraper_t  *ngx_k8s_metrics_scraper;
 static int                         ngx_k8s_metrics_ssl_ctx_index = -1;
+
+/* for qsort(), which has no context argument */
+static ngx_k8s_metrics_batch_t    *ngx_k8s_metrics_dedup_batches;
 
 
 /* init_process: the scraping process arms its timer */
@@ -1088,38 +1122,32 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
                                1);
     }
 
-    ngx_k8s_metrics_scrape_pods(k);
-
-    return NGX_OK;
+    return ngx_k8s_metrics_scrape_pods(k);
 }
 
 
 /*
- * As metrics-server's decoder (checkContainerMetrics()): a pod is dropped
- * whole when one of its containers lacks CPU or memory, or has either at
- * zero (a container just created or terminated).  With an apiserver, only
- * the running pods it lists are kept.  What remains is sorted by
- * namespace, pod and name: the store's order.
+ * At most k8s_metrics_kubelet_max_pods pods, or the node fails.  A pod is
+ * taken as scrape_place says; then, as metrics-server's decoder
+ * (checkContainerMetrics()), it is dropped whole when one of its
+ * containers lacks CPU or memory, or has either at zero (a container just
+ * created or terminated).  What remains is sorted by namespace, pod and
+ * name: the store's order.
  */
 
-static void
+static ngx_int_t
 ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
 {
-    ngx_uint_t                    i, j, n, nelts, zero, incomplete, unlisted,
+    ngx_str_t                     node;
+    ngx_uint_t                    i, j, n, nelts, npods, place, level,
+                                  zero, incomplete, unlisted, misplaced,
                                  *drop;
     ngx_k8s_metrics_batch_t      *batch;
-    ngx_k8s_metrics_cluster_t    *cluster;
     ngx_k8s_metrics_csample_t    *cs;
     ngx_k8s_metrics_counters_t   *counters;
 
     batch = k->batch;
     counters = &k->scraper->kmcf->sh->counters;
-
-    cluster = k->scraper->cluster;
-
-    if (cluster && !ngx_k8s_metrics_cluster_synced(cluster)) {
-        cluster = NULL;
-    }
 
     cs = batch->containers.elts;
     nelts = batch->containers.nelts;
@@ -1127,10 +1155,27 @@ ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
     ngx_qsort(cs, nelts, sizeof(ngx_k8s_metrics_csample_t),
               ngx_k8s_metrics_cmp_csample);
 
+    npods = 0;
+
+    for (i = 0; i < nelts; i++) {
+        npods += ngx_k8s_metrics_new_pod(cs, i);
+    }
+
+    if (npods > k->scraper->kmcf->kubelet_max_pods) {
+        ngx_k8s_metrics_scrape_fail(k, "the kubelet reports %ui pods, more "
+                                    "than k8s_metrics_kubelet_max_pods "
+                                    "(%ui)", npods,
+                                    k->scraper->kmcf->kubelet_max_pods);
+        return NGX_DECLINED;
+    }
+
     n = 0;
     zero = 0;
     incomplete = 0;
     unlisted = 0;
+    misplaced = 0;
+
+    /* cs[i - 1] is never overwritten before cs[i] is looked at: n <= i */
 
     for (i = 0; i < nelts; i = j) {
         drop = NULL;
@@ -1148,12 +1193,19 @@ ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
             }
         }
 
-        if (drop == NULL && cluster
-            && ngx_k8s_metrics_cluster_pod_labels(cluster, &cs[i].namespace,
-                                                  &cs[i].pod)
-               == NULL)
-        {
+        place = ngx_k8s_metrics_scrape_place(k, &cs[i], &node);
+
+        if (place == NGX_K8S_METRICS_POD_UNLISTED) {
             drop = &unlisted;
+
+        } else if (place == NGX_K8S_METRICS_POD_MISPLACED) {
+            drop = &misplaced;
+
+            if (batch->misplaced++ == 0) {
+                k->example_ns = cs[i].namespace;
+                k->example_pod = cs[i].pod;
+                k->example_node = node;
+            }
         }
 
         if (drop) {
@@ -1180,6 +1232,251 @@ ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
     if (unlisted) {
         (void) ngx_atomic_fetch_add(&counters->dropped_unlisted, unlisted);
     }
+
+    if (misplaced) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_misplaced, misplaced);
+    }
+
+    level = ngx_k8s_metrics_scrape_rejected_level(&k->misplaced,
+                                                  batch->misplaced);
+    if (level) {
+        ngx_log_error(level, k->scraper->log, 0,
+                      "k8s metrics: node \"%V\" reported %ui pods that the "
+                      "apiserver places on other nodes, e.g. \"%V/%V\" on "
+                      "node \"%V\": they are not taken from it",
+                      &k->node->name, batch->misplaced, &k->example_ns,
+                      &k->example_pod, &k->example_node);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * With the apiserver, a pod is taken only from the kubelet of the node its
+ * spec.nodeName names, so no kubelet can publish another node's pod.  A
+ * pod the apiserver does not list as running, or not yet (its pods not
+ * listed yet, a pod younger than its watch event), is not taken, as
+ * before: metrics-server serves only the pods of its lister, and a kubelet
+ * cannot add a pod the apiserver has not placed on its node.  Without an
+ * apiserver every pod is taken; scrape_dedup keeps each to one node.
+ */
+
+static ngx_uint_t
+ngx_k8s_metrics_scrape_place(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_csample_t *cs, ngx_str_t *node)
+{
+    ngx_k8s_metrics_cluster_t  *cluster;
+
+    cluster = k->scraper->cluster;
+
+    if (cluster == NULL) {
+        return NGX_K8S_METRICS_POD_TAKEN;
+    }
+
+    if (ngx_k8s_metrics_cluster_find_pod(cluster, &cs->namespace, &cs->pod,
+                                          node)
+        == NULL)
+    {
+        return NGX_K8S_METRICS_POD_UNLISTED;
+    }
+
+    if (node->len != k->node->name.len
+        || ngx_strncmp(node->data, k->node->name.data, node->len) != 0)
+    {
+        return NGX_K8S_METRICS_POD_MISPLACED;
+    }
+
+    return NGX_K8S_METRICS_POD_TAKEN;
+}
+
+
+/*
+ * Pods a kubelet reported that are not taken from it are logged once per
+ * node and cycle: a warning the first cycle, info while it goes on, so
+ * that a kubelet cannot flood the log.  0: nothing to log.
+ */
+
+static ngx_uint_t
+ngx_k8s_metrics_scrape_rejected_level(ngx_uint_t *last, ngx_uint_t n)
+{
+    ngx_uint_t  level;
+
+    level = *last ? NGX_LOG_INFO : NGX_LOG_WARN;
+    *last = n;
+
+    return n ? level : 0;
+}
+
+
+/*
+ * Without an apiserver nothing says where a pod runs: a pod that several
+ * kubelets report is served once, from the first node by name (the
+ * batches are in that order), and taken from none of the others.  With
+ * one, scrape_place already takes each pod from one node only.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_uint_t                  i, k, first;
+    ngx_array_t                 refs;
+    ngx_k8s_metrics_batch_t    *batch;
+    ngx_k8s_metrics_pod_ref_t  *ref;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    if (ngx_array_init(&refs, s->pool, 256, sizeof(ngx_k8s_metrics_pod_ref_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < s->nkubelets; i++) {
+        batch = &s->batches[i];
+        cs = batch->containers.elts;
+
+        for (k = 0; batch->ok && k < batch->containers.nelts; k++) {
+            if (!ngx_k8s_metrics_new_pod(cs, k)) {
+                continue;
+            }
+
+            ref = ngx_array_push(&refs);
+            if (ref == NULL) {
+                return NGX_ERROR;
+            }
+
+            ref->batch = i;
+            ref->first = k;
+        }
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: %ui pods reported in the cycle", refs.nelts);
+
+    ngx_k8s_metrics_dedup_batches = s->batches;
+
+    ref = refs.elts;
+    ngx_qsort(ref, refs.nelts, sizeof(ngx_k8s_metrics_pod_ref_t),
+              ngx_k8s_metrics_cmp_pod_ref);
+
+    for (first = 0, i = 1; i < refs.nelts; i++) {
+        if (ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_pod_ref(&ref[i]),
+                                    ngx_k8s_metrics_pod_ref(&ref[first]))
+            != 0)
+        {
+            first = i;
+            continue;
+        }
+
+        ngx_k8s_metrics_scrape_duplicate(s, &ref[i], &ref[first]);
+    }
+
+    for (i = 0; i < s->nkubelets; i++) {
+        ngx_k8s_metrics_scrape_drop_duplicates(s, s->kubelets[i],
+                                               &s->batches[i]);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the containers of the pod at ref, a copy of the one at winner */
+
+static void
+ngx_k8s_metrics_scrape_duplicate(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_pod_ref_t *ref, ngx_k8s_metrics_pod_ref_t *winner)
+{
+    ngx_uint_t                  k;
+    ngx_k8s_metrics_batch_t    *batch;
+    ngx_k8s_metrics_kubelet_t  *kubelet;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    batch = &s->batches[ref->batch];
+    kubelet = s->kubelets[ref->batch];
+    cs = batch->containers.elts;
+
+    if (batch->duplicates++ == 0) {
+        kubelet->example_ns = cs[ref->first].namespace;
+        kubelet->example_pod = cs[ref->first].pod;
+        kubelet->example_node = s->batches[winner->batch].node->name;
+    }
+
+    for (k = ref->first;
+         k < batch->containers.nelts
+         && (k == ref->first || !ngx_k8s_metrics_new_pod(cs, k));
+         k++)
+    {
+        cs[k].duplicate = 1;
+    }
+}
+
+
+static void
+ngx_k8s_metrics_scrape_drop_duplicates(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch)
+{
+    ngx_uint_t                  i, n, level;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    if (!batch->ok) {
+        return;
+    }
+
+    level = ngx_k8s_metrics_scrape_rejected_level(&k->duplicates,
+                                                  batch->duplicates);
+    if (level == 0) {
+        return;
+    }
+
+    cs = batch->containers.elts;
+
+    for (i = 0, n = 0; i < batch->containers.nelts; i++) {
+        if (!cs[i].duplicate) {
+            cs[n++] = cs[i];
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.dropped_duplicate,
+                                batch->containers.nelts - n);
+
+    batch->containers.nelts = n;
+
+    ngx_log_error(level, s->log, 0,
+                  "k8s metrics: node \"%V\" reported %ui pods that a node "
+                  "before it by name reports too, e.g. \"%V/%V\" on node "
+                  "\"%V\": they are served from that node only",
+                  &k->node->name, batch->duplicates, &k->example_ns,
+                  &k->example_pod, &k->example_node);
+}
+
+
+static ngx_k8s_metrics_csample_t *
+ngx_k8s_metrics_pod_ref(ngx_k8s_metrics_pod_ref_t *ref)
+{
+    return (ngx_k8s_metrics_csample_t *)
+               ngx_k8s_metrics_dedup_batches[ref->batch].containers.elts
+           + ref->first;
+}
+
+
+/* by namespace and pod, then by node */
+
+static int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_pod_ref(const void *one, const void *two)
+{
+    ngx_int_t                   rc;
+    ngx_k8s_metrics_pod_ref_t  *a, *b;
+
+    a = (ngx_k8s_metrics_pod_ref_t *) one;
+    b = (ngx_k8s_metrics_pod_ref_t *) two;
+
+    rc = ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_pod_ref(a),
+                                 ngx_k8s_metrics_pod_ref(b));
+    if (rc) {
+        return (int) rc;
+    }
+
+    return (a->batch < b->batch) ? -1 : (a->batch > b->batch);
 }
 
 
@@ -1199,22 +1496,6 @@ ngx_k8s_metrics_cmp_csample(const void *one, const void *two)
 
     return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
                               b->name.len);
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *a,
-    ngx_k8s_metrics_csample_t *b)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_memn2cmp(a->namespace.data, b->namespace.data,
-                      a->namespace.len, b->namespace.len);
-    if (rc) {
-        return rc;
-    }
-
-    return ngx_memn2cmp(a->pod.data, b->pod.data, a->pod.len, b->pod.len);
 }
 
 
@@ -1398,11 +1679,13 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 
     /* a worker on its way out leaves the store to its successor */
 
-    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate
+        && (s->cluster || ngx_k8s_metrics_scrape_dedup(s) == NGX_OK))
+    {
         (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
                         s->nkubelets,
                         s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
-                        s->cluster, s->log);
+                        s->cluster, s->pool, s->log);
     }
 
     duration = ngx_current_msec - s->started;
