@@ -3,10 +3,18 @@
 #   make deps    install every build/test/run dependency (Debian packages)
 #   make         build build/ngx_http_k8s_metrics_module.so
 #   make test    run the Test::Nginx suites (single process, then master + 2 workers)
+#   make test-real, make test-lite   the same with the real Test::Nginx::Socket
+#                (or fail), or with the bundled runner
 #   make run     local demo (see README)
 #
 # NGINX_SRC=/path/to/nginx-x.y.z builds against an upstream source tree
 # instead of Debian's /usr/share/nginx/src.
+#
+# The suites' runner (t/lib/K8sMetricsTest.pm): TEST_RUNNER=auto takes the
+# real Test::Nginx::Socket when Perl finds it (installed: cpanm Test::Nginx),
+# else the one in TEST_NGINX_LIB when that folder holds it, else the bundled
+# t/lib/Test/Nginx/Lite.pm; TEST_RUNNER=real insists on the real one,
+# TEST_RUNNER=lite takes the bundled one.
 
 NGINX_SRC      ?= /usr/share/nginx/src
 NGINX_BIN      ?= /usr/sbin/nginx
@@ -17,6 +25,13 @@ EXTRA_LD_OPT   ?=
 PROVE          ?= prove
 TEST_FILES     ?= t/*.t
 TEST_WORKERS   ?= 2
+TEST_RUNNER    ?= auto
+TEST_NGINX_LIB ?= $(abspath $(CURDIR)/../shared/vendor/test-nginx/lib)
+export TEST_NGINX_LIB
+
+# TEST_NGINX_LITE for the runner asked for (auto: as the environment says)
+RUNNER_ENV = $(if $(filter real,$(TEST_RUNNER)),TEST_NGINX_LITE=0,$(if \
+             $(filter lite,$(TEST_RUNNER)),TEST_NGINX_LITE=1,))
 
 SOURCES := config $(wildcard ngx_metrics_module/*.c ngx_metrics_module/*.h)
 
@@ -24,9 +39,12 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
 	libcurl4-openssl-dev libjansson-dev \
 	openssl curl perl libtest-base-perl libtest-longstring-perl \
-	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind
+	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind \
+	libtext-diff-perl libwww-perl liburi-perl liblist-moreutils-perl \
+	libipc-run-perl libio-socket-ssl-perl
 
-.PHONY: all deps test unit test-single test-workers run clean
+.PHONY: all deps test unit test-single test-workers test-real test-lite \
+        run clean
 
 all: $(MODULE)
 
@@ -62,10 +80,15 @@ unit: $(MODULE)
 	$(MAKE) -s -C t/unit
 
 test-single: $(MODULE)
-	K8S_METRICS_TEST_WORKERS=0 $(PROVE) -r $(TEST_FILES)
+	$(RUNNER_ENV) K8S_METRICS_TEST_WORKERS=0 $(PROVE) -r $(TEST_FILES)
 
 test-workers: $(MODULE)
-	K8S_METRICS_TEST_WORKERS=$(TEST_WORKERS) $(PROVE) -r $(TEST_FILES)
+	$(RUNNER_ENV) K8S_METRICS_TEST_WORKERS=$(TEST_WORKERS) \
+	    $(PROVE) -r $(TEST_FILES)
+
+test-real test-lite: $(MODULE)
+	$(MAKE) --no-print-directory TEST_RUNNER=$(@:test-%=%) \
+	    test-single test-workers
 
 # the local demo: simulated kubelets, nginx with the module, a front proxy
 # standing in for kube-apiserver, and a kubeconfig for kubectl top
@@ -77,4 +100,4 @@ run: $(MODULE)
 -include fuzz/fuzz.mk
 
 clean:
-	rm -rf $(BUILD) t/servroot t/servroot-*
+	rm -rf $(BUILD) t/servroot t/servroot-* t/servroot.*

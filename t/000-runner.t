@@ -1,5 +1,9 @@
 # Self-test of the bundled runner (t/lib/Test/Nginx/Lite.pm), with stock
-# nginx only: no module is loaded.
+# nginx only: no module is loaded.  Its blocks are written for the real
+# Test::Nginx::Socket too (t/001-runner-parity.t compares the two runners):
+# a block without "--- config" is sent to the nginx of the block before,
+# and "--- error_log" is checked after each request of a block against
+# what was logged since the previous check.
 
 use lib 't/lib';
 use Test::Nginx::Lite 'no_plan';
@@ -167,15 +171,15 @@ Content-Length: 6
 
 
 
-=== TEST 10: error_log eval with regexes, no_error_log, wait
+=== TEST 10: error_log eval, no_error_log, wait: each request logs its line
 --- config
     location = /t {
         return 200 "ok\n";
     }
 --- request eval
-["GET /t", "GET /nope.txt"]
+["GET /nope.txt", "GET /nope.txt?again"]
 --- error_code eval
-[200, 404]
+[404, 404]
 --- wait: 0.1
 --- error_log eval
 [qr/\[error\] .*open\(\) "[^"]*\/html\/nope\.txt" failed/, "GET /nope.txt"]
@@ -185,6 +189,7 @@ Content-Length: 6
 
 
 === TEST 11: user_files and the default root location
+--- config
 --- user_files
 >>> sub/foo.txt
 foo content
@@ -230,10 +235,9 @@ unknown directive "this_is_not_a_directive"
     location = /t {
         return 200 "pid $pid\n";
     }
---- request eval
-["GET /t", "GET /t", "GET /t"]
---- response_body_like eval
-["^pid \\d+\$", "^pid \\d+\$", "^pid \\d+\$"]
+--- request
+GET /t
+--- response_body_like: ^pid \d+$
 --- error_log
 start worker processes
 --- shutdown_error_log

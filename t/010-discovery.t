@@ -241,9 +241,8 @@ Content-Type: application/json
 [200, 200]
 --- response_body eval
 ["ok", "ok"]
---- response_headers
-Content-Type: text/plain; charset=utf-8
-X-Content-Type-Options: nosniff
+--- response_headers eval
+[("Content-Type: text/plain; charset=utf-8\nX-Content-Type-Options: nosniff\n") x 2]
 
 
 

@@ -493,6 +493,5 @@ $::Config . q{
 X-Remote-User: carol
 --- error_code eval
 [200, 200, 200]
---- response_headers
-X-K8s-User: carol
-X-K8s-Authenticator: requestheader
+--- response_headers eval
+[("X-K8s-User: carol\nX-K8s-Authenticator: requestheader\n") x 3]

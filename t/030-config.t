@@ -11,6 +11,16 @@ sub api {
     return K8sMetricsTest::api_server(@_);
 }
 
+# Each block is a configuration of its own: without a "--- config" the
+# runner would not start nginx for it (Test::Nginx sends such a block to
+# the nginx of the block before).
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value('config', '    location = /t { return 200 "up\n"; }')
+        unless defined $block->config;
+});
+
 run_tests();
 
 __DATA__
@@ -255,7 +265,6 @@ qr/\[emerg\].*"k8s_metrics_requestheader_username_headers" takes no empty value/
     location = /t { return 200 "up\n"; }
 --- request
 GET /t
---- startup_warning
 --- error_log
 every client certificate can assert any identity in X-Remote-* headers
 
@@ -279,6 +288,5 @@ every client certificate can assert any identity in X-Remote-* headers
     location = /t { return 200 "up\n"; }
 --- request
 GET /t
---- startup_warning
 --- error_log
 are dropped before the module sees them

@@ -239,7 +239,7 @@ $::Config . qq{
 [sub { $_[0] =~ /^\{"node"|^\{"mode"|^\{/ && $_[0] !~ /"kind"/ ? "sim\n" : K8sMetricsCheck::summary($_[0]) }]
 --- response_body eval
 ["ready\n", ::healthy_nodes(1, 3), "sim\n", "ready\n", ::healthy_nodes(1, 2, 3)]
---- error_log
+--- shutdown_error_log
 is scraped again
 
 

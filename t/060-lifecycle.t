@@ -41,8 +41,8 @@ our $Healthy = "NodeMetricsList\n" . join '', map {
     "node-0000$_ cpu=ok memory=ok window=ok labels=\n"
 } 1 .. 3;
 
-# the scraping worker: the first worker of the running generation
-sub scraping_worker {
+# the workers of the running generation, in the order they were started
+sub running_workers {
     my $master = `cat $ENV{TEST_NGINX_SERVROOT_ABS}/logs/nginx.pid`;
     chomp $master;
     my @workers;
@@ -55,9 +55,11 @@ sub scraping_worker {
         $title =~ s/\0+$//;
         push @workers, $pid if $title =~ /worker process$/;
     }
-    my ($first) = sort { $a <=> $b } @workers;
-    return $first;
+    return sort { $a <=> $b } @workers;
 }
+
+# the scraping worker: the first worker of the running generation
+sub scraping_worker { (running_workers())[0] }
 
 # the node list's timestamp: recorded on the first call, compared after
 our $FirstStamp;
@@ -79,12 +81,25 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     $block->set_value('config', $Config) unless defined $block->config;
-
-    if (defined $block->kill_scraper) {
-        my $pid = scraping_worker() or die "no scraping worker found\n";
-        kill 'KILL', $pid;
-    }
 });
+
+# Kills the scraping worker of the running generation with SIGKILL and
+# waits for the master to replace it (it logs the exit first): for a
+# block's "--- init", which runs once the block's configuration is loaded,
+# so that what the master logs is in the block's log.
+sub kill_scraper {
+    my $pid = scraping_worker() or die "no scraping worker found\n";
+    kill 'KILL', $pid;
+
+    for (1 .. 500) {
+        my @workers = running_workers();
+        return if @workers == 2 && !grep { $_ == $pid } @workers;
+        select(undef, undef, undef, 0.02);
+    }
+
+    die "the master did not replace the killed worker $pid
+";
+}
 
 run_tests();
 
@@ -124,8 +139,9 @@ __DATA__
 
 
 === TEST 4: the scraping worker killed: its replacement goes on scraping, data kept
---- kill_scraper
 --- http_config eval: ::http_config("    # after a crash\n")
+--- init
+::kill_scraper();
 --- request eval
 ["GET $::Nodes", "GET /wait?path=/nowhere&timeout=2500", "GET $::Nodes"]
 --- timeout: 10

@@ -229,7 +229,7 @@ failed
  "GET /wait?path=/admin$::Nodes&match=node-00001&timeout=15000"]
 --- response_body_like eval
 ["ready", ".", ".", "ready", ".", ".", "ready"]
---- error_log
+--- shutdown_error_log
 listing again
 
 
@@ -287,7 +287,7 @@ X-Remote-User: carol
 [200, 200, 500]
 --- response_body_like eval
 ["ready", ".", qr/^\{"kind":"Status","apiVersion":"v1","metadata":\{\},"status":"Failure","message":"Internal error occurred: the authorization check failed: .*","reason":"InternalError","details":\{"causes":\[\{"message":".*"\}\]\},"code":500\}\n$/]
---- error_log
+--- shutdown_error_log
 SubjectAccessReview (POST
 
 
@@ -302,7 +302,7 @@ SubjectAccessReview (POST
 X-Remote-User: dave
 --- error_code eval
 [200, 200, 500]
---- error_log eval
+--- shutdown_error_log eval
 qr/SubjectAccessReview \(POST .*\) failed: .*(timed out|Timeout)/i
 
 
@@ -376,7 +376,7 @@ CA; the scraping process keeps the front-proxy CA for all of them.
 --- response_body_like eval
 ["ready", ".", "ready", qr/"reason":"Unauthorized"/, ".", ".", "ready", ("NodeMetricsList") x 8,
  qr/\nk8s_metrics_authentication_configmap_updates_total 3\n/]
---- error_log
+--- shutdown_error_log
 holds no certificate: the previous CA is kept
 
 

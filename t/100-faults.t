@@ -264,7 +264,7 @@ qr/\[error\].*scraping node "node-00002" .* failed: no complete answer within k8
      k8s_metrics_last_scrape_success\{node="node-00002",reason=""\}\ 1\n
      k8s_metrics_last_scrape_success\{node="node-00003",reason="transfer\ closed\ with\ \d+\ bytes\ remaining\ to\ read"\}\ 0\n$/x,
  "ctl", "ready", "^\Q${\ ::healthy_nodes(1, 2, 3)}\E\$"]
---- error_log eval
+--- shutdown_error_log eval
 [qr/\[error\].*scraping node "node-00003" .* failed: transfer closed with \d+ bytes remaining to read/,
  qr/\[notice\].*node "node-00003" is scraped again/]
 
@@ -313,7 +313,7 @@ qr/\[error\].*scraping node "node-bomb" \(https:\/\/127\.0\.0\.1:\d+\/metrics\/r
  . "[-]metric-storage-ready failed: reason withheld\n[+]metric-snapshot-fresh ok\n[+]shutdown ok\nreadyz check failed\n",
  "NodeMetricsList\n",
  "ctl\n", "ready\n", "ready\n", ::healthy_nodes(1, 2, 3), ::healthy_pods(1, 2, 3), $::ReadyzPassed]
---- error_log eval
+--- shutdown_error_log eval
 [qr/\[error\].*k8s metrics: listing nodes \(GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/nodes\?limit=500[^)]*\) failed: HTTP 503: /,
  qr/\[error\].*k8s metrics: listing pods \(GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/pods\?limit=500[^)]*\) failed: HTTP 503: /,
  qr/readyz check "metadata-informer-sync" failed: the nodes and pods are not listed yet/]
@@ -342,6 +342,6 @@ qr/\[error\].*scraping node "node-bomb" \(https:\/\/127\.0\.0\.1:\d+\/metrics\/r
  ::healthy_nodes(1, 2, 3),
  "PodMetricsList\n" . K8sMetricsCheck::pod_lines(sub { !($_[1] == 2 && $_[2] == 0) }),
  $::ReadyzPassed, "ctl\n", "ready\n", ::healthy_nodes(1, 2), $::ReadyzPassed]
---- error_log eval
+--- shutdown_error_log eval
 [qr/\[error\].*k8s metrics: watching (nodes|pods) \(GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/(nodes|pods)\?watch=1[^)]*\) failed: HTTP 503: /,
  qr/k8s metrics: watching nodes: too old resource version: .*: listing again/]

@@ -10,9 +10,11 @@
 # (TEST_NGINX_TIMEOUT: 10, 30 under valgrind), ASAN_STRICT (set: any
 # failed assertion fails the run), PROVE (prove).
 #
-# - The suites run from a copy of t/ under $ASAN_SERVROOT/tree (the
-#   servroots and unit tests left out), taken when the run starts; their
-#   peers and PKI go next to the server root (K8sMetricsTest::peer_dir).
+# - Everything goes under $ASAN_SERVROOT: the suites run from a copy of t/
+#   in tree/ (the servroots and unit tests left out), taken when the run
+#   starts; nginx's server root is servroot/ (the runner's alone: it must
+#   be empty once its own directories are removed), its peers and PKI go
+#   next to it (K8sMetricsTest::peer_dir).
 # - ASan: nginx is t/asan/nginx (TEST_NGINX_BINARY): Debian's binary with
 #   gcc's ASan runtime and keep_modules.so (dlclose() a no-op) preloaded.
 #   UBSan reports go to stderr, i.e. the error log, where the runner fails
@@ -110,7 +112,7 @@ esac
 
 export TEST_NGINX_MODULE=$module
 export TEST_NGINX_SERVER_PORT=$port
-export TEST_NGINX_SERVROOT=$servroot
+export TEST_NGINX_SERVROOT=$servroot/servroot
 export K8S_METRICS_TEST_WORKERS=$workers
 export TEST_NGINX_LITE=1
 # the sanitized module is several times slower: the runner's patience for

@@ -10,15 +10,31 @@ package K8sMetricsTest;
 #     __DATA__
 #     === TEST 1: ...
 #
-# It picks the runner (the real Test::Nginx::Socket when installed, else the
-# bundled Test::Nginx::Lite; TEST_NGINX_LITE=1 forces the latter) and gives
-# its whole API to the test file, so that the same file runs under both.
-# For every block it loads the module under test and forbids alerts,
-# leaked sockets, sanitizer reports and the test credentials (@Secrets) in
-# the error log.
+# It picks the runner and gives its whole API to the test file, so that the
+# same file runs under both: the real Test::Nginx::Socket (openresty's
+# test-nginx) when Perl finds it (installed, e.g. "cpanm Test::Nginx", or
+# on PERL5LIB), else the one in $TEST_NGINX_LIB (default:
+# ../shared/vendor/test-nginx/lib beside the repository) when that folder
+# exists, else the bundled Test::Nginx::Lite, which behaves as the real one
+# does (t/lib/Test/Nginx/Lite.pm).  For every block it loads the module
+# under test and forbids alerts, leaked sockets and sanitizer reports in
+# the error log, while nginx runs and after it has stopped, and the test
+# credentials (@Secrets) in it.
+#
+# The error log checks see the block's whole log (check_accum_error_log):
+# the real runner checks "--- error_log" after each request of a block,
+# by default against the lines written since the previous check only, so
+# that a line written once (by the scraper, the informer, the master)
+# could not be expected in a block of several requests.  Checked after
+# the first request, such a line must have been written by then: the
+# block's first request waits for the event it checks.
 #
 # Environment:
-#   TEST_NGINX_LITE=1            use the bundled runner
+#   TEST_NGINX_LITE=1            use the bundled runner; =0: the real one,
+#                                or fail if it cannot be found
+#   TEST_NGINX_LIB               where to look for the real one when Perl
+#                                does not find it (default
+#                                ../shared/vendor/test-nginx/lib)
 #   K8S_METRICS_TEST_WORKERS=N   run nginx with a master and N workers
 #   TEST_NGINX_MODULE            the module .so (default build/...)
 #   TEST_NGINX_PKI               a ready PKI directory (default: generated
@@ -99,9 +115,47 @@ sub runner_call {
     return $code->(@args);
 }
 
+# Where the real Test::Nginx::Socket is: '' when Perl finds it as it is
+# (installed, or on PERL5LIB), else the folder that holds it
+# ($TEST_NGINX_LIB, default ../shared/vendor/test-nginx/lib beside the
+# repository); undef when it is nowhere.
+sub real_runner_lib {
+    for my $dir (@INC) {
+        return '' if !ref $dir && -f "$dir/Test/Nginx/Socket.pm";
+    }
+
+    my $lib = test_nginx_lib();
+
+    return -f "$lib/Test/Nginx/Socket.pm" ? abs_path($lib) : undef;
+}
+
+sub test_nginx_lib {
+    return $ENV{TEST_NGINX_LIB} // "$Root/../shared/vendor/test-nginx/lib";
+}
+
+sub find_real_runner {
+    my $lib = real_runner_lib();
+
+    return 0 unless defined $lib;
+
+    unshift @INC, $lib if $lib ne '';
+
+    require Test::Nginx::Socket;
+
+    return 1;
+}
+
 sub set_up {
-    if (!$ENV{TEST_NGINX_LITE} && eval { require Test::Nginx::Socket; 1 }) {
+    my $lite = $ENV{TEST_NGINX_LITE};
+
+    if ((!defined $lite || $lite eq '0') && find_real_runner()) {
         $Runner = 'Test::Nginx::Socket';
+
+    } elsif (defined $lite && $lite eq '0') {
+        die "K8sMetricsTest: TEST_NGINX_LITE=0 asks for the real "
+            . "Test::Nginx::Socket, which is neither installed nor in "
+            . test_nginx_lib() . " (cpanm Test::Nginx, or set "
+            . "TEST_NGINX_LIB)\n";
 
     } else {
         require Test::Nginx::Lite;
@@ -115,6 +169,7 @@ sub set_up {
     }
 
     runner_call('log_level', $ENV{TEST_NGINX_LOG_LEVEL} || 'info');
+    runner_call('check_accum_error_log');
 
     $ENV{TEST_NGINX_MODULE}
         //= "$Root/build/ngx_http_k8s_metrics_module.so";
@@ -138,6 +193,11 @@ sub set_up {
 sub preprocess_block {
     my $block = shift;
 
+    # A block with a configuration gets a new nginx (in HUP mode, the same
+    # one reloaded): the one before is stopped now, before the peers are
+    # reset for this block, not by the runner once they are.
+    stop_previous_nginx() if defined $block->config && !hup_mode($block);
+
     # "--- sim_modes": lines "NODE MODE [ARG]" for the kubelet simulator,
     # applied before nginx starts, after a reset of every node
     restart_apiserver() if $Api && $ApiPerBlock;
@@ -152,26 +212,19 @@ sub preprocess_block {
         }
     }
 
-    # "--- startup_warning" blocks expect a warning nginx prints while
-    # reading its configuration: the bundled runner sees its stderr, the
-    # real Test::Nginx does not, so there the expectation is dropped.
-    if (defined $block->startup_warning && $Runner ne 'Test::Nginx::Lite') {
-        $block->set_value('error_log', undef);
-    }
-
     my $main = $block->main_config;
     $block->set_value('main_config', "load_module \$TEST_NGINX_MODULE;\n"
                                      . "load_module $NjsModule;\n"
                                      . (defined $main ? $main : ''));
 
+    # What no block may log, while nginx runs and when it stops; a block
+    # that expects an alert in its log may have one.
     my $must_die = defined $block->must_die;
     my $expected = $block->error_log;
     my @extra;
 
     for my $pat (@ForbiddenLogPatterns, @Secrets) {
         next if $must_die && $pat eq '[emerg]';
-
-        # A block that expects an alert in its log may have one.
         next if value_contains($expected, $pat);
 
         push @extra, $pat;
@@ -179,23 +232,77 @@ sub preprocess_block {
 
     return unless @extra;
 
-    my $no = $block->no_error_log;
-    my @list;
-
-    if (!defined $no) {
-        @list = ();
-
-    } elsif (ref $no eq 'ARRAY') {
-        @list = @$no;
-
-    } elsif (ref $no eq 'Regexp') {
-        @list = ($no);
-
-    } else {
-        @list = grep { /\S/ } split /\n+/, $no;
+    for my $section (qw(no_error_log no_shutdown_error_log)) {
+        my @list = pattern_list(scalar $block->$section);
+        $block->set_value($section, [@list, @extra]);
     }
+}
 
-    $block->set_value('no_error_log', [@list, @extra]);
+# A section of log patterns as a list (text: one per line).
+sub pattern_list {
+    my $pats = shift;
+
+    return () unless defined $pats;
+    return @$pats if ref $pats eq 'ARRAY';
+    return ($pats) if ref $pats eq 'Regexp';
+    return grep { /\S/ } split /\n+/, $pats;
+}
+
+# HUP mode (TEST_NGINX_USE_HUP or use_hup(), with a master): the runner
+# reloads the running nginx for the next block, but for a must_die block.
+sub hup_mode {
+    my $block = shift;
+
+    no strict 'refs';
+    my $pkg = $Runner eq 'Test::Nginx::Socket' ? 'Test::Nginx::Util'
+                                               : $Runner;
+
+    return ${"${pkg}::UseHup"} && !defined $block->must_die;
+}
+
+# Stops the nginx that runs from the server root (SIGQUIT, then SIGKILL
+# after 10 s, a failure of the block before), and waits until it is gone.
+# Its exit status is left to the runner (the bundled one reaps it).
+sub stop_previous_nginx {
+    my $pid = read_file(servroot() . '/logs/nginx.pid');
+
+    return unless $pid =~ /^\s*(\d+)\s*$/ && process_alive($1);
+    $pid = $1;
+
+    kill 'QUIT', $pid;
+
+    my $deadline = time + 10;
+    select(undef, undef, undef, 0.02)
+        while process_alive($pid) && time < $deadline;
+
+    return unless process_alive($pid);
+
+    kill 'KILL', $pid;
+    select(undef, undef, undef, 0.02) while process_alive($pid);
+
+    if ($Runner eq 'Test::Nginx::Socket') {
+        Test::More::fail("nginx (pid $pid) of the block before exited "
+                         . "within 10 s of SIGQUIT");
+    }
+}
+
+sub process_alive {
+    my $pid = shift;
+
+    return 0 unless kill 0, $pid;
+
+    # a daemon that exited lingers as a zombie until it is reaped
+    return read_file("/proc/$pid/stat") !~ /^\d+ \(.*\) Z/s;
+}
+
+sub read_file {
+    my $file = shift;
+
+    open my $fh, '<', $file or return '';
+    local $/;
+    my $data = <$fh>;
+
+    return $data // '';
 }
 
 # True when the error_log expectation (text, qr// or an array of them)

@@ -6,19 +6,43 @@ package Test::Nginx::Lite;
 #
 # Parsing of blocks, sections and filters (`--- x eval`, `--- x: value`,
 # `--- ONLY`, `--- SKIP`) is Test::Base's own, so a .t file means the same
-# thing under both runners.  What this module adds is the nginx part: one
-# fresh nginx per block, started from t/servroot, requests over plain TCP,
-# the response checks, the error log checks, and a graceful stop at the end
-# of every block followed by a scan of the block's whole error log for
-# alerts, "open socket left" and sanitizer reports (those are only written
-# when nginx exits, so they cannot be caught while it runs).
+# thing under both runners.  The nginx part follows Test::Nginx::Socket
+# (openresty/test-nginx), so that a block that passes here passes there:
+#
+# - the life of nginx: a block with a "--- config" stops the nginx of the
+#   block before (SIGQUIT), checks that block's shutdown log, empties the
+#   server root and starts its own nginx, which runs until the next block
+#   (or the end of the file); a block without "--- config" is sent to the
+#   running nginx (none yet: the file is refused); in HUP mode
+#   (TEST_NGINX_USE_HUP, master on) the next block is a reload instead;
+# - the server root: conf, html, logs, cache and the *_temp and *_cache
+#   directories are removed, then the directory itself, which must be
+#   empty by then ("Can't remove ... (not empty?)" otherwise);
+# - the error log: "--- error_log" and "--- no_error_log" are checked
+#   after every request of the block, each time against the lines written
+#   since the previous check (the first: since nginx started), or against
+#   the block's whole log after check_accum_error_log(); "--- wait" is
+#   slept before each check;
+# - what it refuses with a bail out: a request line that is empty or not
+#   "METHOD [URI [VERSION]]", no request, several requests with an
+#   expected result (error_code, response_headers, response_body, ...)
+#   that is not an array, a "--- more_headers" array shorter than the
+#   requests, an undefined $TEST_NGINX_* variable, an "--- init" that
+#   dies, an nginx that cannot be started, a first block without config.
+#
+# It is stricter in one respect: when it stops nginx it fails the block
+# whose nginx it was if nginx crashed, exited with an error or did not
+# exit within TEST_NGINX_QUIT_TIMEOUT seconds of SIGQUIT, or if its whole
+# error log holds an alert, "open socket ... left" or a sanitizer report
+# (test "error log clean after shutdown").
 #
 # See the POD after __END__ for the supported API and sections.
 
 use Test::Base -base;
 
-our $VERSION = '0.01';
+our $VERSION = '0.02';
 
+use File::Find ();
 use File::Path qw(make_path remove_tree);
 use File::Spec ();
 use IO::Select ();
@@ -32,6 +56,7 @@ our @EXPORT = qw(
     run_tests repeat_each workers master_on master_off
     master_process_enabled log_level no_shuffle no_long_string
     no_root_location add_block_preprocessor add_cleanup_handler
+    add_test_cleanup_handler check_accum_error_log use_hup
     env_to_nginx timeout worker_connections config_preamble
     server_port server_addr server_root html_dir bail_out is_str
     $ServerPort $ServerAddr $ServerRoot $ServRoot
@@ -40,6 +65,7 @@ our @EXPORT = qw(
 # Settings; the environment variables are those of Test::Nginx::Util.
 
 our $ServerAddr = '127.0.0.1';
+our $ServerName = 'localhost';
 our $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT}
                   || 1984;
 
@@ -52,18 +78,22 @@ $ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
 our $LogDir     = "$ServRoot/logs";
 our $ErrLogFile = "$LogDir/error.log";
 our $AccLogFile = "$LogDir/access.log";
-our $StderrFile = "$LogDir/stderr.log";
 our $PidFile    = "$LogDir/nginx.pid";
 our $HtmlDir    = "$ServRoot/html";
 our $ConfDir    = "$ServRoot/conf";
 our $ConfFile   = "$ConfDir/nginx.conf";
+our $CacheDir   = "$ServRoot/cache";
+
+# What nginx prints on its stderr: kept outside the server root, which
+# must be empty once the runner's own directories are gone.
+our $StderrFile = "$ServRoot.stderr";
 
 our @TempDirs = qw(client_body_temp proxy_temp fastcgi_temp uwsgi_temp
                    scgi_temp);
 
 our $NginxBinary;
 our $Workers              = 1;
-our $WorkerConnections    = 1024;
+our $WorkerConnections    = 64;
 our $MasterProcessEnabled = $ENV{TEST_NGINX_MASTER_PROCESS} || 'off';
 our $LogLevel             = $ENV{TEST_NGINX_LOG_LEVEL} || 'debug';
 our $RepeatEach           = 1;
@@ -75,17 +105,30 @@ our $NoLongString         = 0;
 our $NoRootLocation       = 0;
 our $ConfigPreamble       = '';
 our $Verbose              = $ENV{TEST_NGINX_VERBOSE};
+our $CheckAccumErrLog     = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG};
+our $TestNginxSleep       = $ENV{TEST_NGINX_SLEEP} || 0.015;
+our $ForceRestartOnTest   = $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} // 1;
 
 # As Test::Nginx's TEST_NGINX_USE_HUP: with a master process, the next
-# block's configuration is loaded by "nginx -s reload" (SIGHUP) into the
-# running nginx, so shared memory zones live on from block to block.
+# block's configuration is loaded by SIGHUP into the running nginx (after
+# SIGUSR1 reopened the logs, which the runner removed), so shared memory
+# zones live on from block to block.
 our $UseHup               = $ENV{TEST_NGINX_USE_HUP};
-our $LastBlock;
-our $BlockLogStart = 0;
 
 our @EnvToNginx;
 our @BlockPreprocessors;
 our @CleanupHandlers;
+our @TestCleanupHandlers;
+
+# State of the run, as Test::Nginx::Util's.
+our $PrevConfig;          # the configuration of the last nginx started
+our $PrevBlock;           # the block run last (its shutdown checks are due
+                          # when its nginx stops)
+our $NginxBlock;          # the block that started the running nginx
+our $ErrLogFilePos = 0;   # where the next error log window begins
+our $FirstTime = 1;
+our $MainPid = $$;
+our %RandPorts;           # $TEST_NGINX_RAND_PORT_N of the block
 
 # Lines that fail a block whenever they appear in its error log (checked
 # after nginx has exited).  [emerg] is expected in must_die blocks.
@@ -140,9 +183,11 @@ sub timeout (@) {
     return $Timeout;
 }
 
-sub no_shuffle ()       { $NoShuffle = 1 }
-sub no_long_string ()   { $NoLongString = 1 }
-sub no_root_location () { $NoRootLocation = 1 }
+sub no_shuffle ()            { $NoShuffle = 1 }
+sub no_long_string ()        { $NoLongString = 1 }
+sub no_root_location ()      { $NoRootLocation = 1 }
+sub check_accum_error_log () { $CheckAccumErrLog = 1 }
+sub use_hup ()               { $UseHup = 1 }
 
 sub config_preamble ($) { $ConfigPreamble = shift }
 
@@ -160,8 +205,9 @@ sub server_root () { $ServRoot }
 sub html_dir ()    { $HtmlDir }
 
 # Test::Nginx runs the most recently added preprocessor first.
-sub add_block_preprocessor (&) { unshift @BlockPreprocessors, shift }
-sub add_cleanup_handler ($)    { unshift @CleanupHandlers, shift }
+sub add_block_preprocessor (&)  { unshift @BlockPreprocessors, shift }
+sub add_cleanup_handler ($)      { unshift @CleanupHandlers, shift }
+sub add_test_cleanup_handler ($) { unshift @TestCleanupHandlers, shift }
 
 sub env_to_nginx (@) {
     Carp::croak("env_to_nginx: no arguments specified") unless @_;
@@ -207,37 +253,40 @@ sub run_tests () {
     @blocks = shuffle @blocks unless $NoShuffle;
 
     for my $block (@blocks) {
-        # in HUP mode a block's log begins before its preprocessors run
-        $BlockLogStart = -s $ErrLogFile // 0;
-
         for my $hdl (@BlockPreprocessors) {
             $hdl->($block);
         }
 
+        $block->set_value('name', "$0 " . $block->name);
+
         run_block($block);
+
+        for my $hdl (@TestCleanupHandlers) {
+            $hdl->($block);
+        }
+
+        $PrevBlock = $block;
     }
 
     cleanup();
 }
 
+# As Test::Nginx: run at the end of run_tests() and again at exit (so
+# twice), before the last nginx is stopped.
 sub cleanup () {
     for my $hdl (@CleanupHandlers) {
         $hdl->();
     }
-
-    if ($LastBlock) {
-        stop_nginx($LastBlock->name);
-        check_shutdown_log($LastBlock);
-        undef $LastBlock;
-    }
-
-    stop_nginx(undef);
 }
 
 END {
-    # A die in the middle of a block must not leave nginx behind.
-    local $?;
-    stop_nginx(undef) if defined $RunningPid;
+    if ($$ == $MainPid && defined $NginxBinary) {
+        local $?;
+
+        cleanup();
+        stop_block_nginx();
+        check_prev_block_shutdown_log();
+    }
 }
 
 sub find_nginx_binary {
@@ -255,116 +304,144 @@ sub run_block {
     my $block = shift;
     my $name = $block->name;
 
+    return if defined $block->SKIP;
+
     local $LogLevel = $block->log_level // $LogLevel;
     $LogLevel =~ s/^\s+|\s+$//g;
 
+    local %RandPorts = ();
+
+    my $first_time = $FirstTime;
+    undef $FirstTime;
+
     my $must_die = defined $block->must_die;
+    my $config = $block->config;
 
-    my $reload = $UseHup && !$must_die && $MasterProcessEnabled eq 'on'
-                 && defined $RunningPid && is_alive($RunningPid);
-
-    my $log_pos = 0;
-
-    if ($reload) {
-        $log_pos = $BlockLogStart;
-
-        if (!rewrite_config($block) || !reload_nginx($block)) {
-            return;
+    if (!defined $config) {
+        # The block's requests go to the nginx that runs.
+        if (!defined $PrevConfig) {
+            bail_out("$name - No '--- config' section specified and could "
+                     . "not get previous one. Use "
+                     . "TEST_NGINX_NO_NGINX_MANAGER ?");
         }
 
     } else {
-        # Whatever runs from an earlier, interrupted run goes first.
-        stop_nginx(undef);
+        $config = expand_env($config, $name);
 
-        if (!prepare_server_root($block)) {
-            return;
-        }
+        my $changed = !defined $PrevConfig || $config ne $PrevConfig;
+        $PrevConfig = $config;
 
-        if ($must_die) {
-            run_must_die_block($block);
-            return;
-        }
+        if ($changed || $ForceRestartOnTest) {
+            my $hup = $UseHup && !$must_die;
 
-        if (!start_nginx($block)) {
-            return;
+            if ($hup && !$first_time && nginx_running()) {
+                return unless reload_block_nginx($block, $config);
+
+            } else {
+                stop_block_nginx();
+                check_prev_block_shutdown_log();
+
+                setup_server_root($hup, $first_time);
+                write_user_files($block);
+                write_config_file($block, $config);
+
+                if ($must_die) {
+                    run_must_die_block($block);
+                    return;
+                }
+
+                return unless start_nginx($block);
+            }
         }
     }
 
     if (defined $block->init) {
         eval $block->init;
         if ($@) {
-            Test::More::fail("$name - init code ran");
-            Test::More::diag($@);
+            bail_out("$name - init failed: $@");
         }
     }
+
+    $ErrLogFilePos = 0;
 
     for my $rep (0 .. $RepeatEach - 1) {
-        run_requests($block, $rep);
-
-        # Log lines of the log phase are written after the response.
-        my $wait = parse_time(scalar $block->wait);
-        sleep(defined $wait ? $wait : 0.05);
-
-        my ($lines, $pos) = read_log_lines($ErrLogFile, $log_pos);
-        $log_pos = $pos;
-
-        # What nginx printed while reading its configuration (warnings go
-        # to stderr before the error_log file is open) counts as log too.
-        if ($rep == 0 && -e $StderrFile) {
-            my ($startup) = read_log_lines($StderrFile, 0);
-            $lines = [@$startup, @$lines];
+        if ($rep > 0) {
+            write_user_files($block);
         }
 
-        check_log_patterns($block, 'error_log', $lines, "req $rep", 1);
-        check_log_patterns($block, 'no_error_log', $lines, "req $rep", 0);
+        run_requests($block, $rep);
     }
-
-    if ($UseHup && $MasterProcessEnabled eq 'on') {
-        # the next block reloads this nginx; cleanup() stops it
-        $LastBlock = $block;
-        return;
-    }
-
-    stop_nginx($name);
-
-    check_shutdown_log($block);
 }
 
-# HUP mode: the new configuration, without touching the logs nginx holds.
-sub rewrite_config {
-    my $block = shift;
-
-    my $conf = eval {
-        write_user_files($block);
-        build_config($block);
-    };
-
-    if (!defined $conf) {
-        (my $err = $@) =~ s/\s+\z//;
-        Test::More::fail($block->name . " - configuration prepared");
-        Test::More::diag($err);
-        return 0;
-    }
-
-    write_file($ConfFile, $conf);
-
-    return 1;
+sub nginx_running {
+    my $pid = $RunningPid // read_pid();
+    return defined $pid && is_alive($pid);
 }
 
-# HUP mode: "nginx -s reload", done once a worker of the new generation runs.
-sub reload_nginx {
-    my $block = shift;
+# Stops the nginx of the block before, if one runs, and checks its log
+# (the runner's own "error log clean after shutdown").
+sub stop_block_nginx {
+    my $block = $NginxBlock;
+    undef $NginxBlock;
+
+    stop_nginx(defined $block ? $block->name : undef);
+
+    check_shutdown_log($block) if defined $block;
+}
+
+# The block before's "--- shutdown_error_log" and
+# "--- no_shutdown_error_log", once its nginx has stopped: the lines
+# written since its last error log check (in HUP mode, not checked).
+sub check_prev_block_shutdown_log {
+    my $block = $PrevBlock;
+
+    return unless defined $block;
+
+    return unless defined $block->shutdown_error_log
+                  || defined $block->no_shutdown_error_log;
+
+    my $dry_run = $UseHup ? 'the HUP reload mode' : undef;
+    my $lines = $dry_run ? [] : error_log_data();
+
+    check_log_patterns($block, 'shutdown_error_log', $lines, undef, 1,
+                       $dry_run);
+    check_log_patterns($block, 'no_shutdown_error_log', $lines, undef, 0,
+                       $dry_run);
+}
+
+# HUP mode: the server root's files removed (nginx's pid file kept), the
+# new configuration, SIGUSR1 (nginx reopens its logs, so the block's log
+# begins here), then SIGHUP; done once a worker of the new generation runs.
+sub reload_block_nginx {
+    my ($block, $config) = @_;
     my $name = $block->name;
 
-    my %old = map { $_ => 1 } child_pids($RunningPid);
-    my $pos = -s $ErrLogFile // 0;
+    my $pid = $RunningPid // read_pid();
+    my %old = map { $_ => 1 } child_pids($pid);
 
-    kill 'HUP', $RunningPid;
+    # what the block before logged, checked before its log is removed
+    check_shutdown_log($NginxBlock, 1) if defined $NginxBlock;
+
+    remove_tree($ConfDir, glob("$ServRoot/*_cache"),
+                glob("$ServRoot/*_temp"));
+    remove_server_root_files(0);
+    setup_server_root_dirs();
+    write_user_files($block);
+    write_config_file($block, $config);
+
+    kill 'USR1', $pid;
+    sleep $TestNginxSleep;
+    kill 'HUP', $pid;
+    sleep $TestNginxSleep * 3;
+
+    check_prev_block_shutdown_log();
+
+    $NginxBlock = $block;
 
     my $deadline = time + $StartTimeout;
 
     while (time < $deadline) {
-        my ($lines) = read_log_lines($ErrLogFile, $pos);
+        my ($lines) = read_log_lines($ErrLogFile, 0);
 
         if (my ($bad) = grep { /\[emerg\]/ } @$lines) {
             Test::More::fail("$name - nginx reloaded");
@@ -372,7 +449,7 @@ sub reload_nginx {
             return 0;
         }
 
-        return 1 if grep { !$old{$_} } child_pids($RunningPid);
+        return 1 if grep { !$old{$_} } child_pids($pid);
 
         sleep 0.01;
     }
@@ -385,52 +462,71 @@ sub reload_nginx {
 
 # Server root and configuration.
 
-sub prepare_server_root {
-    my $block = shift;
-    my $name = $block->name;
+# As Test::Nginx: the runner's own directories are removed, then the
+# server root, which must be empty by then (it is not the place for
+# anything else, and TEST_NGINX_SERVROOT must not point at data).  In HUP
+# mode every file under it is removed instead (but nginx's pid file and
+# sockets, unless this is the file's first block).
+sub setup_server_root {
+    my ($hup, $first_time) = @_;
 
-    # Only our own subdirectories are removed: TEST_NGINX_SERVROOT may point
-    # somewhere that holds other things.
-    remove_tree($ConfDir, $LogDir, $HtmlDir,
-                map { "$ServRoot/$_" } @TempDirs);
+    if (-d $ServRoot) {
+        remove_tree($ConfDir, glob("$ServRoot/*_cache"),
+                    glob("$ServRoot/*_temp"));
 
+        if ($hup) {
+            remove_server_root_files($first_time);
+
+        } else {
+            remove_tree($CacheDir, $HtmlDir, $LogDir);
+
+            rmdir $ServRoot
+                or bail_out("Can't remove $ServRoot (not empty?): $!");
+        }
+    }
+
+    setup_server_root_dirs();
+}
+
+sub remove_server_root_files {
+    my $first_time = shift;
+
+    File::Find::find({ bydepth => 1, no_chdir => 1, wanted => sub {
+        return if -d $_;
+        return if !$first_time
+                  && /(?:\bnginx\.pid|\.sock|\.crt|\.key)$/;
+        unlink $_ or warn "Failed to remove $_\n";
+    } }, $ServRoot);
+}
+
+sub setup_server_root_dirs {
     for my $dir ($ServRoot, $ConfDir, $LogDir, $HtmlDir,
                  map { "$ServRoot/$_" } @TempDirs)
     {
         next if -d $dir;
         make_path($dir, { error => \my $err });
         if (!-d $dir) {
-            bail_out("$name - cannot create $dir");
+            bail_out("Failed to do mkdir $dir");
         }
     }
 
     write_file("$HtmlDir/index.html",
                '<html><head><title>It works!</title></head>'
                . '<body>It works!</body></html>');
+}
 
-    my $conf = eval {
-        write_user_files($block);
-        build_config($block);
-    };
+sub write_config_file {
+    my ($block, $config) = @_;
 
-    if (!defined $conf) {
-        (my $err = $@) =~ s/\s+\z//;
-        Test::More::fail("$name - configuration prepared");
-        Test::More::diag($err);
-        return 0;
-    }
-
-    write_file($ConfFile, $conf);
-
-    return 1;
+    write_file($ConfFile, build_config($block, $config));
 }
 
 sub build_config {
-    my $block = shift;
+    my ($block, $config) = @_;
     my $name = $block->name;
 
-    my %sec;
-    for my $s (qw(main_config http_config config post_main_config)) {
+    my %sec = (config => $config);
+    for my $s (qw(main_config http_config post_main_config)) {
         my $v = $block->$s;
         $sec{$s} = defined $v ? expand_env($v, $name) : '';
     }
@@ -458,9 +554,13 @@ sub build_config {
         }
 _EOC_
 
+    # HUP mode needs a master (Test::Nginx turns it on too).
+    my $master = $UseHup && !defined $block->must_die
+                 ? 'on' : $MasterProcessEnabled;
+
     return <<"_EOC_";
 daemon on;
-master_process $MasterProcessEnabled;
+master_process $master;
 worker_processes $Workers;
 pid $PidFile;
 error_log $ErrLogFile $LogLevel;
@@ -484,7 +584,7 @@ $sec{http_config}
 
     server {
         listen $ServerAddr:$ServerPort;
-        server_name localhost;
+        server_name $ServerName;
 
         client_max_body_size 30M;
 
@@ -500,19 +600,20 @@ _EOC_
 }
 
 # Replaces $TEST_NGINX_XXX with the environment variable, as Test::Nginx
-# does; $TEST_NGINX_RAND_PORT_N is a free port, the same within a block.
-our %RandPorts;
+# does (an undefined one is a bail out); $TEST_NGINX_RAND_PORT_N is a free
+# port, the same within a block.
 
 sub expand_env {
     my ($text, $name) = @_;
 
+    return $text unless defined $text;
+
     $text =~ s{\$(TEST_NGINX_[_A-Z0-9]+)}{
         my $var = $1;
         if ($var =~ /^TEST_NGINX_RAND_PORT_\d+$/) {
-            $RandPorts{$name}{$var} //= free_port();
+            $RandPorts{$var} //= free_port();
         } elsif (!defined $ENV{$var}) {
-            die "no environment variable $var defined "
-                . "(used in the configuration)\n";
+            bail_out("$name - No environment $var defined.\n");
         } else {
             $ENV{$var};
         }
@@ -540,9 +641,10 @@ sub free_port {
 # array of [name, content, date].
 sub write_user_files {
     my $block = shift;
+    my $name = $block->name;
     my $files = $block->user_files;
 
-    return unless defined $files;
+    return unless $files;
 
     if (!ref $files) {
         my @list;
@@ -554,6 +656,10 @@ sub write_user_files {
             }
         }
         $files = \@list;
+
+    } elsif (ref $files ne 'ARRAY') {
+        bail_out("$name - wrong value type: " . ref($files)
+                 . ", only scalar or ARRAY are accepted");
     }
 
     for my $f (@$files) {
@@ -563,11 +669,11 @@ sub write_user_files {
         (my $dir = $path) =~ s{/[^/]*\z}{};
         make_path($dir) unless -d $dir;
 
-        write_file($path, expand_env($body // '', $block->name));
+        write_file($path, expand_env($body // '', $name));
 
         if ($date) {
             system('touch', '-t', $date, $path) == 0
-                or die "cannot touch $path\n";
+                or bail_out("Failed to run shell command: touch $path");
         }
     }
 }
@@ -584,7 +690,8 @@ sub write_file {
 # Starting and stopping nginx.
 
 # Runs the nginx command line (which daemonizes) and returns its wait
-# status; its stderr goes to logs/stderr.log.
+# status.  As Test::Nginx, "-e" sends what nginx logs before it has read
+# its configuration to the block's error.log; stderr is kept apart.
 sub exec_nginx {
     my $pid = fork;
     bail_out("fork() failed: $!") unless defined $pid;
@@ -593,7 +700,8 @@ sub exec_nginx {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', '/dev/null';
         open STDERR, '>>', $StderrFile;
-        exec($NginxBinary, '-p', "$ServRoot/", '-c', $ConfFile)
+        exec($NginxBinary, '-e', $ErrLogFile, '-p', "$ServRoot/",
+             '-c', $ConfFile)
             or print STDERR "cannot execute $NginxBinary: $!\n";
         POSIX::_exit(127);
     }
@@ -613,38 +721,42 @@ sub exec_nginx {
     return $?;
 }
 
+# As Test::Nginx: an nginx that does not start is tried again for up to
+# 30 seconds (a listener of an earlier test may still hold the port),
+# then the file is given up.
 sub start_nginx {
     my $block = shift;
     my $name = $block->name;
 
-    my $status;
-    my $deadline = time + 5;
+    my ($status, $waited, $i) = (0, 0, 0);
 
     for (;;) {
         unlink $StderrFile;
         $status = exec_nginx();
         last if $status == 0;
 
-        # A listener of an earlier test may still hold the port.
-        my $out = slurp($StderrFile) . slurp($ErrLogFile);
-        last if $out !~ /Address already in use/ || time > $deadline;
-        sleep 0.2;
+        my $delay = 0.1 * ++$i;
+        $delay = 1 if $delay > 1;
+        if ($waited >= 30) {
+            Test::More::diag(sprintf "%s exited with %s; stderr:\n%s%s",
+                             "$NginxBinary -p $ServRoot/ -c $ConfFile",
+                             describe_status($status),
+                             indent(slurp($StderrFile)),
+                             log_tail("error.log"));
+            bail_out("$name - Cannot start nginx using command "
+                     . "\"$NginxBinary -p $ServRoot/ -c $ConfFile\" "
+                     . "(status code $status).");
+        }
+        sleep $delay;
+        $waited += $delay;
     }
 
-    if ($status != 0) {
-        Test::More::fail("$name - nginx started");
-        Test::More::diag(sprintf "%s exited with %s; stderr:\n%s%s",
-                         "$NginxBinary -p $ServRoot/ -c $ConfFile",
-                         describe_status($status),
-                         indent(slurp($StderrFile)),
-                         log_tail("error.log"));
-        return 0;
-    }
+    $NginxBlock = $block;
 
     # The listening sockets exist before the foreground process exits;
     # the pid file is written by the daemon a moment later.
     my $pid;
-    $deadline = time + $StartTimeout;
+    my $deadline = time + $StartTimeout;
     until (defined($pid = read_pid()) && port_listening()) {
         if (time > $deadline) {
             Test::More::fail("$name - nginx started");
@@ -652,13 +764,14 @@ sub start_nginx {
                              . "$ServerAddr:$ServerPort after "
                              . "${StartTimeout}s" . log_tail("error.log"));
             $RunningPid = $pid;
-            stop_nginx(undef);
             return 0;
         }
         sleep 0.01;
     }
 
     $RunningPid = $pid;
+
+    sleep $TestNginxSleep;
 
     return 1;
 }
@@ -668,32 +781,33 @@ sub run_must_die_block {
     my $name = $block->name;
 
     unlink $StderrFile;
+    $ErrLogFilePos = 0;
     my $status = exec_nginx();
 
-    if ($status == 0) {
-        Test::More::fail("$name - nginx failed to start (must_die)");
-        Test::More::diag("nginx started although the block says must_die");
+    if ($status == -1) {
+        Test::More::fail("$name - failed to execute the nginx command line");
 
+    } elsif ($status & 128) {
+        Test::More::fail("$name - nginx core dumped");
+
+    } elsif ($block->must_die =~ /^\s*(\d+)\s*$/) {
+        Test::More::is($1, $status >> 8,
+                       "$name - die with the expected exit code");
+
+    } else {
+        Test::More::isnt($status, 0, "$name - die as expected");
+    }
+
+    check_error_log($block, 0);
+
+    if ($status == 0) {
+        Test::More::diag("WARNING: $name - nginx must die but it does not; "
+                         . "killing it");
         my $deadline = time + 2;
         sleep 0.01 until defined read_pid() || time > $deadline;
         $RunningPid = read_pid();
         stop_nginx(undef);
-
-    } elsif ($block->must_die =~ /^\s*(\d+)\s*$/) {
-        Test::More::is($status >> 8, $1,
-                       "$name - nginx died with the expected exit code");
-
-    } else {
-        Test::More::pass("$name - nginx failed to start (must_die)");
     }
-
-    # error_log is matched against what nginx printed on stderr, where
-    # startup errors go, and against the error log file.
-    my @lines = (split(/^/m, slurp($StderrFile)),
-                 @{ (read_log_lines($ErrLogFile, 0))[0] });
-
-    check_log_patterns($block, 'error_log', \@lines, 'startup', 1);
-    check_log_patterns($block, 'no_error_log', \@lines, 'startup', 0);
 
     check_shutdown_log($block);
 }
@@ -701,7 +815,7 @@ sub run_must_die_block {
 # Stops the running nginx (or one left over, found by its pid file) with
 # SIGQUIT, the graceful shutdown that makes workers report leaked sockets.
 # With $name set, a shutdown that hangs and an nginx that crashed or exited
-# with an error are test failures.
+# with an error are test failures of that block.
 sub stop_nginx {
     my $name = shift;
 
@@ -748,10 +862,10 @@ sub stop_nginx {
             while (grep({ is_alive($_) } @left) && time < $deadline) {
                 sleep 0.01;
             }
-
-            unlink $PidFile;
         }
     }
+
+    unlink $PidFile if -f $PidFile;
 
     # The exit status is known only for a daemon we adopted (see
     # become_subreaper); nginx exits with 0 after a graceful stop.
@@ -807,6 +921,8 @@ sub child_pids {
     my $ppid = shift;
     my @pids;
 
+    return () unless defined $ppid;
+
     for my $f (glob "/proc/[0-9]*/stat") {
         my $stat = slurp($f);
         if ($stat =~ /^(\d+) \(.*\) \S+ (\d+)/s && $2 == $ppid) {
@@ -839,44 +955,45 @@ sub port_listening {
 
 # Requests and responses.
 
+# The block's requests, each followed by its checks and, as Test::Nginx
+# does, by the error log checks against what was logged since the
+# previous check ("--- wait" slept before each).
 sub run_requests {
     my ($block, $rep) = @_;
     my $name = $block->name;
 
-    my $reqs = eval { build_requests($block) };
-    if (!$reqs) {
-        Test::More::fail("$name - request built");
-        Test::More::diag($@);
-        return;
-    }
-
-    my $many = @$reqs > 1;
+    my $reqs = build_requests($block);
+    my $need_array = @$reqs > 1;
     my $timeout = parse_time(scalar $block->timeout) // $Timeout;
+    my $wait = parse_time(scalar $block->wait);
 
     for my $idx (0 .. $#$reqs) {
         my $req = $reqs->[$idx];
-        my $label = $name;
-        if ($RepeatEach > 1 || $many) {
-            $label .= " (" . ($RepeatEach > 1 ? "rep $rep, " : '')
-                      . "req $idx)";
-        }
 
         if ($Verbose) {
-            Test::More::diag("$label - sending:\n$req->{raw}");
+            Test::More::diag("$name - sending:\n$req->{raw}");
         }
 
         my $res = http_request($req->{raw}, $timeout,
                                $req->{method} eq 'HEAD');
 
-        check_response($block, $res, $idx, $label);
+        check_response($block, $res, $idx, $need_array, $rep);
+
+        if ($idx < $#$reqs) {
+            sleep $wait if $wait;
+            check_error_log($block, $rep);
+        }
     }
+
+    sleep $wait if $wait;
+
+    check_error_log($block, $rep);
 }
 
 # The requests of a block as [{raw => bytes, method => ...}].
 sub build_requests {
     my $block = shift;
     my $name = $block->name;
-    my @reqs;
 
     if (defined $block->raw_request) {
         my $raw = $block->raw_request;
@@ -886,68 +1003,100 @@ sub build_requests {
     }
 
     my $request = $block->request;
-    return [] unless defined $request;
+    my $more = $block->more_headers // '';
 
-    my @list = ref $request eq 'ARRAY' ? @$request : ($request);
-    my $more = $block->more_headers;
+    if (!ref $request) {
+        # a single request: leading blank and "# comment" lines dropped
+        if (defined $request) {
+            1 while $request =~ s/^\s*\#[^\n]+\s+|^\s+//s;
+        }
 
-    for my $i (0 .. $#list) {
-        my $r = $list[$i];
-        $r = join '', @$r if ref $r eq 'ARRAY';   # a request in packets
+        my $h = $more;
+        if (ref $more eq 'ARRAY') {
+            $h = $more->[0];
+            bail_out("--- more_headers lacks data for the request")
+                unless defined $h;
+        }
 
-        my $h = ref $more eq 'ARRAY' ? $more->[$i] : $more;
-        push @reqs, build_request($name, $r, $h // '');
+        return [ build_request($name, $request, $h) ];
+    }
+
+    if (ref $request ne 'ARRAY') {
+        bail_out("$name - invalid ---request : MUST be string or array of "
+                 . "requests");
+    }
+
+    bail_out("$name - request empty") unless @$request;
+
+    my @reqs;
+
+    for my $i (0 .. $#$request) {
+        my $r = $request->[$i];
+
+        if (ref $r eq 'ARRAY') {
+            # a request in packets: sent at once here
+            $r = join '', map { ref $_ eq 'HASH' ? $_->{value} : $_ } @$r;
+
+        } elsif (ref $r) {
+            bail_out("$name - Invalid syntax. $r should be a string or an "
+                     . "array of packets.");
+        }
+
+        my $h = $more;
+        if (ref $more eq 'ARRAY') {
+            $h = $more->[$i];
+            bail_out("--- more_headers lacks data for the ${i}th request")
+                unless defined $h;
+        }
+
+        push @reqs, build_request($name, $r, $h);
     }
 
     return \@reqs;
 }
 
-# "GET /uri [HTTP/1.x]\n<body>" plus --- more_headers, as
-# Test::Nginx::Socket builds it.
+# "METHOD [URI [VERSION]]\n<body>" plus --- more_headers, as
+# Test::Nginx::Socket builds it (and refuses it).
 sub build_request {
     my ($name, $text, $more) = @_;
 
-    # Leading blank lines and "# comment" lines are not part of it.
-    1 while $text =~ s/^\s*\#[^\n]*\n|^\s+//s;
+    if (!defined $text || $text eq '') {
+        bail_out("$name - Request line should be non-empty");
+    }
 
     my ($first, $body) = split /\n/, $text, 2;
-    $first //= '';
     $body //= '';
-    $first =~ s/\r$//;
 
-    my ($meth, $uri, $ver) = split ' ', $first;
-    if (!defined $meth) {
-        die "$name - empty --- request\n";
+    if ($first !~ /^(\s*)(\S+)( *)((\S+)( *))?((\S+)( *))?(\s*)$/) {
+        bail_out("$name - Request line is not valid. Should be 'meth [url "
+                 . "[version]]' but got \"$first\n\".");
     }
-    $uri //= '/';
-    $ver //= 'HTTP/1.1';
+
+    my ($meth, $uri, $ver) = ($2, $5 // '/', $8 // 'HTTP/1.1');
 
     my ($headers, $chunked) = ('', 0);
-    for my $line (split /\n+/, $more) {
-        $line =~ s/\r$//;
-        next if $line =~ /^\s*(?:\#|$)/;
+    for my $line (split /\n+/, $more // '') {
+        next if $line =~ /^\s*\#/;
 
         my ($k, $v) = split /:\s*/, $line, 2;
-        if (!defined $v) {
-            $headers .= "$line\r\n";
-            next;
-        }
+        $v //= '';
 
-        $chunked = 1 if lc $k eq 'transfer-encoding' && $v =~ /chunked/i;
+        $chunked = 1 if lc $k eq 'transfer-encoding' && $v eq 'chunked';
         $headers .= "$k: $v\r\n";
     }
 
-    my $pre = '';
-    $pre .= "Host: localhost\r\n" if $headers !~ /^Host:/mi;
-    $pre .= "Connection: close\r\n" if $headers !~ /^Connection:/mi;
-
-    if (!$chunked && $body ne '' && $headers !~ /^Content-Length:/mi) {
+    my $len = '';
+    if (!$chunked && $body ne '' && $headers !~ /(?:^|\n)Content-Length:/) {
         $body =~ s/^\s+|\s+$//gs;
-        $headers .= "Content-Length: " . length($body) . "\r\n";
+        $len = "Content-Length: " . length($body) . "\r\n";
     }
 
+    my $pre = '';
+    $pre .= "Host: $ServerName\r\n" if $headers !~ /(?:^|\n)Host:/i;
+    $pre .= "Connection: close\r\n" if $headers !~ /(?:^|\n)Connection/i;
+
     return {
-        raw    => "$meth $uri $ver\r\n$pre$headers\r\n$body",
+        raw    => "$meth $uri $ver\r\n$pre$headers$len\r\n$body",
         method => $meth,
     };
 }
@@ -1161,21 +1310,32 @@ sub header_value {
     return @v ? join(', ', @v) : undef;
 }
 
-# The expectation of a section for request $idx: the element of an array,
-# or the one value for every request.  (Block accessors return an empty
-# list for absent sections, so they are only ever called in scalar context.)
+
+# The expectation of a section for request $idx, as Test::Nginx's
+# get_indexed_value(): with several requests it must be an array (a bail
+# out otherwise); with one, an array gives its first element.
 sub indexed {
-    my ($block, $section, $idx) = @_;
+    my ($block, $section, $idx, $need_array) = @_;
     my $value = $block->$section;
 
-    return $value->[$idx] if ref $value eq 'ARRAY';
+    if ($need_array) {
+        return $value->[$idx] if ref $value eq 'ARRAY';
+
+        bail_out($block->name . " - You asked for many requests, the "
+                 . "expected results should be arrays as well.");
+    }
+
+    return $value->[0] if ref $value eq 'ARRAY';
     return $value;
 }
 
 sub check_response {
-    my ($block, $res, $idx, $label) = @_;
+    my ($block, $res, $idx, $need_array, $rep) = @_;
+    my $name = $block->name;
 
-    my @checks = response_checks($block, $idx, $label);
+    return if defined $block->ignore_response;
+
+    my @checks = response_checks($block, $idx, $need_array, $rep);
 
     if (defined $res->{error}) {
         if ($res->{timed_out} && defined $block->abort) {
@@ -1183,13 +1343,9 @@ sub check_response {
             return;
         }
 
-        if (!@checks) {
-            @checks = ([ "$label - response received" ]);
-        }
-
         my $first = shift @checks;
         Test::More::fail($first->[0]);
-        Test::More::diag("request failed: $res->{error}"
+        Test::More::diag("request " . ($idx + 1) . " failed: $res->{error}"
                          . (defined $res->{partial} && $res->{partial} ne ''
                             ? "\nreceived so far:\n"
                               . indent(truncate_str($res->{partial}))
@@ -1216,128 +1372,181 @@ sub skip_checks {
     }
 }
 
-# The checks of one response, as [test name, sub {...}] pairs, so that a
-# failed request can skip them all.
+# The checks of one response, as [test name, sub {...}] pairs (so that a
+# failed request can skip them all), with Test::Nginx's precedence:
+# error_code_like over error_code, response_headers over
+# response_headers_like, response_body over response_body_like over
+# response_body_unlike.
 sub response_checks {
-    my ($block, $idx, $label) = @_;
+    my ($block, $idx, $need_array, $rep) = @_;
+    my $name = $block->name;
     my @checks;
 
-    return () if defined $block->ignore_response;
+    my $status = "$name - status code ok";
 
-    my $code_like = indexed($block, 'error_code_like', $idx);
-    my $code = indexed($block, 'error_code', $idx);
-
-    push @checks, [ "$label - status code ok", sub {
-        my $res = shift;
-        my $ok;
-        if (defined $code_like) {
-            $ok = Test::More::like($res->{code}, qr/$code_like/sm,
-                                   "$label - status code ok");
-        } else {
-            my $want = defined $code ? $code : 200;
-            $want =~ s/^\s+|\s+$//g;
-            $ok = Test::More::is($res->{code}, $want,
-                                 "$label - status code ok");
-        }
-        if (!$ok) {
-            Test::More::diag("status line: $res->{status_line}\nbody:\n"
-                             . indent(truncate_str($res->{body})));
-        }
-    } ];
-
-    my $hdrs = indexed($block, 'response_headers', $idx);
-    for my $h (parse_header_lines($hdrs)) {
-        my ($key, $val) = @$h;
-
-        if (!defined $val) {
-            push @checks, [ "$label - header $key absent", sub {
-                my $res = shift;
-                my $got = header_value($res, $key);
-                Test::More::ok(!defined $got, "$label - header $key absent")
-                    or Test::More::diag("got $key: $got");
-            } ];
-            next;
-        }
-
-        $val =~ s/\$ServerPort\b/$ServerPort/g;
-
-        push @checks, [ "$label - header $key ok", sub {
-            my $res = shift;
-            Test::More::is(header_value($res, $key), $val,
-                           "$label - header $key ok");
+    if (defined $block->error_code_like) {
+        my $want = indexed($block, 'error_code_like', $idx, $need_array);
+        push @checks, [ $status, sub {
+            Test::More::like($_[0]->{code}, qr/$want/sm, $status)
+                or diag_body($_[0]);
         } ];
-    }
 
-    my $hlike = indexed($block, 'response_headers_like', $idx);
-    for my $h (parse_header_lines($hlike)) {
-        my ($key, $val) = @$h;
-        next unless defined $val;
-
-        push @checks, [ "$label - header $key like ok", sub {
-            my $res = shift;
-            Test::More::like(header_value($res, $key) // '', qr/^$val$/,
-                             "$label - header $key like ok");
-        } ];
-    }
-
-    return @checks if defined $block->ignore_response_body;
-
-    if (defined $block->response_body) {
-        my $want = indexed($block, 'response_body', $idx);
-        $want =~ s/\$ServerPort\b/$ServerPort/g if defined $want && !ref $want;
-
-        push @checks, [ "$label - response_body - response is expected", sub {
-            my $res = shift;
-            is_str(filter_body($block, $res->{body}), $want,
-                   "$label - response_body - response is expected");
+    } else {
+        my $want = defined $block->error_code
+                   ? indexed($block, 'error_code', $idx, $need_array) : 200;
+        push @checks, [ $status, sub {
+            Test::More::is($_[0]->{code}, $want, $status)
+                or diag_body($_[0]);
         } ];
     }
 
     for my $type (qw(like unlike)) {
-        my $section = "response_body_$type";
-        my $pat = indexed($block, $section, $idx);
-        next unless defined $pat;
-        $pat =~ s/\$ServerPort\b/$ServerPort/g unless ref $pat;
+        my $section = "raw_response_headers_$type";
+        next unless defined $block->$section;
 
-        my $test = "$label - response_body_$type - response is expected";
+        my $pat = indexed($block, $section, $idx, $need_array);
+        my $test = "$name - raw resp headers $type";
         push @checks, [ $test, sub {
-            my $res = shift;
-            my $body = filter_body($block, $res->{body});
-            if ($type eq 'like') {
-                Test::More::like($body, qr/$pat/s, $test);
-            } else {
-                Test::More::unlike($body, qr/$pat/s, $test);
-            }
+            my $raw = $_[0]->{raw_headers};
+            $type eq 'like' ? Test::More::like($raw, qr/$pat/s, $test)
+                            : Test::More::unlike($raw, qr/$pat/s, $test);
         } ];
+    }
+
+    if (defined $block->response_headers) {
+        my $hdrs = indexed($block, 'response_headers', $idx, $need_array);
+
+        for my $h (parse_header_lines($hdrs)) {
+            my ($key, $val) = @$h;
+
+            if (!defined $val) {
+                my $test = "$name - header $key not present in the raw "
+                           . "headers";
+                push @checks, [ $test, sub {
+                    Test::More::unlike($_[0]->{raw_headers},
+                                       qr/^\s*\Q$key\E\s*:/ms, $test);
+                } ];
+                next;
+            }
+
+            $val =~ s/\$ServerPort\b/$ServerPort/g;
+
+            push @checks, [ "$name - header $key ok", sub {
+                Test::More::is(header_value($_[0], $key) // '', $val,
+                               "$name - header $key ok");
+            } ];
+        }
+
+    } elsif (defined $block->response_headers_like) {
+        my $hdrs = indexed($block, 'response_headers_like', $idx,
+                           $need_array);
+
+        for my $h (parse_header_lines($hdrs)) {
+            my ($key, $val) = @$h;
+            next unless defined $val;
+
+            push @checks, [ "$name - header $key like ok", sub {
+                Test::More::like(header_value($_[0], $key) // '',
+                                 qr/^$val$/, "$name - header $key like ok");
+            } ];
+        }
+    }
+
+    if (defined $block->response_body) {
+        my $want = indexed($block, 'response_body', $idx, $need_array);
+
+        if (defined $want && !ref $want) {
+            $want =~ s/\$ServerPort\b/$ServerPort/g;
+            $want = expand_env($want, $name);
+        }
+
+        my $test = "$name - response_body - "
+                   . (ref $want ? "like" : "response is expected")
+                   . " (repeated req $rep, req $idx)";
+        push @checks, [ $test, sub {
+            is_str(filter_body($block, $_[0]->{body}, $idx), $want, $test);
+        } ];
+
+    } else {
+        for my $type (qw(like unlike)) {
+            my $section = "response_body_$type";
+            next unless defined $block->$section;
+
+            my $pat = indexed($block, $section, $idx, $need_array);
+            $pat =~ s/\$ServerPort\b/$ServerPort/g unless ref $pat;
+
+            push @checks, [ "$name - response_body_$type", sub {
+                my $body = filter_body($block, $_[0]->{body}, $idx);
+                (my $summary = $body) =~ s/^\s+|\s+$//g;
+                my $test = "$name - response_body_$type - response is "
+                           . "expected ($summary)";
+                $type eq 'like'
+                    ? Test::More::like($body, qr/$pat/s, $test)
+                    : Test::More::unlike($body, qr/$pat/s, $test);
+            } ];
+
+            last;
+        }
     }
 
     return @checks;
 }
 
+sub diag_body {
+    my $res = shift;
+    Test::More::diag("status line: $res->{status_line}\nbody:\n"
+                     . indent(truncate_str($res->{body})));
+}
+
 # response_body_filters, as Test::Nginx::Socket: code references (from an
-# "eval" section) or the names of builtin filters (uc, lc), applied in
-# order to the body before it is compared with response_body.
+# "eval" section) or the names of builtin filters, applied in order to the
+# body before it is compared; an array of arrays gives each request its
+# own list.
 sub filter_body {
-    my ($block, $body) = @_;
+    my ($block, $body, $idx) = @_;
+    my $name = $block->name;
 
     my $filters = $block->response_body_filters;
     return $body unless defined $filters;
 
     my @list = ref $filters eq 'ARRAY' ? @$filters
-             : ref $filters eq 'CODE' ? ($filters)
-             : split /\s+/, $filters;
+             : ref $filters ? ($filters)
+             : split ' ', $filters;
+
+    if (@list && ref $list[0] eq 'ARRAY') {
+        if (grep { ref $_ ne 'ARRAY' } @list) {
+            bail_out("$name - the --- response_body_filters two-dimensional "
+                     . "array only be like [[uc], [lc]] not [[uc], lc]");
+        }
+        my $mine = $list[$idx];
+        bail_out("$name - the ---response_body_filters two-dimensional array"
+                 . " unmatch the specified request($idx)")
+            unless defined $mine;
+        @list = @$mine;
+    }
 
     for my $f (@list) {
-        next unless defined $f && $f ne '';
-
         if (ref $f eq 'CODE') {
             $body = $f->($body);
+
+        } elsif (ref $f) {
+            bail_out("$name - the --- response_body_filters section only "
+                     . "supports subroutine reference values and string "
+                     . "values");
+
         } elsif ($f eq 'uc') {
             $body = uc $body;
         } elsif ($f eq 'lc') {
             $body = lc $body;
+        } elsif ($f eq 'ucfirst') {
+            $body = ucfirst $body;
+        } elsif ($f eq 'lcfirst') {
+            $body = lcfirst $body;
+        } elsif ($f eq 'length') {
+            $body = length $body;
         } else {
-            die "unknown response_body_filters entry \"$f\"\n";
+            bail_out("$name - unknown filter, \"$f\", specified in the --- "
+                     . "response_body_filters section");
         }
     }
 
@@ -1380,6 +1589,21 @@ sub read_log_lines {
     return (\@lines, $end);
 }
 
+# The error log's window, as Test::Nginx's error_log_data(): what was
+# written since the previous call (the first of a block: since nginx
+# started), or the whole log after check_accum_error_log().  Lines of the
+# log phase are written after the response: a short sleep first.
+sub error_log_data {
+    sleep $TestNginxSleep * 3;
+
+    my ($lines, $pos) = read_log_lines($ErrLogFile,
+                                       $CheckAccumErrLog ? 0
+                                                         : $ErrLogFilePos);
+    $ErrLogFilePos = $pos unless $CheckAccumErrLog;
+
+    return $lines;
+}
+
 # A pattern section as a list: text is one substring per line, or an array
 # of strings and qr//s, or one qr//.
 sub pattern_list {
@@ -1387,9 +1611,10 @@ sub pattern_list {
 
     return () unless defined $pats;
     return ($pats) if ref $pats eq 'Regexp';
-    return grep { defined && $_ ne '' } @$pats if ref $pats eq 'ARRAY';
+    return grep { defined } @$pats if ref $pats eq 'ARRAY';
 
-    return grep { /\S/ } split /\n+/, $pats;
+    chomp $pats;
+    return split /\n+/, $pats;
 }
 
 sub match_line {
@@ -1397,42 +1622,64 @@ sub match_line {
     return ref $pat ? $line =~ $pat : index($line, $pat) >= 0;
 }
 
+# After a request: the window is read (and so moved on) whether or not
+# the block has patterns, as Test::Nginx does.
+sub check_error_log {
+    my ($block, $rep) = @_;
+
+    my $lines = error_log_data();
+
+    check_log_patterns($block, 'error_log', $lines, $rep, 1);
+    check_log_patterns($block, 'no_error_log', $lines, $rep, 0);
+}
+
 sub check_log_patterns {
-    my ($block, $section, $lines, $when, $want) = @_;
+    my ($block, $section, $lines, $rep, $want, $dry_run) = @_;
     my $name = $block->name;
+    my $when = defined $rep ? " (req $rep)" : '';
 
     for my $pat (pattern_list(scalar $block->$section)) {
-        my ($hit) = grep { match_line($_, $pat) } @$lines;
-        my $p = fmt_str($pat);
+        my @hits = grep { match_line($_, $pat) } @$lines;
 
-        if ($want) {
-            my $t = "$name - pattern \"$p\" matches a line in error.log "
-                    . "($when)";
-            Test::More::ok(defined $hit, $t)
-                or Test::More::diag(log_tail_of($lines));
+        # (Test::Nginx's names: the error_log pattern as it is)
+        my $p = $want ? "$pat" : fmt_str($pat);
 
+        if ($dry_run) {
+            SKIP: {
+                Test::More::skip("$name - $section - tests skipped due to "
+                                 . $dry_run, 1);
+            }
+
+        } elsif ($want) {
+            if (@hits) {
+                Test::More::pass("$name - pattern \"$p\" matches a line in "
+                                 . "error.log$when");
+            } else {
+                Test::More::fail("$name - pattern \"$p\" should match a line "
+                                 . "in error.log$when");
+                Test::More::diag(log_tail_of($lines));
+            }
+
+        } elsif (@hits) {
+            Test::More::fail("$name - pattern \"$p\" should not match any line"
+                             . " in error.log but matches line \""
+                             . fmt_str($hits[0]) . "\"$when");
         } else {
-            my $t = "$name - pattern \"$p\" does not match a line in "
-                    . "error.log ($when)";
-            Test::More::ok(!defined $hit, $t)
-                or Test::More::diag("matching line: " . fmt_str($hit));
+            Test::More::pass("$name - pattern \"$p\" does not match a line in "
+                             . "error.log$when");
         }
     }
 }
 
-# After nginx has exited: the whole error log (and stderr of the start)
-# must hold no alert, emerg, leaked socket or sanitizer report.
+# After nginx has exited: the whole error log (and what nginx printed on
+# stderr) must hold no alert, emerg, leaked socket or sanitizer report.
+# In HUP mode ($reload), before the log is removed for the next block.
 sub check_shutdown_log {
-    my $block = shift;
+    my ($block, $reload) = @_;
     my $name = $block->name;
 
     my @lines = (@{ (read_log_lines($ErrLogFile, 0))[0] },
                  split(/^/m, slurp($StderrFile)));
-
-    check_log_patterns($block, 'shutdown_error_log', \@lines,
-                       'after shutdown', 1);
-    check_log_patterns($block, 'no_shutdown_error_log', \@lines,
-                       'after shutdown', 0);
 
     # A block that expects an alert (or emerg) in its log may have it.
     my %allowed;
@@ -1456,15 +1703,16 @@ sub check_shutdown_log {
         }
     }
 
+    my $what = $reload ? 'before the reload' : 'after shutdown';
+
     if (!@bad) {
-        Test::More::pass("$name - error log clean after shutdown");
+        Test::More::pass("$name - error log clean $what");
         return;
     }
 
     my $max = 10;
     for my $line (@bad[0 .. ($#bad < $max - 1 ? $#bad : $max - 1)]) {
-        Test::More::fail("$name - error log after shutdown: "
-                         . fmt_str($line));
+        Test::More::fail("$name - error log $what: " . fmt_str($line));
     }
 
     if (@bad > $max) {
@@ -1539,7 +1787,7 @@ sub log_tail_of {
     my $lines = shift;
     my $n = 20;
     my @tail = @$lines > $n ? @$lines[-$n .. -1] : @$lines;
-    return "\nlast " . scalar(@tail) . " lines of the error log:\n"
+    return "\nlast " . scalar(@tail) . " lines of the window:\n"
            . indent(join '', @tail);
 }
 
@@ -1583,36 +1831,42 @@ Test::Nginx::Lite - a small Test::Nginx::Socket work-alike
 C<run_tests>, C<repeat_each>, C<workers>, C<worker_connections>,
 C<master_on>, C<master_off>, C<master_process_enabled>, C<log_level>,
 C<timeout>, C<no_shuffle>, C<no_long_string>, C<no_root_location>,
-C<config_preamble>, C<add_block_preprocessor>, C<add_cleanup_handler>,
-C<env_to_nginx>, C<server_port>, C<server_addr>, C<server_root>,
-C<html_dir>, C<bail_out>, C<is_str>, C<$ServerPort>, C<$ServerAddr>,
-C<$ServerRoot> (also C<$ServRoot>), and Test::Base's exports (C<plan>,
-C<blocks>, C<is>, C<like>, ...).
+C<check_accum_error_log>, C<use_hup>, C<config_preamble>,
+C<add_block_preprocessor>, C<add_cleanup_handler>,
+C<add_test_cleanup_handler>, C<env_to_nginx>, C<server_port>,
+C<server_addr>, C<server_root>, C<html_dir>, C<bail_out>, C<is_str>,
+C<$ServerPort>, C<$ServerAddr>, C<$ServerRoot> (also C<$ServRoot>), and
+Test::Base's exports (C<plan>, C<blocks>, C<is>, C<like>, ...).
 
 =head1 SECTIONS
 
 Configuration: C<main_config>, C<http_config>, C<config>,
 C<post_main_config>, C<user_files>, C<log_level>.  C<$TEST_NGINX_*> is
-replaced by the environment variable in all of them.
+replaced by the environment variable in all of them (and in
+C<response_body>).
 
 Requests: C<request> (or C<request eval> giving an array of requests),
 C<raw_request>, C<more_headers>, C<timeout>, C<abort>, C<init>.
 
-Checks: C<error_code>, C<error_code_like>, C<response_headers>,
+Checks: C<error_code>, C<error_code_like>, C<raw_response_headers_like>,
+C<raw_response_headers_unlike>, C<response_headers>,
 C<response_headers_like>, C<response_body>, C<response_body_like>,
-C<response_body_unlike>, C<ignore_response>, C<ignore_response_body>,
+C<response_body_unlike>, C<response_body_filters>, C<ignore_response>,
 C<error_log>, C<no_error_log>, C<wait>, C<must_die>,
 C<shutdown_error_log>, C<no_shutdown_error_log>.
 
-Every block ends with a graceful stop (SIGQUIT) and the test
-"error log clean after shutdown", which fails on C<[alert]>, C<[emerg]>,
-C<open socket #N left>, sanitizer reports and valgrind output.
+When a block's nginx stops (at the next block with a configuration, or at
+the end), the runner also checks "error log clean after shutdown", which
+fails on C<[alert]>, C<[emerg]>, C<open socket #N left>, sanitizer reports
+and valgrind output, and that nginx exited in time and with status 0.
 
 =head1 ENVIRONMENT
 
 C<TEST_NGINX_BINARY>, C<TEST_NGINX_SERVROOT>, C<TEST_NGINX_SERVER_PORT>
 (or C<TEST_NGINX_PORT>), C<TEST_NGINX_LOG_LEVEL>, C<TEST_NGINX_TIMEOUT>,
 C<TEST_NGINX_MASTER_PROCESS>, C<TEST_NGINX_NO_SHUFFLE>,
+C<TEST_NGINX_USE_HUP>, C<TEST_NGINX_CHECK_ACCUM_ERR_LOG>,
+C<TEST_NGINX_SLEEP>, C<TEST_NGINX_FORCE_RESTART_ON_TEST>,
 C<TEST_NGINX_VERBOSE>, C<TEST_NGINX_QUIT_TIMEOUT> (seconds to wait for
 a graceful exit, default 10).
 
