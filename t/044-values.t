@@ -362,7 +362,7 @@ failed:
 --- response_body eval
 ["ready\n", "NodeMetricsList\nnode-1 0 1Gi\nnode-2 0 2Gi\n",
  "internal server error: no metrics to serve\n",
- "[+]ping ok\n[+]metadata-informer-sync ok\n[-]metric-storage-ready failed: reason withheld\n[+]shutdown ok\nreadyz check failed\n"]
+ "[+]ping ok\n[+]metadata-informer-sync ok\n[-]metric-storage-ready failed: reason withheld\n[+]metric-snapshot-fresh ok\n[+]shutdown ok\nreadyz check failed\n"]
 
 
 
