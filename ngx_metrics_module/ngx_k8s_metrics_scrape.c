@@ -567,12 +567,33 @@ ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
 static void
 ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
 {
-    ngx_msec_t                  next, jitter;
+    ngx_msec_t                  next, jitter, last, elapsed;
     ngx_k8s_metrics_scraper_t  *s;
 
     s = ev->data;
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    /*
+     * After a reload the previous generation's scraper runs until its
+     * worker learns that it is to exit, and may start a cycle after this
+     * one armed its first tick: scraping now would give the store a window
+     * of a few milliseconds.  Keep that cycle's cadence instead.
+     */
+
+    last = s->kmcf->sh->last_scrape_start;
+    elapsed = ngx_current_msec - last;
+
+    if (!s->running && last && last != s->started
+        && elapsed < s->kmcf->resolution / 2)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                       "k8s metrics: another scraper started a cycle %M ms "
+                       "ago: keeping its cadence", elapsed);
+
+        ngx_add_timer(&s->tick, s->kmcf->resolution - elapsed);
         return;
     }
 
