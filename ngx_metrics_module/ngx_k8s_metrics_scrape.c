@@ -56,6 +56,7 @@ typedef struct {
     ngx_uint_t                      nslots;
 
     uint32_t                        failing;    /* crc32 of the reason */
+    unsigned                        reset:1;    /* before the next scrape */
 
     /* pods not taken from it in the last cycle; one of this cycle's */
     ngx_uint_t                      misplaced;
@@ -383,12 +384,14 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     /* curl_easy_reset() keeps the share: it is set once */
     curl_easy_setopt(k->transfer.easy, CURLOPT_SHARE, k->share);
 
+    k->reset = 1;
+
     return NGX_OK;
 }
 
 
 /*
- * The options of a scrape, set again for each one on a reset handle.
+ * The options of the kubelet's scrapes, on a reset handle.
  *
  * libcurl before 8.17 counts the retries of a request sent on a kept-alive
  * connection the kubelet had closed per easy handle, not per request (curl
@@ -396,7 +399,9 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
  * refused ("Connection died, tried 5 times before giving up"), so a
  * kubelet that closes idle connections failed every 7th scrape.  Short of
  * a new handle, only curl_easy_reset() zeroes that count, and it keeps
- * the share (the kept-alive connection) and the TLS sessions.
+ * the share (the kept-alive connection) and the TLS sessions.  A retry
+ * opens a connection or fails its transfer: only after such a transfer is
+ * the handle reset, which a scrape on a kept-alive connection never pays.
  */
 
 static void
@@ -427,7 +432,6 @@ ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, k->errbuf);
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "ngx_metrics_module");
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->headers);
 
     if (kmcf->kubelet_insecure_tls) {
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -724,7 +728,12 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
                                 ngx_k8s_metrics_scrape_sample, k);
 
-    ngx_k8s_metrics_scrape_options(s, k);
+    if (k->reset) {
+        ngx_k8s_metrics_scrape_options(s, k);
+        k->reset = 0;
+    }
+
+    curl_easy_setopt(k->transfer.easy, CURLOPT_HTTPHEADER, s->headers);
 
     if (ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK) {
         ngx_k8s_metrics_scrape_fail(k, "cannot start the transfer");
@@ -1059,6 +1068,7 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 {
     ngx_k8s_metrics_kubelet_t *k = t->data;
 
+    long                        connects;
     ngx_k8s_metrics_batch_t    *batch;
     ngx_k8s_metrics_scraper_t  *s;
 
@@ -1067,6 +1077,14 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
     batch->duration = ngx_current_msec - k->started;
 
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &k->status);
+
+    if (result != CURLE_OK
+        || curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects)
+           != CURLE_OK
+        || connects)
+    {
+        k->reset = 1;
+    }
 
     if (result != CURLE_OK || k->status != 200) {
         ngx_k8s_metrics_scrape_failure_reason(k, result);
