@@ -6,6 +6,10 @@
 #   make test-real, make test-lite   the same with the real Test::Nginx::Socket
 #                (or fail), or with the bundled runner
 #   make run     local demo (see README)
+#   make deb     build/libnginx-mod-http-k8s-metrics_<version>_<arch>.deb,
+#                checked by lintian; make deb-test installs it with apt-get,
+#                loads it from modules-enabled with nginx -t, purges it
+#                (root; changes the machine's /etc/nginx while it runs)
 #
 # NGINX_SRC=/path/to/nginx-x.y.z builds against an upstream source tree
 # instead of Debian's /usr/share/nginx/src.
@@ -41,10 +45,11 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	openssl curl perl libtest-base-perl libtest-longstring-perl \
 	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind \
 	libtext-diff-perl libwww-perl liburi-perl liblist-moreutils-perl \
-	libipc-run-perl libio-socket-ssl-perl
+	libipc-run-perl libio-socket-ssl-perl \
+	dpkg-dev lintian buildah debootstrap
 
 .PHONY: all deps test unit test-single test-workers test-real test-lite \
-        run clean
+        run deb deb-test clean
 
 all: $(MODULE)
 
@@ -94,6 +99,27 @@ test-real test-lite: $(MODULE)
 # standing in for kube-apiserver, and a kubeconfig for kubectl top
 run: $(MODULE)
 	conf/local-demo $(RUN_ARGS)
+
+# the packaged module: built apart (build/deb-build) with Debian's hardening
+# flags, as Debian builds its libnginx-mod-* packages
+DEB_BUILD := $(BUILD)/deb-build
+DEB_BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags
+DEB_CFLAGS = $(shell $(DEB_BUILDFLAGS) --get CFLAGS) \
+             $(shell $(DEB_BUILDFLAGS) --get CPPFLAGS)
+DEB_LDFLAGS = $(shell $(DEB_BUILDFLAGS) --get LDFLAGS)
+
+deb:
+	rm -rf $(DEB_BUILD)
+	$(MAKE) --no-print-directory BUILD=$(DEB_BUILD) \
+	    EXTRA_CC_OPT="$(DEB_CFLAGS)" EXTRA_LD_OPT="$(DEB_LDFLAGS)" \
+	    $(DEB_BUILD)/ngx_http_k8s_metrics_module.so
+	rm -f $(BUILD)/libnginx-mod-http-k8s-metrics_*.deb
+	deb=$$(pkg/deb/build-deb $(DEB_BUILD)/ngx_http_k8s_metrics_module.so \
+	    $(BUILD)) && lintian --fail-on error --suppress-tags \
+	    no-manual-page "$$deb" && ls -l "$$deb"
+
+deb-test: deb
+	pkg/deb/test-deb $(BUILD)/libnginx-mod-http-k8s-metrics_*.deb
 
 # make bench (bench/bench.mk), make fuzz (fuzz/fuzz.mk)
 -include bench/bench.mk
