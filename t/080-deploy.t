@@ -130,8 +130,12 @@ subtest 'kustomizations stay within what kustomize v2.0.3 reads' => sub {
 # --- the base ---
 
 my ($base_yaml, @base) = render('deploy/base');
-my ($top_yaml) = render('deploy');
-is($top_yaml, $base_yaml, 'kubectl kustomize deploy renders the base');
+my (undef, @top) = render('deploy');
+my (undef, @certgen) = render('deploy/certgen');
+my $canon = JSON::PP->new->canonical;
+is_deeply([sort map { $canon->encode($_) } @top],
+          [sort map { $canon->encode($_) } @base, @certgen],
+          'kubectl kustomize deploy renders the base and deploy/certgen (t/082)');
 
 is_deeply(kinds(@base), {
     ServiceAccount => 1, ClusterRole => 2, ClusterRoleBinding => 2,
@@ -376,9 +380,11 @@ subtest 'conf/in-cluster.conf' => sub {
 
 subtest 'Dockerfile' => sub {
     my $df = slurp("$root/deploy/Dockerfile");
-    like($df, qr/^FROM debian:\$\{DEBIAN_RELEASE\} AS builder$/m, 'Debian builder');
+    like($df, qr/^ARG BASE_IMAGE=debian:\$\{DEBIAN_RELEASE\}$/m, 'Debian builder');
+    like($df, qr/^FROM \$\{BASE_IMAGE\} AS builder$/m, '... as the builder');
     like($df, qr/^ARG DEBIAN_RELEASE=bookworm$/m, 'bookworm');
-    like($df, qr/^FROM debian:\$\{DEBIAN_RELEASE\}-slim$/m, 'Debian slim image');
+    like($df, qr/^ARG RUNTIME_IMAGE=debian:\$\{DEBIAN_RELEASE\}-slim$/m, 'Debian slim image');
+    like($df, qr/^FROM \$\{RUNTIME_IMAGE\}$/m, '... as the image');
     like($df, qr/apt-get install .*\bnginx nginx-dev\b/s, 'builds against Debian\'s nginx');
     like($df, qr/"nginx=\$v"/, 'the image runs the builder\'s nginx version');
     like($df, qr{^COPY --from=builder /out/ngx_http_k8s_metrics_module\.so /usr/lib/nginx/modules/$}m,
@@ -403,8 +409,8 @@ subtest 'Dockerfile' => sub {
 my ($ha_yaml, @ha) = render('deploy/ha');
 
 subtest 'HA overlay' => sub {
-    is_deeply(kinds(@ha), { %{ kinds(@base) }, PodDisruptionBudget => 1 },
-              'the base and a PodDisruptionBudget');
+    is_deeply(kinds(@ha), { %{ kinds(@base, @certgen) }, PodDisruptionBudget => 1 },
+              'the base, the certgen Job (one certificate for both replicas) and a PDB');
     my $d = find(\@ha, 'Deployment', 'ngx-metrics');
     my $labels = $d->{spec}{template}{metadata}{labels};
     is($d->{spec}{replicas}, 2, 'two replicas');

@@ -214,6 +214,10 @@ sub watches {
 sub state  { $_[0]->ctl('/state') }
 sub rv     { $_[0]->ctl('/rv')->{rv} }
 sub object { my ($s, $res, $key) = @_; $s->ctl('/object?res=' . _q($res) . '&key=' . _q($key)) }
+# Secrets and APIServices (the certgen Job's objects): stored(RES, KEY) is the object or undef
+# (secrets: KEY = NS/NAME, apiservices: NAME); store(RES, KEY, OBJ) puts it as given, undef deletes
+sub stored { my ($s, $res, $key) = @_; $s->ctl('/stored?res=' . _q($res) . '&key=' . _q($key))->{object} }
+sub store  { my ($s, $res, $key, $o) = @_; $s->ctl('/stored', { res => $res, key => $key, object => $o })->{object} }
 
 # wait_for(sub { ... }, TIMEOUT_S): polls every 50 ms until the sub returns true; returns its value
 sub wait_for {

@@ -578,15 +578,19 @@ function authenticate(r, cfg) {
     return null;
 }
 
-// access[user] = ["verb resource", "* nodes", "list *", "*"]; no entry = everything
-function permitted(cfg, who, verb, res) {
+// access[user] = ["verb resource", "* nodes", "list *", "*", "get secrets/NAME"]; no entry =
+// everything.  RESOURCE/NAME is RBAC's resourceNames: it never matches a create (no name yet)
+function permitted(cfg, who, verb, res, name) {
     if (who.groups.indexOf('system:masters') >= 0) { return true; }
     const perms = cfg.access[who.user];
     if (perms === undefined || perms === null) { return true; }
     for (let i = 0; i < perms.length; i++) {
         const p = String(perms[i]).trim().split(/\s+/);
         if (p[0] === '*' && p.length === 1) { return true; }
-        if ((p[0] === '*' || p[0] === verb) && (p[1] === '*' || p[1] === res)) { return true; }
+        if ((p[0] === '*' || p[0] === verb) && (p[1] === '*' || p[1] === res
+                                                 || (name && p[1] === res + '/' + name))) {
+            return true;
+        }
     }
     return false;
 }
@@ -649,6 +653,13 @@ function route(r) {
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/(pods|configmaps)\/([^/]+)$/.exec(uri))) {
         return { type: 'get', res: m[2], ns: m[1], name: m[3], watch: watch };
     }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets(?:\/([^/]+))?\/?$/.exec(uri))) {
+        return { type: 'stored', res: 'secrets', group: '', ns: m[1], name: m[2] || '' };
+    }
+    if ((m = /^\/apis\/apiregistration\.k8s\.io\/v1\/apiservices\/([^/]+)$/.exec(uri))) {
+        return { type: 'stored', res: 'apiservices', group: 'apiregistration.k8s.io', ns: '',
+                 name: m[1] };
+    }
     if (uri === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
         return { type: 'sar', res: 'subjectaccessreviews', group: 'authorization.k8s.io' };
     }
@@ -694,6 +705,9 @@ function serve(r) {
         return;
     case 'tokenreview':
         serveTokenReview(r, P, cfg, req, who, rec, done);
+        return;
+    case 'stored':
+        serveStored(r, P, cfg, req, who, rec, done);
         return;
     case 'discovery':
         done({ code: 200 });
@@ -1136,8 +1150,9 @@ function readBody(r, kind, group, fail) {
         fail(status(400, 'BadRequest', 'the object provided is unrecognized'));
         return null;
     }
-    if (body.apiVersion !== undefined && body.apiVersion !== group + '/v1') {
-        fail(status(400, 'BadRequest', 'the API version in the data (' + body.apiVersion + ') does not match the expected API version (' + group + '/v1)'));
+    const gv = group ? group + '/v1' : 'v1';
+    if (body.apiVersion !== undefined && body.apiVersion !== gv) {
+        fail(status(400, 'BadRequest', 'the API version in the data (' + body.apiVersion + ') does not match the expected API version (' + gv + ')'));
         return null;
     }
     if (body.kind !== undefined && body.kind !== kind) {
@@ -1155,6 +1170,184 @@ function invalid(kind, group, errs) {
 }
 
 function later(ms, fn) { if (ms > 0) { setTimeout(fn, ms); } else { fn(); } }
+
+// ---------------------------------------------------------------------------------------------
+// Secrets (v1) and APIServices (apiregistration.k8s.io/v1): get, create, merge patch -- what the
+// certgen Job (deploy/certgen) does.  Kept in state/stored.json with a resourceVersion counter of
+// their own (no watch, no history): {rv, secrets: {NS/NAME: obj}, apiservices: {NAME: obj}}.
+
+const STORED = {
+    secrets: { kind: 'Secret', group: '', namespaced: true },
+    apiservices: { kind: 'APIService', group: 'apiregistration.k8s.io', namespaced: false },
+};
+
+function loadStored(P) {
+    const st = readJSON(P.state + '/stored.json', {});
+    st.rv = st.rv || 900000;
+    st.secrets = st.secrets || {};
+    st.apiservices = st.apiservices || {};
+    return st;
+}
+
+function saveStored(P, st) { writeJSON(P.state + '/stored.json', st); }
+
+function storedEnc(res, o) {
+    const k = STORED[res];
+    const parts = ['"kind":' + quote(k.kind),
+                   '"apiVersion":' + quote(k.group ? k.group + '/v1' : 'v1'),
+                   '"metadata":' + enc(o.metadata, 'metadata')];
+    if (res === 'secrets') {
+        if (o.data) { parts.push('"data":' + enc(o.data, 'data')); }
+        if (o.type) { parts.push('"type":' + quote(o.type)); }
+    } else {
+        const sp = o.spec || {};
+        const f = ['service', 'group', 'version', 'insecureSkipTLSVerify', 'caBundle',
+                   'groupPriorityMinimum', 'versionPriority'];
+        const sf = [];
+        for (let i = 0; i < f.length; i++) {
+            if (sp[f[i]] !== undefined) { sf.push(quote(f[i]) + ':' + JSON.stringify(sp[f[i]])); }
+        }
+        parts.push('"spec":{' + sf.join(',') + '}');
+        parts.push('"status":' + JSON.stringify(o.status || {}));
+    }
+    return '{' + parts.join(',') + '}';
+}
+
+// apimachinery/pkg/api/errors: NewNotFound, NewAlreadyExists (group.resource "name")
+function storedErr(code, reason, res, name, what) {
+    const g = STORED[res].group;
+    const det = { name: name };
+    if (g) { det.group = g; }
+    det.kind = res;
+    return status(code, reason, (g ? res + '.' + g : res) + ' "' + name + '" ' + what, det);
+}
+
+function isBase64(v) {
+    return typeof v === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0;
+}
+
+// RFC 7386 JSON merge patch
+function mergePatch(target, patch) {
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) { return patch; }
+    const out = (target && typeof target === 'object' && !Array.isArray(target)) ? copy(target) : {};
+    const ks = Object.keys(patch);
+    for (let i = 0; i < ks.length; i++) {
+        if (patch[ks[i]] === null) { delete out[ks[i]]; } else { out[ks[i]] = mergePatch(out[ks[i]], patch[ks[i]]); }
+    }
+    return out;
+}
+
+function serveStored(r, P, cfg, req, who, rec, done) {
+    const fail = (s) => { done(s); sendStatus(r, s); };
+    const K = STORED[req.res];
+    const verb = r.method === 'GET' && req.name ? 'get'
+               : r.method === 'POST' && !req.name && K.namespaced ? 'create'
+               : r.method === 'PATCH' && req.name ? 'patch' : '';
+    rec.type = verb || rec.type;
+    if (!verb) {
+        fail(status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}));
+        return;
+    }
+    if (!permitted(cfg, who, verb, req.res, req.name)) {
+        fail(forbidden(who, verb, req.res, K.group, req.ns, req.name));
+        return;
+    }
+    const st = loadStored(P);
+    const key = (ns, name) => K.namespaced ? ns + '/' + name : name;
+    const reply = (code, o) => { done({ code: code }, { rv: o.metadata.resourceVersion });
+                                 sendJSON(r, code, storedEnc(req.res, o)); };
+
+    if (verb === 'get') {
+        const o = st[req.res][key(req.ns, req.name)];
+        if (!o) { fail(storedErr(404, 'NotFound', req.res, req.name, 'not found')); return; }
+        reply(200, o);
+        return;
+    }
+
+    if (verb === 'create') {
+        const body = readBody(r, K.kind, K.group, fail);
+        if (!body) { return; }
+        const md = body.metadata || {};
+        if (md.namespace && md.namespace !== req.ns) {
+            fail(status(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'));
+            return;
+        }
+        const errs = [];
+        if (!md.name) { errs.push({ field: 'metadata.name', message: 'Required value: name or generateName is required' }); }
+        const data = body.data || {};
+        const dk = Object.keys(data);
+        for (let i = 0; i < dk.length; i++) {
+            if (!isBase64(data[dk[i]])) {
+                fail(status(400, 'BadRequest', 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0'));
+                return;
+            }
+        }
+        if (body.type === 'kubernetes.io/tls') {
+            ['tls.crt', 'tls.key'].forEach((k) => {
+                if (!has(data, k)) { errs.push({ field: 'data[' + k + ']', message: 'Required value' }); }
+            });
+        }
+        if (errs.length) {
+            const e = invalid(K.kind, '', errs);
+            e.message = K.kind + ' "' + (md.name || '') + '" is invalid: '
+                        + (errs.length === 1 ? errs[0].field + ': ' + errs[0].message
+                           : '[' + errs.map((x) => x.field + ': ' + x.message).join(', ') + ']');
+            fail(e);
+            return;
+        }
+        const k = key(req.ns, md.name);
+        if (st[req.res][k]) { fail(storedErr(409, 'AlreadyExists', req.res, md.name, 'already exists')); return; }
+        const t = nowIso();
+        const o = { metadata: { name: md.name, namespace: req.ns, uid: newUid(),
+                                resourceVersion: String(++st.rv), creationTimestamp: t } };
+        if (md.labels) { o.metadata.labels = md.labels; }
+        if (md.annotations) { o.metadata.annotations = md.annotations; }
+        o.metadata.managedFields = managedFields(r.headersIn['User-Agent'] ? String(r.headersIn['User-Agent']).split('/')[0] : 'unknown', t,
+                                                 { 'f:data': {}, 'f:type': {} });
+        o.data = data;
+        o.type = body.type || 'Opaque';
+        st[req.res][k] = o;
+        saveStored(P, st);
+        reply(201, o);
+        return;
+    }
+
+    // patch: merge patch only (what the Job sends)
+    const k = key(req.ns, req.name);
+    const prev = st[req.res][k];
+    const ct = (r.headersIn['Content-Type'] || '').split(';')[0].trim().toLowerCase();
+    if (ct !== 'application/merge-patch+json') {
+        fail(status(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json'));
+        return;
+    }
+    if (!prev) { fail(storedErr(404, 'NotFound', req.res, req.name, 'not found')); return; }
+    let patch;
+    try { patch = JSON.parse(r.requestText || ''); } catch (e) {
+        fail(status(400, 'BadRequest', 'error decoding patch: ' + e.message));
+        return;
+    }
+    const next = mergePatch(prev, patch);
+    next.metadata = prev.metadata;
+    const sp = next.spec || {};
+    if (sp.caBundle !== undefined && !isBase64(sp.caBundle)) {
+        fail(status(400, 'BadRequest', 'APIService in version "v1" cannot be handled as a APIService: illegal base64 data at input byte 0'));
+        return;
+    }
+    if (sp.insecureSkipTLSVerify && sp.caBundle) {
+        const e = invalid(K.kind, K.group, [{ field: 'spec.insecureSkipTLSVerify', message: 'Invalid value: true: may not be true if caBundle is present' }]);
+        e.message = 'APIService.apiregistration.k8s.io "' + req.name + '" is invalid: spec.insecureSkipTLSVerify: Invalid value: true: may not be true if caBundle is present';
+        fail(e);
+        return;
+    }
+    // an update that changes nothing keeps the resourceVersion (the storage skips the write)
+    if (JSON.stringify(next) !== JSON.stringify(prev)) {
+        next.metadata = copy(prev.metadata);
+        next.metadata.resourceVersion = String(++st.rv);
+        st[req.res][k] = next;
+        saveStored(P, st);
+    }
+    reply(200, st[req.res][k]);
+}
 
 // ---------------------------------------------------------------------------------------------
 // SubjectAccessReview (authorization.k8s.io/v1)
@@ -1833,6 +2026,29 @@ function ctlRV(r) {
     ctlJSON(r, 200, { rv: o.rv, floor: o.floor });
 }
 
+// /stored?res=secrets&key=NS/NAME (apiservices: key=NAME): {object: the object or null};
+// POST {res, key, object}: store it as given (metadata completed), object null: delete it
+function ctlStored(r) {
+    const P = params(r);
+    const a = ctlArgs(r);
+    if (!STORED[a.res]) { ctlJSON(r, 400, { error: 'res: secrets|apiservices' }); return; }
+    const st = loadStored(P);
+    if (r.method === 'POST') {
+        if (a.object === null || a.object === undefined) {
+            delete st[a.res][a.key];
+        } else {
+            const obj = a.object;
+            obj.metadata = obj.metadata || {};
+            obj.metadata.uid = obj.metadata.uid || newUid();
+            obj.metadata.creationTimestamp = obj.metadata.creationTimestamp || nowIso();
+            obj.metadata.resourceVersion = String(++st.rv);
+            st[a.res][a.key] = obj;
+        }
+        saveStored(P, st);
+    }
+    ctlJSON(r, 200, { object: st[a.res][a.key] || null });
+}
+
 function ctlHealth(r) {
     r.headersOut['Content-Type'] = 'text/plain';
     r.return(200, 'ok\n');
@@ -1840,4 +2056,4 @@ function ctlHealth(r) {
 
 export default { serve, watchStream, watchEnded, ctlObjects, ctlSeed, ctlGone, ctlCut, ctlBookmark,
                  ctlSAR, ctlToken, ctlAccess, ctlMode, ctlReset, ctlCalls, ctlCallsReset,
-                 ctlWatches, ctlState, ctlObject, ctlRV, ctlHealth };
+                 ctlWatches, ctlState, ctlObject, ctlRV, ctlStored, ctlHealth };
