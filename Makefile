@@ -10,6 +10,8 @@
 #                checked by lintian; make deb-test installs it with apt-get,
 #                loads it from modules-enabled with nginx -t, purges it
 #                (root; changes the machine's /etc/nginx while it runs)
+#   make image   build/ngx-metrics-module.oci.tar from deploy/Dockerfile
+#                (buildah, debootstrap base); make image-test runs it
 #
 # NGINX_SRC=/path/to/nginx-x.y.z builds against an upstream source tree
 # instead of Debian's /usr/share/nginx/src.
@@ -49,7 +51,7 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	dpkg-dev lintian buildah debootstrap
 
 .PHONY: all deps test unit test-single test-workers test-real test-lite \
-        run deb deb-test clean
+        run deb deb-test image image-test clean
 
 all: $(MODULE)
 
@@ -120,6 +122,18 @@ deb:
 
 deb-test: deb
 	pkg/deb/test-deb $(BUILD)/libnginx-mod-http-k8s-metrics_*.deb
+
+# the container image from deploy/Dockerfile, built with buildah from a
+# debootstrap base (deploy/image/README.md); image-test runs it (uid 101,
+# read-only root) against the kubelet simulator and the fake apiserver
+IMAGE_TAG     ?= localhost/ngx-metrics-module:latest
+IMAGE_ARCHIVE := $(BUILD)/ngx-metrics-module.oci.tar
+
+image:
+	deploy/image/build-image $(IMAGE_ARCHIVE) $(IMAGE_TAG)
+
+image-test:
+	deploy/image/test-image $(IMAGE_TAG) $(TEST_NGINX_SERVER_PORT)
 
 # make bench (bench/bench.mk), make fuzz (fuzz/fuzz.mk)
 -include bench/bench.mk
