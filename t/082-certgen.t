@@ -285,6 +285,31 @@ subtest 'RBAC as rendered is what it needs, and no more is used' => sub {
     is_deeply([keys %$users], [$user], 'every request as the Job\'s ServiceAccount');
 };
 
+subtest 'another run created the Secret first (409): that one is used' => sub {
+    # the other run's certificates: a CA of its own
+    system("'$root/deploy/make-certs.sh' --dry-run --new-ca --out '$tmp/other' 2>/dev/null") == 0
+        or die "make-certs.sh --dry-run\n";
+    my %data = map { $_ => encode_base64(slurp("$tmp/other/$_"), '') } qw(ca.crt tls.crt tls.key);
+    my $before = $api->stored('apiservices', $apiservice)->{spec}{caBundle};
+    isnt($data{'ca.crt'}, $before, 'the other run\'s CA is not the caBundle yet');
+    $api->store('secrets', $secret_key, undef);
+    $api->store_before_create('secrets', $secret_key,
+        { metadata => { name => 'ngx-metrics-tls', namespace => 'kube-system' },
+          type => 'kubernetes.io/tls', data => \%data });
+    my $since = $api->calls_next;
+    my ($rc, $out) = certgen();
+    is($rc, 0, 'exit 0') or diag($out);
+    is_deeply(calls_since($since), ["GET $sp/ngx-metrics-tls 404", "POST $sp 409",
+                                    "GET $sp/ngx-metrics-tls 200", "GET $ap 200", "PATCH $ap 200"],
+              'get (absent), create (409), get the winner\'s, patch the APIService')
+        or diag($out);
+    is($api->stored('secrets', $secret_key)->{data}{'ca.crt'}, $data{'ca.crt'},
+       'the winner\'s Secret is kept');
+    is($api->stored('apiservices', $apiservice)->{spec}{caBundle}, $data{'ca.crt'},
+       'caBundle = the winner\'s CA, not the one this run made');
+    like($out, qr/created meanwhile by another run/, '... and it says so');
+};
+
 subtest 'the APIService not there yet: waits, then says so' => sub {
     $api->store('apiservices', $apiservice, undef);
     my ($rc, $out) = certgen();

@@ -218,6 +218,11 @@ sub object { my ($s, $res, $key) = @_; $s->ctl('/object?res=' . _q($res) . '&key
 # (secrets: KEY = NS/NAME, apiservices: NAME); store(RES, KEY, OBJ) puts it as given, undef deletes
 sub stored { my ($s, $res, $key) = @_; $s->ctl('/stored?res=' . _q($res) . '&key=' . _q($key))->{object} }
 sub store  { my ($s, $res, $key, $o) = @_; $s->ctl('/stored', { res => $res, key => $key, object => $o })->{object} }
+# store_before_create(RES, KEY, OBJ): OBJ lands just before the next create of KEY (a lost race: 409)
+sub store_before_create {
+    my ($s, $res, $key, $o) = @_;
+    $s->ctl('/stored', { res => $res, key => $key, object => $o, pending => JSON::PP::true });
+}
 
 # wait_for(sub { ... }, TIMEOUT_S): polls every 50 ms until the sub returns true; returns its value
 sub wait_for {

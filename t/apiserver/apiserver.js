@@ -1186,6 +1186,7 @@ function loadStored(P) {
     st.rv = st.rv || 900000;
     st.secrets = st.secrets || {};
     st.apiservices = st.apiservices || {};
+    st.pending = st.pending || {};
     return st;
 }
 
@@ -1296,6 +1297,14 @@ function serveStored(r, P, cfg, req, who, rec, done) {
             return;
         }
         const k = key(req.ns, md.name);
+        // another client's create of the same name that lands first (a race the test arms)
+        if (st.pending[req.res + ' ' + k]) {
+            const o = st.pending[req.res + ' ' + k];
+            delete st.pending[req.res + ' ' + k];
+            o.metadata.resourceVersion = String(++st.rv);
+            st[req.res][k] = o;
+            saveStored(P, st);
+        }
         if (st[req.res][k]) { fail(storedErr(409, 'AlreadyExists', req.res, md.name, 'already exists')); return; }
         const t = nowIso();
         const o = { metadata: { name: md.name, namespace: req.ns, uid: newUid(),
@@ -2027,7 +2036,8 @@ function ctlRV(r) {
 }
 
 // /stored?res=secrets&key=NS/NAME (apiservices: key=NAME): {object: the object or null};
-// POST {res, key, object}: store it as given (metadata completed), object null: delete it
+// POST {res, key, object}: store it as given (metadata completed), object null: delete it;
+// with pending: true, the object lands just before the next create of that key (a lost race)
 function ctlStored(r) {
     const P = params(r);
     const a = ctlArgs(r);
@@ -2041,6 +2051,12 @@ function ctlStored(r) {
             obj.metadata = obj.metadata || {};
             obj.metadata.uid = obj.metadata.uid || newUid();
             obj.metadata.creationTimestamp = obj.metadata.creationTimestamp || nowIso();
+            if (a.pending) {
+                st.pending[a.res + ' ' + a.key] = obj;
+                saveStored(P, st);
+                ctlJSON(r, 200, { object: null, pending: true });
+                return;
+            }
             obj.metadata.resourceVersion = String(++st.rv);
             st[a.res][a.key] = obj;
         }
