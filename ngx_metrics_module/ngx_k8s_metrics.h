@@ -17,6 +17,8 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "ngx_k8s_metrics_rate.h"
+
 
 #define NGX_K8S_METRICS_GROUP          "metrics.k8s.io"
 #define NGX_K8S_METRICS_VERSION        "v1beta1"
@@ -129,12 +131,6 @@ typedef struct {
     uint32_t                        off;        /* in snapshot->strings */
     uint32_t                        len;
 } ngx_k8s_metrics_sstr_t;
-
-
-typedef struct {
-    uint64_t                        cpu;        /* cumulative, ns */
-    int64_t                         time;       /* ms; 0: no point */
-} ngx_k8s_metrics_point_t;
 
 
 typedef struct {
@@ -739,8 +735,6 @@ ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
 ngx_flag_t ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node);
 ngx_flag_t ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_spod_t *pod);
-uint64_t ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
-    ngx_k8s_metrics_point_t *prev);
 
 /* ngx_k8s_metrics_quantity.c: Kubernetes' canonical quantities, Go's
  * time.Duration.String() and RFC 3339 times; buffers of at least

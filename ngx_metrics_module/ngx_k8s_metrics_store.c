@@ -19,9 +19,6 @@
 #define NGX_K8S_METRICS_ZONE_MIN      (64 * 1024)
 #define NGX_K8S_METRICS_RETIRE_MAX    60000
 
-/* metrics-server's freshContainerMinMetricsResolution */
-#define NGX_K8S_METRICS_FRESH_MIN     10000
-
 /* readyz: how many cycles old the served snapshot may be (store_fresh) */
 #define NGX_K8S_METRICS_STALE_CYCLES  3
 
@@ -853,12 +850,9 @@ ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
 
 
 /*
- * As metrics-server's node storage: the new point becomes the last one;
- * the previous last one, if older, becomes prev; a point no newer than the
- * last keeps the old prev.  A decrease of the counter starts over (where
- * metrics-server keeps the pair and fails its rate: it counts for
- * readiness all the same).  A node whose point the scraper dropped (time
- * 0) has none.
+ * The node's new point and the prev its rate is taken against, by
+ * metrics-server's node storage rules (rate.c).  A node whose point the
+ * scraper dropped (time 0) has none.
  */
 
 static void
@@ -873,19 +867,10 @@ ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
         return;
     }
 
-    if (batch->point.time > onode->last.time) {
-        node->prev = onode->last;
-
-    } else if (onode->prev.time && onode->prev.time < batch->point.time) {
-        node->prev = onode->prev;
-    }
-
-    if (node->prev.time) {
+    if (ngx_k8s_metrics_node_prev(&node->last, &onode->last, &onode->prev,
+                                  &node->prev))
+    {
         b->nodes_ready = 1;
-    }
-
-    if (node->prev.time && node->prev.cpu > node->last.cpu) {
-        ngx_memzero(&node->prev, sizeof(ngx_k8s_metrics_point_t));
     }
 }
 
@@ -998,53 +983,25 @@ ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
 }
 
 
-/*
- * As metrics-server's pod storage: a container started within the last
- * resolution (but at least 10s ago) gets a first point at its start time
- * with no CPU used, so that it has a value after one scrape; otherwise the
- * last point moves to prev when the container did not restart since (start
- * time before the last point) and the new point is newer.  A decrease of
- * the counter starts the series over.
- */
+/* a container's new point and its prev, by the pod storage rules (rate.c) */
 
 static void
 ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_scontainer_t *c, ngx_k8s_metrics_scontainer_t *oc,
     ngx_k8s_metrics_csample_t *cs)
 {
-    int64_t  age;
-
     c->last = cs->point;
     c->memory = cs->memory;
     c->start = cs->start;
-    ngx_memzero(&c->prev, sizeof(ngx_k8s_metrics_point_t));
-
-    age = cs->point.time - cs->start;
-
-    if (cs->start && age > 0 && age < (int64_t) b->resolution
-        && age >= NGX_K8S_METRICS_FRESH_MIN)
-    {
-        c->prev.time = cs->start;
-        c->prev.cpu = 0;
-
-    } else if (oc && oc->last.time && cs->start < oc->last.time) {
-
-        if (cs->point.time > oc->last.time) {
-            c->prev = oc->last;
-
-        } else if (oc->prev.time && oc->prev.time < cs->point.time) {
-            c->prev = oc->prev;
-        }
-    }
 
     /* a pod with one container that has a prev makes podReady() true */
 
-    if (c->prev.time) {
+    if (ngx_k8s_metrics_container_prev(&c->last, c->start,
+                                       oc ? &oc->last : NULL,
+                                       oc ? &oc->prev : NULL,
+                                       b->resolution, &c->prev))
+    {
         b->pods_ready = 1;
-    }
-
-    if (c->prev.time && c->prev.cpu > c->last.cpu) {
-        ngx_memzero(&c->prev, sizeof(ngx_k8s_metrics_point_t));
     }
 }
 
@@ -1301,32 +1258,4 @@ ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
     }
 
     return 1;
-}
-
-
-/*
- * Nanocores, as metrics-server: uint64(float64(delta ns) / window seconds);
- * a rate beyond 2^64 (a counter jumping by centuries within a second) is
- * the largest one, where the conversion would be undefined.
- */
-
-uint64_t
-ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
-    ngx_k8s_metrics_point_t *prev)
-{
-    double  window, rate;
-
-    window = (double) (last->time - prev->time) / 1000;
-
-    if (window <= 0) {
-        return 0;
-    }
-
-    rate = (double) (last->cpu - prev->cpu) / window;
-
-    if (rate >= 18446744073709551616.0) {
-        return UINT64_MAX;
-    }
-
-    return (uint64_t) rate;
 }
