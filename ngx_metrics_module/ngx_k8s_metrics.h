@@ -18,11 +18,8 @@
 #include <openssl/sha.h>
 
 #include "ngx_k8s_metrics_rate.h"
+#include "ngx_k8s_metrics_route.h"
 
-
-#define NGX_K8S_METRICS_GROUP          "metrics.k8s.io"
-#define NGX_K8S_METRICS_VERSION        "v1beta1"
-#define NGX_K8S_METRICS_GROUP_VERSION  "metrics.k8s.io/v1beta1"
 
 /* a pod's service-account credentials (k8s_metrics_apiserver in_cluster) */
 #define NGX_K8S_METRICS_SA_DIR  "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -57,35 +54,6 @@ typedef struct {
     ngx_array_t                     extra;      /* of ngx_k8s_metrics_extra_t */
     ngx_k8s_metrics_authenticator_e authenticator;
 } ngx_k8s_metrics_identity_t;
-
-
-/* what a request asks for, as Kubernetes' RequestInfo */
-typedef enum {
-    NGX_K8S_METRICS_ROUTE_NOT_FOUND = 0,
-    NGX_K8S_METRICS_ROUTE_APIS,
-    NGX_K8S_METRICS_ROUTE_GROUP,
-    NGX_K8S_METRICS_ROUTE_RESOURCES,
-    NGX_K8S_METRICS_ROUTE_NODES,
-    NGX_K8S_METRICS_ROUTE_PODS,
-    NGX_K8S_METRICS_ROUTE_OPENAPI,
-    NGX_K8S_METRICS_ROUTE_HEALTHZ,
-    NGX_K8S_METRICS_ROUTE_LIVEZ,
-    NGX_K8S_METRICS_ROUTE_READYZ,
-    NGX_K8S_METRICS_ROUTE_METRICS,
-    NGX_K8S_METRICS_ROUTE_REFUSED       /* see raw_path_refused() */
-} ngx_k8s_metrics_route_e;
-
-
-typedef struct {
-    ngx_k8s_metrics_route_e         route;
-    unsigned                        resource_request:1;
-    ngx_str_t                       verb;       /* get, list; or HTTP verb */
-    ngx_str_t                       resource;   /* nodes, pods */
-    ngx_str_t                       namespace;  /* empty: all namespaces */
-    ngx_str_t                       name;       /* empty: a list */
-    ngx_str_t                       check;      /* /readyz/<check> */
-    ngx_str_t                       path;
-} ngx_k8s_metrics_request_info_t;
 
 
 /*
