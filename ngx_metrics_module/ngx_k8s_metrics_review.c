@@ -10,6 +10,7 @@
 
 
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_utf8.h"
 
 
 #define NGX_K8S_METRICS_REVIEW_TTL   10000
@@ -70,7 +71,6 @@ static json_t *ngx_k8s_metrics_review_string(ngx_pool_t *pool,
     ngx_str_t *s);
 static ngx_int_t ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool,
     ngx_str_t *s, ngx_str_t *out);
-static size_t ngx_k8s_metrics_utf8_len(u_char *p, u_char *last);
 static ngx_int_t ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool,
     ngx_str_t *text, ngx_k8s_metrics_identity_t *id);
 static ngx_int_t ngx_k8s_metrics_copy_json_string(ngx_pool_t *pool,
@@ -784,8 +784,9 @@ ngx_k8s_metrics_review_string(ngx_pool_t *pool, ngx_str_t *s)
 static ngx_int_t
 ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
 {
-    u_char  *p, *last, *q;
-    size_t   n, bad;
+    u_char    *p, *last, *q;
+    size_t     n, bad;
+    uint32_t   rune;
 
     *out = *s;
 
@@ -793,7 +794,7 @@ ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
     bad = 0;
 
     for (p = s->data; p < last; p += n ? n : 1) {
-        n = ngx_k8s_metrics_utf8_len(p, last);
+        n = ngx_k8s_metrics_utf8_decode(p, last, &rune);
         bad += (n == 0);
     }
 
@@ -813,7 +814,7 @@ ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
     q = out->data;
 
     for (p = s->data; p < last; p += n ? n : 1) {
-        n = ngx_k8s_metrics_utf8_len(p, last);
+        n = ngx_k8s_metrics_utf8_decode(p, last, &rune);
 
         if (n) {
             q = ngx_cpymem(q, p, n);
@@ -826,56 +827,6 @@ ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
     out->len = q - out->data;
 
     return NGX_DECLINED;
-}
-
-
-/*
- * The length of the UTF-8 sequence at p, 0 when it is not one (RFC 3629:
- * no overlong forms, no surrogates, nothing over U+10FFFF).
- */
-
-static size_t
-ngx_k8s_metrics_utf8_len(u_char *p, u_char *last)
-{
-    u_char  lo, hi;
-    size_t  n, i;
-
-    if (*p < 0x80) {
-        return 1;
-    }
-
-    if (*p < 0xc2 || *p > 0xf4) {
-        return 0;
-    }
-
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (*p < 0xe0) {
-        n = 2;
-
-    } else if (*p < 0xf0) {
-        n = 3;
-        lo = (*p == 0xe0) ? 0xa0 : 0x80;
-        hi = (*p == 0xed) ? 0x9f : 0xbf;
-
-    } else {
-        n = 4;
-        lo = (*p == 0xf0) ? 0x90 : 0x80;
-        hi = (*p == 0xf4) ? 0x8f : 0xbf;
-    }
-
-    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-
-    for (i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-
-    return n;
 }
 
 

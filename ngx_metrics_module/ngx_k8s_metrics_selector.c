@@ -9,6 +9,7 @@
 
 
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_utf8.h"
 
 
 typedef enum {
@@ -90,8 +91,6 @@ static ngx_int_t ngx_k8s_metrics_sel_field_value(
     ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *rhs, ngx_str_t *value);
 static ngx_int_t ngx_k8s_metrics_sel_unescape(ngx_pool_t *pool,
     ngx_str_t *text, ngx_str_t *out);
-static size_t ngx_k8s_metrics_sel_utf8(u_char *p, u_char *last,
-    uint32_t *rune);
 static ngx_flag_t ngx_k8s_metrics_sel_printable(uint32_t rune);
 static void ngx_k8s_metrics_sel_append(ngx_k8s_metrics_sel_msg_t *m,
     u_char *data, size_t len);
@@ -1394,7 +1393,7 @@ ngx_k8s_metrics_sel_field_value(ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *rhs,
     escaped = 0;
 
     for (p = rhs->data; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_sel_utf8(p, last, &rune);
+        w = ngx_k8s_metrics_utf8_decode(p, last, &rune);
 
         if (escaped) {
             if (rune != '\\' && rune != ',' && rune != '=') {
@@ -1512,68 +1511,6 @@ ngx_k8s_metrics_sel_unescape(ngx_pool_t *pool, ngx_str_t *text,
 }
 
 
-/* utf8.DecodeRune(): the length of a valid rune at p, or 0 */
-
-static size_t
-ngx_k8s_metrics_sel_utf8(u_char *p, u_char *last, uint32_t *rune)
-{
-    size_t    n, i;
-    uint32_t  r, min;
-
-    r = *p;
-
-    if (r < 0x80) {
-        *rune = r;
-        return 1;
-    }
-
-    if (r >= 0xc0 && r < 0xe0) {
-        n = 2;
-        min = 0x80;
-        r &= 0x1f;
-
-    } else if (r >= 0xe0 && r < 0xf0) {
-        n = 3;
-        min = 0x800;
-        r &= 0x0f;
-
-    } else if (r >= 0xf0 && r < 0xf8) {
-        n = 4;
-        min = 0x10000;
-        r &= 0x07;
-
-    } else {
-        goto invalid;
-    }
-
-    if ((size_t) (last - p) < n) {
-        goto invalid;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            goto invalid;
-        }
-
-        r = (r << 6) | (p[i] & 0x3f);
-    }
-
-    if (r < min || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff)) {
-        goto invalid;
-    }
-
-    *rune = r;
-
-    return n;
-
-invalid:
-
-    *rune = 0xfffd;
-
-    return 0;
-}
-
-
 static ngx_flag_t
 ngx_k8s_metrics_sel_printable(uint32_t rune)
 {
@@ -1662,7 +1599,7 @@ ngx_k8s_metrics_sel_append_quoted(ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *s)
     last = s->data + s->len;
 
     for (p = s->data; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_sel_utf8(p, last, &rune);
+        w = ngx_k8s_metrics_utf8_decode(p, last, &rune);
 
         if (w == 0) {
             buf[0] = '\\';
@@ -1785,7 +1722,7 @@ ngx_k8s_metrics_sel_error(ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *error)
     bad = 0;
 
     for (p = m->start; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_sel_utf8(p, last, &rune);
+        w = ngx_k8s_metrics_utf8_decode(p, last, &rune);
 
         if (w == 0) {
             bad++;
@@ -1806,7 +1743,7 @@ ngx_k8s_metrics_sel_error(ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *error)
     error->data = d;
 
     for (p = m->start; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_sel_utf8(p, last, &rune);
+        w = ngx_k8s_metrics_utf8_decode(p, last, &rune);
 
         if (w) {
             d = ngx_cpymem(d, p, w);
