@@ -482,9 +482,11 @@ void ngx_k8s_metrics_api_error(ngx_k8s_metrics_call_t *call,
     ngx_str_t *text);
 void ngx_k8s_metrics_api_message(ngx_k8s_metrics_call_t *call,
     u_char *message, size_t len, ngx_str_t *text);
+
+/* ngx_k8s_metrics_token.c: the clients' rotating bearer token */
+ngx_int_t ngx_k8s_metrics_token_read(ngx_str_t *file, const char *directive,
+    time_t *mtime, char **header, ngx_log_t *log);
 void ngx_k8s_metrics_redact(ngx_str_t *text, const char *header);
-ngx_int_t ngx_k8s_metrics_read_token(ngx_str_t *file, u_char *buf,
-    size_t size, ngx_str_t *token, ngx_log_t *log);
 
 
 /* ngx_k8s_metrics_informer.c: list and watch */
@@ -543,6 +545,8 @@ json_t *ngx_k8s_metrics_cluster_find_pod(ngx_k8s_metrics_cluster_t *cl,
     ngx_str_t *namespace, ngx_str_t *name, ngx_str_t *node);
 json_t *ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
     ngx_str_t *name);
+int ngx_libc_cdecl ngx_k8s_metrics_cmp_nodes(const void *one,
+    const void *two);
 
 
 /* ngx_k8s_metrics_scrape.c */
@@ -550,10 +554,6 @@ ngx_int_t ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     ngx_k8s_metrics_main_conf_t *kmcf);
 void ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle);
 
-
-/* ngx_k8s_metrics_module.c */
-int ngx_libc_cdecl ngx_k8s_metrics_cmp_nodes(const void *one,
-    const void *two);
 
 
 /* ngx_k8s_metrics_authn.c */

@@ -614,3 +614,18 @@ ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
 {
     return ngx_k8s_metrics_cluster_find_pod(data, namespace, name, NULL);
 }
+
+
+/* nodes by name: the order of every node list the scraper is given */
+
+int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_nodes(const void *one, const void *two)
+{
+    ngx_k8s_metrics_node_conf_t  *a, *b;
+
+    a = (ngx_k8s_metrics_node_conf_t *) one;
+    b = (ngx_k8s_metrics_node_conf_t *) two;
+
+    return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
+                              b->name.len);
+}

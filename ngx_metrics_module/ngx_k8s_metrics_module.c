@@ -609,19 +609,6 @@ ngx_k8s_metrics_node_urls(ngx_conf_t *cf, ngx_k8s_metrics_main_conf_t *kmcf)
 }
 
 
-int ngx_libc_cdecl
-ngx_k8s_metrics_cmp_nodes(const void *one, const void *two)
-{
-    ngx_k8s_metrics_node_conf_t  *a, *b;
-
-    a = (ngx_k8s_metrics_node_conf_t *) one;
-    b = (ngx_k8s_metrics_node_conf_t *) two;
-
-    return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
-                              b->name.len);
-}
-
-
 /* k8s_metrics_node NAME ADDRESS[:PORT] [label=KEY=VALUE ...] */
 
 static char *

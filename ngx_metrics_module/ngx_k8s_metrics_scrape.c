@@ -91,6 +91,7 @@ struct ngx_k8s_metrics_scraper_s {
     unsigned                        running:1;
 
     struct curl_slist              *headers;
+    char                           *token;      /* the Authorization line */
     time_t                          token_mtime;
 
     ngx_k8s_metrics_cluster_t      *cluster;    /* nodes from the apiserver */
@@ -292,6 +293,10 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
 
     if (s->headers) {
         curl_slist_free_all(s->headers);
+    }
+
+    if (s->token) {
+        ngx_free(s->token);
     }
 
     if (s->pool) {
@@ -1610,8 +1615,7 @@ ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
     default:
         /* a kubelet may echo the request: never the token, here or in
          * /metrics */
-        ngx_k8s_metrics_redact(&k->body, k->scraper->headers
-                                         ? k->scraper->headers->data : NULL);
+        ngx_k8s_metrics_redact(&k->body, k->scraper->token);
 
         ngx_k8s_metrics_scrape_fail(k, "the kubelet answered HTTP %l: "
                                     "\"%V\"", k->status, &k->body);
@@ -1750,12 +1754,9 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 static ngx_int_t
 ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
 {
-    u_char                       *header;
-    ngx_str_t                     token;
-    ngx_file_info_t               fi;
+    ngx_int_t                     rc;
     struct curl_slist            *headers;
     ngx_k8s_metrics_main_conf_t  *kmcf;
-    u_char                        buf[16384];
 
     kmcf = s->kmcf;
 
@@ -1763,35 +1764,16 @@ ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
         return NGX_OK;
     }
 
-    if (ngx_file_info(kmcf->kubelet_token_file.data, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, s->log, ngx_errno,
-                      "k8s metrics: cannot read k8s_metrics_kubelet_token_file "
-                      "\"%V\"%s", &kmcf->kubelet_token_file,
-                      s->headers ? ", the previous token is kept" : "");
-        return NGX_OK;
+    rc = ngx_k8s_metrics_token_read(&kmcf->kubelet_token_file,
+                                    "k8s_metrics_kubelet_token_file",
+                                    &s->token_mtime, &s->token, s->log);
+    if (rc != NGX_OK) {
+        return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
     }
 
-    if (s->headers && ngx_file_mtime(&fi) == s->token_mtime) {
-        return NGX_OK;
-    }
-
-    if (ngx_k8s_metrics_read_token(&kmcf->kubelet_token_file, buf,
-                                   sizeof(buf), &token, s->log)
-        != NGX_OK)
-    {
-        return NGX_OK;
-    }
-
-    header = ngx_pnalloc(s->pool, sizeof("Authorization: Bearer ")
-                                  + token.len);
-    if (header == NULL) {
-        return NGX_ERROR;
-    }
-
-    *ngx_sprintf(header, "Authorization: Bearer %V", &token) = '\0';
-
-    headers = curl_slist_append(NULL, (char *) header);
+    headers = curl_slist_append(NULL, s->token);
     if (headers == NULL) {
+        s->token_mtime = 0;     /* read again next cycle */
         return NGX_ERROR;
     }
 
@@ -1800,7 +1782,6 @@ ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
     }
 
     s->headers = headers;
-    s->token_mtime = ngx_file_mtime(&fi);
 
     return NGX_OK;
 }
