@@ -19,6 +19,7 @@
 
 #include "ngx_k8s_metrics_rate.h"
 #include "ngx_k8s_metrics_route.h"
+#include "ngx_k8s_metrics_reflector.h"
 
 
 /* a pod's service-account credentials (k8s_metrics_apiserver in_cluster) */
@@ -491,11 +492,6 @@ void ngx_k8s_metrics_redact(ngx_str_t *text, const char *header);
 
 /* ngx_k8s_metrics_informer.c: list and watch */
 
-#define NGX_K8S_METRICS_EVENT_RESET     0   /* a full list begins */
-#define NGX_K8S_METRICS_EVENT_ADDED     1
-#define NGX_K8S_METRICS_EVENT_MODIFIED  2
-#define NGX_K8S_METRICS_EVENT_DELETED   3
-#define NGX_K8S_METRICS_EVENT_SYNCED    4   /* the list is complete */
 
 typedef struct ngx_k8s_metrics_informer_s  ngx_k8s_metrics_informer_t;
 
