@@ -666,6 +666,10 @@ ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
     s->next = 0;
     s->finished = 0;
 
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: scrape cycle of %ui kubelets begins",
+                   s->nkubelets);
+
     ngx_k8s_metrics_scrape_next(s);
 }
 
@@ -1107,6 +1111,12 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
             k->failing = 0;
         }
     }
+
+    ngx_log_debug6(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: node \"%V\" scraped: curl %d, HTTP %l, "
+                   "%s, %ui containers, %M ms", &k->node->name, (int) result,
+                   k->status, batch->ok ? "taken" : "failed",
+                   batch->containers.nelts, batch->duration);
 
     batch->malformed = k->parser.malformed;
 

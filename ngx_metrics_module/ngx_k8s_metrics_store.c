@@ -477,6 +477,11 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, log, 0,
+                   "k8s metrics: snapshot %p published, %s, replacing %p "
+                   "(%ui nodes)", snap, snap->ready ? "ready" : "not ready",
+                   old, snap->nnodes);
+
     return NGX_OK;
 }
 
