@@ -9,7 +9,13 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_auth.h"
 
 
 #define NGX_K8S_METRICS_PATH_ANNOTATION  "metrics.k8s.io/resource-metrics-path"
@@ -613,4 +619,19 @@ ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
     ngx_str_t *name)
 {
     return ngx_k8s_metrics_cluster_find_pod(data, namespace, name, NULL);
+}
+
+
+/* nodes by name, the store's order (static and listed nodes alike) */
+
+int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_nodes(const void *one, const void *two)
+{
+    ngx_k8s_metrics_node_conf_t  *a, *b;
+
+    a = (ngx_k8s_metrics_node_conf_t *) one;
+    b = (ngx_k8s_metrics_node_conf_t *) two;
+
+    return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
+                              b->name.len);
 }

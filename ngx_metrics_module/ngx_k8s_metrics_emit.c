@@ -15,7 +15,10 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_emit.h"
 
 
 #define NGX_K8S_METRICS_EMIT_CHUNK  16384

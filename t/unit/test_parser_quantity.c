@@ -11,7 +11,8 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_parser.h"
+#include "ngx_k8s_metrics_quantity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
