@@ -32,11 +32,11 @@ FUZZ_FLAGS := -g -O1 $(FUZZ_SAN) -Wall -Wextra -Wno-unused-parameter -Werror
 # the module source each target tests
 FUZZ_SRC_parser    := $(FUZZ_MOD)/ngx_k8s_metrics_parser.c
 FUZZ_SRC_selector  := $(FUZZ_MOD)/ngx_k8s_metrics_selector.c
-FUZZ_SRC_extra_key := $(FUZZ_MOD)/ngx_k8s_metrics_authn.c
+FUZZ_SRC_extra_key := $(FUZZ_MOD)/ngx_k8s_metrics_identity.c
 FUZZ_SRC_quantity  := $(FUZZ_MOD)/ngx_k8s_metrics_quantity.c
 FUZZ_SRC_emit      := $(FUZZ_MOD)/ngx_k8s_metrics_emit.c
 
-# authn.c is linked whole and unmodified: the linker drops all of it but
+# identity.c is linked whole and unmodified: the linker drops all of it but
 # ngx_k8s_metrics_decode_extra_key() (see fuzz/fuzz_extra_key.c)
 FUZZ_GC              := -ffunction-sections -fdata-sections \
                         -Wl,--gc-sections -Wl,-z,start-stop-gc
@@ -55,7 +55,7 @@ fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_OUT)/bin/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_shim.c fuzz/fuzz_shim.h \
                         t/unit/unit_pool.c t/unit/unit_pool.h \
-                        $(FUZZ_MOD)/ngx_k8s_metrics.h $(BUILD)/Makefile \
+                        $(BUILD)/Makefile \
                         $(SOURCES)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_EXTRA_$*) $(FUZZ_INCS) -o $@ \

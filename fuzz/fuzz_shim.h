@@ -10,7 +10,14 @@
 #define _FUZZ_SHIM_H_INCLUDED_
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_parser.h"
+#include "ngx_k8s_metrics_quantity.h"
+#include "ngx_k8s_metrics_selector.h"
+#include "ngx_k8s_metrics_emit.h"
+
 #include "unit_pool.h"
 
 #include <stdio.h>

@@ -6,7 +6,15 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_auth.h"
+#include "ngx_k8s_metrics_json.h"
 
 
 typedef ngx_int_t (*ngx_k8s_metrics_check_pt)(ngx_http_request_t *r,
@@ -19,6 +27,7 @@ typedef struct {
 } ngx_k8s_metrics_health_check_t;
 
 
+static void ngx_k8s_metrics_api_resume(ngx_k8s_metrics_review_ctx_t *review);
 static ngx_int_t ngx_k8s_metrics_process(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx);
 static ngx_int_t ngx_k8s_metrics_serve(ngx_http_request_t *r,
@@ -89,6 +98,14 @@ ngx_k8s_metrics_api_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->review = ngx_pcalloc(r->pool, sizeof(ngx_k8s_metrics_review_ctx_t));
+    if (ctx->review == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->review->handler = ngx_k8s_metrics_api_resume;
+    ctx->review->data = r;
+
     ngx_http_set_ctx(r, ctx, ngx_http_k8s_metrics_module);
 
     if (ngx_k8s_metrics_parse_request_info(r, &ctx->info) != NGX_OK) {
@@ -101,9 +118,11 @@ ngx_k8s_metrics_api_handler(ngx_http_request_t *r)
 
 /* a review answered: the request goes on where it waited */
 
-void
-ngx_k8s_metrics_api_resume(ngx_http_request_t *r)
+static void
+ngx_k8s_metrics_api_resume(ngx_k8s_metrics_review_ctx_t *review)
 {
+    ngx_http_request_t *r = review->data;
+
     ngx_connection_t       *c;
     ngx_k8s_metrics_ctx_t  *ctx;
 
@@ -626,31 +645,6 @@ ngx_k8s_metrics_arg_flag(ngx_http_request_t *r, const char *name)
         }
 
         p++;
-    }
-
-    return 0;
-}
-
-
-/* the true values of Go's strconv.ParseBool */
-
-ngx_flag_t
-ngx_k8s_metrics_parse_bool(ngx_str_t *value)
-{
-    static ngx_str_t  truth[] = {
-        ngx_string("1"), ngx_string("t"), ngx_string("T"),
-        ngx_string("true"), ngx_string("TRUE"), ngx_string("True"),
-        ngx_null_string
-    };
-
-    ngx_str_t  *t;
-
-    for (t = truth; t->len; t++) {
-        if (t->len == value->len
-            && ngx_strncmp(t->data, value->data, value->len) == 0)
-        {
-            return 1;
-        }
     }
 
     return 0;

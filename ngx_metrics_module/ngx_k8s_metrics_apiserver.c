@@ -9,7 +9,12 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_client.h"
 
 
 #define NGX_K8S_METRICS_MAX_API_BODY  (256 * 1024 * 1024)

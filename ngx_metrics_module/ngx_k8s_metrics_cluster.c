@@ -9,7 +9,13 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_auth.h"
 
 
 #define NGX_K8S_METRICS_PATH_ANNOTATION  "metrics.k8s.io/resource-metrics-path"
@@ -616,7 +622,7 @@ ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
 }
 
 
-/* nodes by name: the order of every node list the scraper is given */
+/* nodes by name, the store's order (static and listed nodes alike) */
 
 int ngx_libc_cdecl
 ngx_k8s_metrics_cmp_nodes(const void *one, const void *two)

@@ -15,7 +15,10 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_emit.h"
 #include "ngx_k8s_metrics_utf8.h"
 
 

@@ -12,7 +12,11 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_k8s_metrics_client.h"
 
 
 #define NGX_K8S_METRICS_LIST_LIMIT      500

@@ -5,7 +5,15 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_json.h"
+#include "ngx_k8s_metrics_emit.h"
+#include "ngx_k8s_metrics_quantity.h"
 
 
 /* rendered answers kept by a worker, at most; their bytes, at most
@@ -475,6 +483,31 @@ ngx_k8s_metrics_rendered_release(void *data)
     if (--body->refs == 0) {
         ngx_free(body);
     }
+}
+
+
+/* the true values of Go's strconv.ParseBool */
+
+ngx_flag_t
+ngx_k8s_metrics_parse_bool(ngx_str_t *value)
+{
+    static ngx_str_t  truth[] = {
+        ngx_string("1"), ngx_string("t"), ngx_string("T"),
+        ngx_string("true"), ngx_string("TRUE"), ngx_string("True"),
+        ngx_null_string
+    };
+
+    ngx_str_t  *t;
+
+    for (t = truth; t->len; t++) {
+        if (t->len == value->len
+            && ngx_strncmp(t->data, value->data, value->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -4,7 +4,16 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_auth.h"
+#include "ngx_k8s_metrics_trust.h"
+#include "ngx_k8s_metrics_selector.h"
 
 #include <ngx_http_ssl_module.h>
 
@@ -467,8 +476,6 @@ static char *
 ngx_k8s_metrics_check_kubelet_conf(ngx_conf_t *cf,
     ngx_k8s_metrics_main_conf_t *kmcf)
 {
-    ngx_k8s_metrics_ca_t  *ca;
-
     if (kmcf->kubelet_insecure_tls && kmcf->kubelet_ca.len) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"k8s_metrics_kubelet_insecure_tls on\" conflicts "
@@ -489,13 +496,12 @@ ngx_k8s_metrics_check_kubelet_conf(ngx_conf_t *cf,
     }
 
     if (kmcf->kubelet_ca.len) {
-        ca = ngx_k8s_metrics_load_ca(cf, &kmcf->kubelet_ca,
-                                     "k8s_metrics_kubelet_ca");
-        if (ca == NULL) {
+        if (ngx_k8s_metrics_ca_check(cf, &kmcf->kubelet_ca,
+                                     "k8s_metrics_kubelet_ca")
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
-
-        kmcf->kubelet_ca = ca->file;
     }
 
     if ((kmcf->kubelet_certificate.len == 0)
@@ -918,8 +924,7 @@ static char *
 ngx_k8s_metrics_check_apiserver_conf(ngx_conf_t *cf,
     ngx_k8s_metrics_main_conf_t *kmcf)
 {
-    ngx_str_t             *type;
-    ngx_k8s_metrics_ca_t  *ca;
+    ngx_str_t  *type;
 
     if (kmcf->kubelet_address_types == NULL) {
         kmcf->kubelet_address_types = ngx_array_create(cf->pool, 3,
@@ -979,13 +984,12 @@ ngx_k8s_metrics_check_apiserver_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    ca = ngx_k8s_metrics_load_ca(cf, &kmcf->apiserver_ca,
-                                 "k8s_metrics_apiserver_ca");
-    if (ca == NULL) {
+    if (ngx_k8s_metrics_ca_check(cf, &kmcf->apiserver_ca,
+                                 "k8s_metrics_apiserver_ca")
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
-
-    kmcf->apiserver_ca = ca->file;
 
     if ((kmcf->apiserver_certificate.len == 0)
         != (kmcf->apiserver_certificate_key.len == 0))
@@ -1330,7 +1334,7 @@ ngx_k8s_metrics_ca_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    *field = ngx_k8s_metrics_load_ca(cf, &value[1], (char *) cmd->name.data);
+    *field = ngx_k8s_metrics_ca_load(cf, &value[1], (char *) cmd->name.data);
     if (*field == NULL) {
         return NGX_CONF_ERROR;
     }

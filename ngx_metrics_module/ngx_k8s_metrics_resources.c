@@ -6,7 +6,16 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_json.h"
+#include "ngx_k8s_metrics_emit.h"
+#include "ngx_k8s_metrics_selector.h"
+#include "ngx_k8s_metrics_quantity.h"
 
 
 typedef struct {

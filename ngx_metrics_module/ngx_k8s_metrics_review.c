@@ -9,7 +9,14 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <openssl/sha.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_auth.h"
 #include "ngx_k8s_metrics_utf8.h"
 
 
@@ -87,6 +94,8 @@ static size_t ngx_k8s_metrics_cache_cost(size_t size);
 static void ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf);
 static void ngx_k8s_metrics_cache_drop(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_review_node_t *rn);
+static void ngx_k8s_metrics_review_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
 /* every worker: its own client for reviews */
@@ -147,10 +156,10 @@ ngx_k8s_metrics_review_token(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-    if (ctx->review_done) {
-        ctx->review_done = 0;
-        allowed = ctx->review_allowed;
-        user = ctx->review_data;
+    if (ctx->review->done) {
+        ctx->review->done = 0;
+        allowed = ctx->review->allowed;
+        user = ctx->review->answer;
 
     } else {
         /*
@@ -186,7 +195,7 @@ ngx_k8s_metrics_review_token(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
         }
     }
 
-    if (ctx->review_failed) {
+    if (ctx->review->failed) {
         return NGX_DECLINED;
     }
 
@@ -225,16 +234,16 @@ ngx_k8s_metrics_review_access(ngx_http_request_t *r,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-    if (ctx->review_done) {
-        ctx->review_done = 0;
+    if (ctx->review->done) {
+        ctx->review->done = 0;
 
-        if (ctx->review_failed) {
-            *reason = ctx->review_data;
+        if (ctx->review->failed) {
+            *reason = ctx->review->answer;
             return NGX_ERROR;
         }
 
-        *reason = ctx->review_data;
-        return ctx->review_allowed ? NGX_OK : NGX_DECLINED;
+        *reason = ctx->review->answer;
+        return ctx->review->allowed ? NGX_OK : NGX_DECLINED;
     }
 
     spec = ngx_k8s_metrics_review_user(r->pool, &ctx->identity);
@@ -336,9 +345,9 @@ ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call)
 
     ctx = rv->ctx;
 
-    ctx->review_done = 1;
-    ctx->review_failed = 0;
-    ngx_str_null(&ctx->review_data);
+    ctx->review->done = 1;
+    ctx->review->failed = 0;
+    ngx_str_null(&ctx->review->answer);
 
     doc = NULL;
 
@@ -370,9 +379,9 @@ ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call)
                                     "status", call->body.len);
 
     } else {
-        ctx->review_allowed = allowed;
-        ctx->review_data.len = data.len;
-        ctx->review_data.data = ngx_pstrdup(rv->r->pool, &data);
+        ctx->review->allowed = allowed;
+        ctx->review->answer.len = data.len;
+        ctx->review->answer.data = ngx_pstrdup(rv->r->pool, &data);
 
         ngx_k8s_metrics_cache_put(call->api->kmcf, rv->digest, rv->kind,
                                   allowed, &data, rv->r->connection->log);
@@ -380,7 +389,7 @@ ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call)
 
     json_decref(doc);
 
-    ngx_k8s_metrics_api_resume(rv->r);
+    ctx->review->handler(ctx->review);
 }
 
 
@@ -423,10 +432,10 @@ ngx_k8s_metrics_review_fail(ngx_k8s_metrics_review_t *rv,
                   ? "TokenReview" : "SubjectAccessReview",
                   call->url, call->status, &error);
 
-    rv->ctx->review_failed = 1;
+    rv->ctx->review->failed = 1;
 
-    rv->ctx->review_data.data = ngx_pstrdup(rv->r->pool, &error);
-    rv->ctx->review_data.len = rv->ctx->review_data.data ? error.len : 0;
+    rv->ctx->review->answer.data = ngx_pstrdup(rv->r->pool, &error);
+    rv->ctx->review->answer.len = rv->ctx->review->answer.data ? error.len : 0;
 }
 
 
@@ -1130,9 +1139,20 @@ ngx_k8s_metrics_cache_drop(ngx_k8s_metrics_main_conf_t *kmcf,
 }
 
 
-/* the tree's insert: equal keys ordered by the whole digest */
+/* a new zone: the review cache's part of its head */
 
 void
+ngx_k8s_metrics_review_init_zone(ngx_k8s_metrics_shctx_t *sh)
+{
+    ngx_rbtree_init(&sh->reviews, &sh->reviews_sentinel,
+                    ngx_k8s_metrics_review_insert);
+    ngx_queue_init(&sh->reviews_queue);
+}
+
+
+/* the tree's insert: equal keys ordered by the whole digest */
+
+static void
 ngx_k8s_metrics_review_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
 {

@@ -9,7 +9,14 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_parser.h"
 
 
 /*

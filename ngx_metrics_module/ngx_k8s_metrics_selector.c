@@ -8,7 +8,10 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_selector.h"
 #include "ngx_k8s_metrics_utf8.h"
 
 
@@ -80,8 +83,6 @@ static void ngx_k8s_metrics_sel_found(ngx_k8s_metrics_sel_parser_t *p,
     ngx_str_t *lit, char *expected);
 static ngx_int_t ngx_k8s_metrics_sel_push_value(ngx_array_t *values,
     u_char *data, size_t len);
-static void ngx_k8s_metrics_sel_sort(ngx_str_t *a, ngx_uint_t n);
-static ngx_int_t ngx_k8s_metrics_sel_cmp(ngx_str_t *a, ngx_str_t *b);
 static ngx_uint_t ngx_k8s_metrics_sel_check_key(ngx_str_t *key);
 static ngx_uint_t ngx_k8s_metrics_sel_check_value(ngx_str_t *value);
 static ngx_flag_t ngx_k8s_metrics_sel_is_name(u_char *p, size_t len);
@@ -1109,7 +1110,7 @@ ngx_k8s_metrics_sel_push_value(ngx_array_t *values, u_char *data, size_t len)
 
 /* a heap sort: no allocation, and no quadratic time on long selectors */
 
-static void
+void
 ngx_k8s_metrics_sel_sort(ngx_str_t *a, ngx_uint_t n)
 {
     ngx_str_t   t;
@@ -1153,7 +1154,7 @@ ngx_k8s_metrics_sel_sort(ngx_str_t *a, ngx_uint_t n)
 
 /* Go's string order: bytes, then length */
 
-static ngx_int_t
+ngx_int_t
 ngx_k8s_metrics_sel_cmp(ngx_str_t *a, ngx_str_t *b)
 {
     size_t     len;

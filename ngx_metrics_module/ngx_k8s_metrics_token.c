@@ -7,7 +7,10 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_client.h"
 
 
 /* an excerpt that ends in this much of a token loses it */

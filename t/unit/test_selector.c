@@ -2,22 +2,23 @@
 /*
  * Unit test of ngx_k8s_metrics_selector.c: label and field selectors.
  *
- * This file includes the source under test (its sort is static) and links
- * t/unit's pool (unit_pool.c: ngx_palloc() and friends over malloc(), one
- * block per allocation, with a failure injector).  The expected messages
- * are Kubernetes' own, from k8s.io/apimachinery v0.36: pkg/labels/
- * selector.go, pkg/fields/selector.go, pkg/api/validate/content,
+ * Linked with t/unit's pool (unit_pool.c: ngx_palloc() and friends over
+ * malloc(), one block per allocation, with a failure injector).  The
+ * expected messages are Kubernetes' own, from k8s.io/apimachinery v0.36:
+ * pkg/labels/selector.go, pkg/fields/selector.go, pkg/api/validate/content,
  * pkg/util/validation/field and pkg/runtime/conversion.go.
  */
 
 
-#include "ngx_k8s_metrics_selector.c"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_selector.h"
 
 #include "unit_pool.h"
 
 #include <stdio.h>
 #include <string.h>
-
 #include <stdarg.h>
 
 
