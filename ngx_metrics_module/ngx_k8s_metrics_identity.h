@@ -13,6 +13,10 @@
 #include <ngx_core.h>
 
 
+/* OpenSSL's (openssl/types.h), so that this header stands alone */
+typedef struct x509_st  X509;
+
+
 /* authenticators, in the order they are tried */
 typedef enum {
     NGX_K8S_METRICS_AUTHN_NONE = 0,

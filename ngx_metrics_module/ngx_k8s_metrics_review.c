@@ -17,6 +17,7 @@
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_client.h"
 #include "ngx_k8s_metrics_auth.h"
+#include "ngx_k8s_metrics_review_key.h"
 #include "ngx_k8s_metrics_utf8.h"
 
 
@@ -66,18 +67,6 @@ static json_t *ngx_k8s_metrics_review_load(ngx_str_t *body, ngx_uint_t kind,
 static void ngx_k8s_metrics_review_unnul(ngx_str_t *body);
 static ngx_int_t ngx_k8s_metrics_review_answer(ngx_k8s_metrics_review_t *rv,
     json_t *status, ngx_uint_t *allowed, ngx_str_t *data);
-static json_t *ngx_k8s_metrics_review_user(ngx_pool_t *pool,
-    ngx_k8s_metrics_identity_t *id);
-static json_t *ngx_k8s_metrics_review_attributes(ngx_pool_t *pool,
-    ngx_k8s_metrics_request_info_t *info);
-static ngx_int_t ngx_k8s_metrics_review_set(ngx_pool_t *pool,
-    json_t *object, const char *key, ngx_str_t *value);
-static ngx_int_t ngx_k8s_metrics_review_append(ngx_pool_t *pool,
-    json_t *array, ngx_array_t *values);
-static json_t *ngx_k8s_metrics_review_string(ngx_pool_t *pool,
-    ngx_str_t *s);
-static ngx_int_t ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool,
-    ngx_str_t *s, ngx_str_t *out);
 static ngx_int_t ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool,
     ngx_str_t *text, ngx_k8s_metrics_identity_t *id);
 static ngx_int_t ngx_k8s_metrics_copy_json_string(ngx_pool_t *pool,
@@ -225,8 +214,7 @@ ngx_int_t
 ngx_k8s_metrics_review_access(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason)
 {
-    char                         *canonical;
-    json_t                       *body, *spec, *attributes;
+    json_t                       *body, *spec;
     ngx_str_t                     path;
     ngx_uint_t                    allowed;
     ngx_k8s_metrics_main_conf_t  *kmcf;
@@ -246,32 +234,11 @@ ngx_k8s_metrics_review_access(ngx_http_request_t *r,
         return ctx->review->allowed ? NGX_OK : NGX_DECLINED;
     }
 
-    spec = ngx_k8s_metrics_review_user(r->pool, &ctx->identity);
+    spec = ngx_k8s_metrics_review_spec(r->pool, &ctx->identity, &ctx->info,
+                                       digest);
     if (spec == NULL) {
         return NGX_ERROR;
     }
-
-    attributes = ngx_k8s_metrics_review_attributes(r->pool, &ctx->info);
-
-    if (attributes == NULL || json_object_update_new(spec, attributes) != 0) {
-        json_decref(spec);
-        return NGX_ERROR;
-    }
-
-    /*
-     * the cache key: the whole spec, keys sorted, as the apiserver gets
-     * it (identities that differ only in bytes that are not UTF-8 ask the
-     * same review, and share its answer)
-     */
-
-    canonical = json_dumps(spec, JSON_COMPACT|JSON_SORT_KEYS);
-    if (canonical == NULL) {
-        json_decref(spec);
-        return NGX_ERROR;
-    }
-
-    SHA256((u_char *) canonical, ngx_strlen(canonical), digest);
-    free(canonical);
 
     if (ngx_k8s_metrics_cache_get(kmcf, digest, NGX_K8S_METRICS_REVIEW_ACCESS,
                                   r->pool, &allowed, reason)
@@ -587,255 +554,6 @@ ngx_k8s_metrics_review_answer(ngx_k8s_metrics_review_t *rv, json_t *status,
     free(user);
 
     return data->data ? NGX_OK : NGX_ERROR;
-}
-
-
-/*
- * The "user", "groups", "extra", "uid" of a SubjectAccessReviewSpec.  Each
- * byte that is not UTF-8 is U+FFFD, as Go's encoding/json writes it
- * (kube-apiserver's aggregator passes the bytes it has); extra keys that
- * become the same keep all their values.
- */
-
-static json_t *
-ngx_k8s_metrics_review_user(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id)
-{
-    json_t                   *spec, *groups, *extra, *values;
-    ngx_str_t                 key;
-    ngx_uint_t                i;
-    ngx_k8s_metrics_extra_t  *e;
-
-    spec = json_object();
-    if (spec == NULL) {
-        return NULL;
-    }
-
-    if (ngx_k8s_metrics_review_set(pool, spec, "user", &id->user) != NGX_OK) {
-        goto failed;
-    }
-
-    groups = json_array();
-
-    if (json_object_set_new(spec, "groups", groups) != 0
-        || ngx_k8s_metrics_review_append(pool, groups, &id->groups) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    if (id->extra.nelts) {
-        extra = json_object();
-
-        if (json_object_set_new(spec, "extra", extra) != 0) {
-            goto failed;
-        }
-
-        e = id->extra.elts;
-
-        for (i = 0; i < id->extra.nelts; i++) {
-            if (ngx_k8s_metrics_utf8_replace(pool, &e[i].key, &key)
-                == NGX_ERROR)
-            {
-                goto failed;
-            }
-
-            values = json_object_getn(extra, (char *) key.data, key.len);
-
-            if (values == NULL) {
-                values = json_array();
-
-                if (json_object_setn_new(extra, (char *) key.data, key.len,
-                                         values)
-                    != 0)
-                {
-                    goto failed;
-                }
-            }
-
-            if (ngx_k8s_metrics_review_append(pool, values, &e[i].values)
-                != NGX_OK)
-            {
-                goto failed;
-            }
-        }
-    }
-
-    if (id->uid.len
-        && ngx_k8s_metrics_review_set(pool, spec, "uid", &id->uid) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    return spec;
-
-failed:
-
-    json_decref(spec);
-
-    return NULL;
-}
-
-
-/* the request's resource attributes, or non-resource ones */
-
-static json_t *
-ngx_k8s_metrics_review_attributes(ngx_pool_t *pool,
-    ngx_k8s_metrics_request_info_t *info)
-{
-    json_t     *attrs, *wrap;
-    ngx_str_t   group, version;
-
-    attrs = json_object();
-    if (attrs == NULL) {
-        return NULL;
-    }
-
-    wrap = json_object();
-
-    if (!info->resource_request) {
-        if (json_object_set_new(wrap, "nonResourceAttributes", attrs) != 0
-            || ngx_k8s_metrics_review_set(pool, attrs, "path", &info->path)
-               != NGX_OK
-            || ngx_k8s_metrics_review_set(pool, attrs, "verb", &info->verb)
-               != NGX_OK)
-        {
-            json_decref(wrap);
-            return NULL;
-        }
-
-        return wrap;
-    }
-
-    ngx_str_set(&group, NGX_K8S_METRICS_GROUP);
-    ngx_str_set(&version, NGX_K8S_METRICS_VERSION);
-
-    if (json_object_set_new(wrap, "resourceAttributes", attrs) != 0
-        || ngx_k8s_metrics_review_set(pool, attrs, "verb", &info->verb)
-           != NGX_OK
-        || ngx_k8s_metrics_review_set(pool, attrs, "group", &group) != NGX_OK
-        || ngx_k8s_metrics_review_set(pool, attrs, "version", &version)
-           != NGX_OK
-        || ngx_k8s_metrics_review_set(pool, attrs, "resource",
-                                      &info->resource)
-           != NGX_OK
-        || (info->namespace.len
-            && ngx_k8s_metrics_review_set(pool, attrs, "namespace",
-                                          &info->namespace)
-               != NGX_OK)
-        || (info->name.len
-            && ngx_k8s_metrics_review_set(pool, attrs, "name", &info->name)
-               != NGX_OK))
-    {
-        json_decref(wrap);
-        return NULL;
-    }
-
-    return wrap;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_review_set(ngx_pool_t *pool, json_t *object, const char *key,
-    ngx_str_t *value)
-{
-    if (json_object_set_new(object, key,
-                            ngx_k8s_metrics_review_string(pool, value))
-        != 0)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_review_append(ngx_pool_t *pool, json_t *array,
-    ngx_array_t *values)
-{
-    ngx_str_t   *v;
-    ngx_uint_t   i;
-
-    v = values->elts;
-
-    for (i = 0; i < values->nelts; i++) {
-        if (json_array_append_new(array,
-                                  ngx_k8s_metrics_review_string(pool, &v[i]))
-            != 0)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static json_t *
-ngx_k8s_metrics_review_string(ngx_pool_t *pool, ngx_str_t *s)
-{
-    ngx_str_t  valid;
-
-    if (ngx_k8s_metrics_utf8_replace(pool, s, &valid) == NGX_ERROR) {
-        return NULL;
-    }
-
-    return json_stringn_nocheck((char *) valid.data, valid.len);
-}
-
-
-/*
- * *out is s with each byte that is not part of valid UTF-8 replaced by
- * U+FFFD, one for one, as Go's utf8.DecodeRune() reads them (encoding/json
- * writes strings so): NGX_OK when s is valid UTF-8 (*out is s), else
- * NGX_DECLINED with a copy from the pool, or without a pool no copy.
- */
-
-static ngx_int_t
-ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
-{
-    u_char    *p, *last, *q;
-    size_t     n, bad;
-    uint32_t   rune;
-
-    *out = *s;
-
-    last = s->data + s->len;
-    bad = 0;
-
-    for (p = s->data; p < last; p += n ? n : 1) {
-        n = ngx_k8s_metrics_utf8_decode(p, last, &rune);
-        bad += (n == 0);
-    }
-
-    if (bad == 0) {
-        return NGX_OK;
-    }
-
-    if (pool == NULL) {
-        return NGX_DECLINED;
-    }
-
-    out->data = ngx_pnalloc(pool, s->len + 2 * bad);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    q = out->data;
-
-    for (p = s->data; p < last; p += n ? n : 1) {
-        n = ngx_k8s_metrics_utf8_decode(p, last, &rune);
-
-        if (n) {
-            q = ngx_cpymem(q, p, n);
-
-        } else {
-            q = ngx_cpymem(q, "\xef\xbf\xbd", 3);
-        }
-    }
-
-    out->len = q - out->data;
-
-    return NGX_DECLINED;
 }
 
 

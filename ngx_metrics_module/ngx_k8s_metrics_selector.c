@@ -1711,50 +1711,18 @@ ngx_k8s_metrics_sel_append_problems(ngx_k8s_metrics_sel_msg_t *m,
 static ngx_int_t
 ngx_k8s_metrics_sel_error(ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *error)
 {
-    u_char    *p, *last, *d;
-    size_t     w, bad;
-    uint32_t   rune;
+    ngx_str_t  text;
 
     if (m->nomem) {
         return NGX_ERROR;
     }
 
-    last = m->pos;
-    bad = 0;
+    text.data = m->start;
+    text.len = m->pos - m->start;
 
-    for (p = m->start; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_utf8_decode(p, last, &rune);
-
-        if (w == 0) {
-            bad++;
-        }
-    }
-
-    if (bad == 0) {
-        error->data = m->start;
-        error->len = m->pos - m->start;
-        return NGX_DECLINED;
-    }
-
-    d = ngx_pnalloc(m->pool, (m->pos - m->start) + 2 * bad);
-    if (d == NULL) {
+    if (ngx_k8s_metrics_utf8_replace(m->pool, &text, error) == NGX_ERROR) {
         return NGX_ERROR;
     }
-
-    error->data = d;
-
-    for (p = m->start; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_utf8_decode(p, last, &rune);
-
-        if (w) {
-            d = ngx_cpymem(d, p, w);
-
-        } else {
-            d = ngx_cpymem(d, "\xef\xbf\xbd", 3);
-        }
-    }
-
-    error->len = d - error->data;
 
     return NGX_DECLINED;
 }

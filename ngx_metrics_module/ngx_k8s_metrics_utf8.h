@@ -2,7 +2,8 @@
 /*
  * ngx_metrics_module: the one UTF-8 decoder (RFC 3629, as Go's
  * utf8.DecodeRune(): no overlong forms, no surrogates, nothing over
- * U+10FFFF), for the JSON writer, the review bodies and the selectors.
+ * U+10FFFF), for the JSON writer, the review bodies and the selectors,
+ * and the U+FFFD replacement built on it (ngx_k8s_metrics_utf8.c).
  */
 
 
@@ -77,6 +78,10 @@ invalid:
 
     return 0;
 }
+
+
+ngx_int_t ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool, ngx_str_t *s,
+    ngx_str_t *out);
 
 
 #endif /* _NGX_K8S_METRICS_UTF8_H_INCLUDED_ */

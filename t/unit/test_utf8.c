@@ -6,6 +6,7 @@
 
 
 #include "unit.h"
+#include "unit_pool.h"
 #include "ngx_k8s_metrics_utf8.h"
 
 
@@ -27,9 +28,64 @@ one(const char *bytes, size_t len, size_t n, uint32_t rune, int line)
 #define bad(s)        one(s, sizeof(s) - 1, 0, 0xfffd, __LINE__)
 
 
+static void
+replace(const char *in, size_t len, ngx_int_t rc, const char *expect,
+    int line)
+{
+    ngx_int_t  got;
+    ngx_str_t  s, out;
+
+    s.data = (u_char *) in;
+    s.len = len;
+
+    got = ngx_k8s_metrics_utf8_replace(unit_pool, &s, &out);
+
+    check(got == rc && out.len == strlen(expect)
+          && memcmp(out.data, expect, out.len) == 0
+          && (rc != NGX_OK || out.data == s.data),
+          "line %d: rc %d, \"%.*s\"", line, (int) got, (int) out.len,
+          out.data);
+
+    unit_pool_reset();
+}
+
+
+static void
+test_replace(void)
+{
+    ngx_str_t  s, out;
+
+    /* valid: the string itself, no copy */
+    replace("abc", 3, NGX_OK, "abc", __LINE__);
+    replace("\xe2\x82\xac", 3, NGX_OK, "\xe2\x82\xac", __LINE__);
+    replace("", 0, NGX_OK, "", __LINE__);
+
+    /* each byte that is not UTF-8 is one U+FFFD, as Go reads them */
+    replace("a\xff" "b", 3, NGX_DECLINED, "a\xef\xbf\xbd" "b", __LINE__);
+    replace("\xe2\x82", 2, NGX_DECLINED,
+            "\xef\xbf\xbd\xef\xbf\xbd", __LINE__);
+    replace("\xed\xa0\x80", 3, NGX_DECLINED,
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", __LINE__);
+
+    /* without a pool: only whether it is valid */
+    s.data = (u_char *) "a\xff";
+    s.len = 2;
+    check(ngx_k8s_metrics_utf8_replace(NULL, &s, &out) == NGX_DECLINED
+          && out.data == s.data, "no pool: declined, no copy");
+
+    /* no memory: an error, not a wrong string */
+    unit_pool_fail_at(0);
+    check(ngx_k8s_metrics_utf8_replace(unit_pool, &s, &out) == NGX_ERROR,
+          "no memory");
+    unit_pool_reset();
+}
+
+
 int
 main(void)
 {
+    test_replace();
+
     /* one byte */
     one("\0", 1, 1, 0, __LINE__);
     ok("A", 'A');
