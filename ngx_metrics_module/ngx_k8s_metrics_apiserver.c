@@ -106,12 +106,12 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     call->transfer.done = ngx_k8s_metrics_api_done;
     call->transfer.data = call;
 
-    url = ngx_alloc(kmcf->apiserver_url.len + path->len + 1, api->log);
+    url = ngx_alloc(kmcf->apiserver.url.len + path->len + 1, api->log);
     if (url == NULL) {
         goto failed;
     }
 
-    *ngx_sprintf(url, "%V%V", &kmcf->apiserver_url, path) = '\0';
+    *ngx_sprintf(url, "%V%V", &kmcf->apiserver.url, path) = '\0';
     call->url = url;
 
     if (body) {
@@ -134,7 +134,7 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long) kmcf->apiserver_timeout);
+                     (long) kmcf->apiserver.timeout);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) timeout);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ngx_k8s_metrics_api_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, call);
@@ -143,15 +143,15 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->apiserver_ca.data);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->apiserver.ca.data);
     curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 
-    if (kmcf->apiserver_certificate.len) {
+    if (kmcf->apiserver.certificate.len) {
         curl_easy_setopt(easy, CURLOPT_SSLCERT,
-                         kmcf->apiserver_certificate.data);
+                         kmcf->apiserver.certificate.data);
         curl_easy_setopt(easy, CURLOPT_SSLKEY,
-                         kmcf->apiserver_certificate_key.data);
+                         kmcf->apiserver.certificate_key.data);
     }
 
     if (ngx_k8s_metrics_curl_start(api->curl, &call->transfer) != NGX_OK) {
@@ -245,7 +245,7 @@ ngx_k8s_metrics_api_headers(ngx_k8s_metrics_apiserver_t *api,
         }
     }
 
-    if (api->kmcf->apiserver_token_file.len == 0) {
+    if (api->kmcf->apiserver.token_file.len == 0) {
         return NGX_OK;
     }
 
@@ -271,13 +271,13 @@ ngx_k8s_metrics_api_token(ngx_k8s_metrics_apiserver_t *api)
     ngx_file_info_t   fi;
     u_char            buf[16384];
 
-    if (ngx_file_info(api->kmcf->apiserver_token_file.data, &fi)
+    if (ngx_file_info(api->kmcf->apiserver.token_file.data, &fi)
         == NGX_FILE_ERROR)
     {
         ngx_log_error(NGX_LOG_ERR, api->log, ngx_errno,
                       "k8s metrics: cannot read "
                       "k8s_metrics_apiserver_token_file \"%V\"%s",
-                      &api->kmcf->apiserver_token_file,
+                      &api->kmcf->apiserver.token_file,
                       api->token ? ", the previous token is kept" : "");
         return NGX_OK;
     }
@@ -286,7 +286,7 @@ ngx_k8s_metrics_api_token(ngx_k8s_metrics_apiserver_t *api)
         return NGX_OK;
     }
 
-    if (ngx_k8s_metrics_read_token(&api->kmcf->apiserver_token_file, buf,
+    if (ngx_k8s_metrics_read_token(&api->kmcf->apiserver.token_file, buf,
                                    sizeof(buf), &token, api->log)
         != NGX_OK)
     {

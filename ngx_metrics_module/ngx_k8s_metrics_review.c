@@ -320,7 +320,7 @@ ngx_k8s_metrics_review_start(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
     call = ngx_k8s_metrics_api_call(ngx_k8s_metrics_reviewer, "POST", path,
                                     body, NULL,
                                     ngx_k8s_metrics_reviewer->kmcf
-                                        ->apiserver_timeout,
+                                        ->apiserver.timeout,
                                     ngx_k8s_metrics_review_done, NULL, rv);
     json_decref(body);
 
