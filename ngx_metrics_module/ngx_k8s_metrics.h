@@ -209,13 +209,6 @@ typedef struct {
     ngx_k8s_metrics_review_ctx_t   *review;     /* the review waited for */
 
     unsigned                        authenticated:1;
-
-    /* what to keep the rendered answer under (json.c) */
-    ngx_str_t                       render_key;
-    void                           *render_snapshot;
-    int64_t                         render_published;
-    time_t                          render_now;     /* its stamps */
-    size_t                          render_now_len;
 } ngx_k8s_metrics_ctx_t;
 
 /* ngx_k8s_metrics_module.c */

@@ -14,7 +14,7 @@
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_store.h"
 #include "ngx_k8s_metrics_auth.h"
-#include "ngx_k8s_metrics_json.h"
+#include "ngx_k8s_metrics_send.h"
 
 
 typedef ngx_int_t (*ngx_k8s_metrics_check_pt)(ngx_http_request_t *r,

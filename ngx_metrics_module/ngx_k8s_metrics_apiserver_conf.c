@@ -95,13 +95,12 @@ ngx_k8s_metrics_apiserver_init_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if ((kmcf->apiserver.certificate.len == 0)
-        != (kmcf->apiserver.certificate_key.len == 0))
+    if (ngx_k8s_metrics_credentials_check(cf, "apiserver",
+                                          &kmcf->apiserver.certificate,
+                                          &kmcf->apiserver.certificate_key,
+                                          &kmcf->apiserver.token_file)
+        != NGX_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"k8s_metrics_apiserver_client_certificate\" and "
-                           "\"k8s_metrics_apiserver_client_certificate_key\" "
-                           "go together: one is missing");
         return NGX_CONF_ERROR;
     }
 
@@ -112,19 +111,6 @@ ngx_k8s_metrics_apiserver_init_conf(ngx_conf_t *cf,
                            "\"k8s_metrics_apiserver\" needs credentials: "
                            "\"k8s_metrics_apiserver_token_file\" or "
                            "\"k8s_metrics_apiserver_client_certificate\"");
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_k8s_metrics_file_check(cf, &kmcf->apiserver.token_file,
-                                   "k8s_metrics_apiserver_token_file")
-        != NGX_OK
-        || ngx_k8s_metrics_file_check(cf, &kmcf->apiserver.certificate,
-                                   "k8s_metrics_apiserver_client_certificate")
-           != NGX_OK
-        || ngx_k8s_metrics_file_check(cf, &kmcf->apiserver.certificate_key,
-                               "k8s_metrics_apiserver_client_certificate_key")
-           != NGX_OK)
-    {
         return NGX_CONF_ERROR;
     }
 

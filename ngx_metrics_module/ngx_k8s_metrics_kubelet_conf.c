@@ -135,25 +135,11 @@ ngx_k8s_metrics_kubelet_check_files(ngx_conf_t *cf,
         }
     }
 
-    if ((kmcf->kubelet.certificate.len == 0)
-        != (kmcf->kubelet.certificate_key.len == 0))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"k8s_metrics_kubelet_client_certificate\" and "
-                           "\"k8s_metrics_kubelet_client_certificate_key\" go "
-                           "together: one is missing");
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_k8s_metrics_file_check(cf, &kmcf->kubelet.certificate,
-                                   "k8s_metrics_kubelet_client_certificate")
-        != NGX_OK
-        || ngx_k8s_metrics_file_check(cf, &kmcf->kubelet.certificate_key,
-                               "k8s_metrics_kubelet_client_certificate_key")
-           != NGX_OK
-        || ngx_k8s_metrics_file_check(cf, &kmcf->kubelet.token_file,
-                                      "k8s_metrics_kubelet_token_file")
-           != NGX_OK)
+    if (ngx_k8s_metrics_credentials_check(cf, "kubelet",
+                                          &kmcf->kubelet.certificate,
+                                          &kmcf->kubelet.certificate_key,
+                                          &kmcf->kubelet.token_file)
+        != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }

@@ -43,6 +43,8 @@ static ngx_int_t ngx_k8s_metrics_ca_file(ngx_conf_t *cf, ngx_str_t *file,
 static ngx_int_t ngx_k8s_metrics_ca_read(BIO *bio, X509_STORE *store,
     ngx_uint_t *n);
 static void ngx_k8s_metrics_ca_error(ngx_conf_t *cf, const char *fmt, ...);
+static ngx_int_t ngx_k8s_metrics_file_check(ngx_conf_t *cf, const char *peer,
+    const char *what, ngx_str_t *file);
 static ngx_k8s_metrics_ca_t *ngx_k8s_metrics_ca_create(ngx_pool_t *pool);
 static void ngx_k8s_metrics_ca_cleanup(void *data);
 static int ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx);
@@ -177,13 +179,41 @@ ngx_k8s_metrics_ca_error(ngx_conf_t *cf, const char *fmt, ...)
 
 
 /*
- * A credential file (certificate, key, token), optional: made absolute,
- * null-terminated, and readable now.
+ * A peer's client credentials (PEER: "kubelet", "apiserver"): a certificate
+ * and its key go together; each file set is made absolute, null-terminated,
+ * and must be readable now.
  */
 
 ngx_int_t
-ngx_k8s_metrics_file_check(ngx_conf_t *cf, ngx_str_t *file,
-    const char *directive)
+ngx_k8s_metrics_credentials_check(ngx_conf_t *cf, const char *peer,
+    ngx_str_t *certificate, ngx_str_t *key, ngx_str_t *token_file)
+{
+    if ((certificate->len == 0) != (key->len == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"k8s_metrics_%s_client_certificate\" and "
+                           "\"k8s_metrics_%s_client_certificate_key\" go "
+                           "together: one is missing", peer, peer);
+        return NGX_ERROR;
+    }
+
+    if (ngx_k8s_metrics_file_check(cf, peer, "client_certificate",
+                                   certificate)
+        != NGX_OK
+        || ngx_k8s_metrics_file_check(cf, peer, "client_certificate_key", key)
+           != NGX_OK
+        || ngx_k8s_metrics_file_check(cf, peer, "token_file", token_file)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_file_check(ngx_conf_t *cf, const char *peer,
+    const char *what, ngx_str_t *file)
 {
     if (file->len == 0) {
         return NGX_OK;
@@ -195,7 +225,8 @@ ngx_k8s_metrics_file_check(ngx_conf_t *cf, ngx_str_t *file,
 
     if (access((char *) file->data, R_OK) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%s\": cannot read \"%V\"", directive, file);
+                           "\"k8s_metrics_%s_%s\": cannot read \"%V\"",
+                           peer, what, file);
         return NGX_ERROR;
     }
 
