@@ -94,6 +94,39 @@ typedef struct {
 } ngx_k8s_metrics_shctx_t;
 
 
+/* the kubelets: k8s_metrics_node, k8s_metrics_kubelet_* (kubelet_conf.c) */
+typedef struct {
+    ngx_array_t                    *nodes;      /* ngx_k8s_metrics_node_conf_t */
+    ngx_uint_t                      port;
+    ngx_str_t                       ca;
+    ngx_flag_t                      insecure_tls;
+    ngx_str_t                       certificate;
+    ngx_str_t                       certificate_key;
+    ngx_str_t                       token_file;
+    ngx_msec_t                      timeout;
+    size_t                          max_body;
+    ngx_uint_t                      max_pods;
+    ngx_flag_t                      use_node_status_port;
+    ngx_array_t                    *address_types;  /* ngx_str_t */
+} ngx_k8s_metrics_kubelet_conf_t;
+
+
+/*
+ * The kube-apiserver: k8s_metrics_apiserver* and k8s_metrics_node_selector
+ * (apiserver_conf.c); url.len == 0: none.
+ */
+typedef struct {
+    ngx_str_t                       url;        /* no trailing / */
+    ngx_str_t                       ca;
+    ngx_str_t                       token_file;
+    ngx_str_t                       certificate;
+    ngx_str_t                       certificate_key;
+    ngx_msec_t                      timeout;
+    ngx_flag_t                      in_cluster;
+    ngx_str_t                       node_selector;  /* query-escaped */
+} ngx_k8s_metrics_apiserver_conf_t;
+
+
 typedef struct {
     ngx_shm_zone_t                 *shm_zone;
     ngx_k8s_metrics_shctx_t        *sh;
@@ -101,28 +134,10 @@ typedef struct {
     ngx_uint_t                      generation;
     ngx_msec_t                      resolution;
 
-    ngx_array_t                    *nodes;      /* ngx_k8s_metrics_node_conf_t */
-    ngx_uint_t                      kubelet_port;
-    ngx_str_t                       kubelet_ca;
-    ngx_flag_t                      kubelet_insecure_tls;
-    ngx_str_t                       kubelet_certificate;
-    ngx_str_t                       kubelet_certificate_key;
-    ngx_str_t                       kubelet_token_file;
-    ngx_msec_t                      kubelet_timeout;
-    size_t                          kubelet_max_body;
-    ngx_uint_t                      kubelet_max_pods;
+    ngx_k8s_metrics_kubelet_conf_t  kubelet;
+    ngx_k8s_metrics_apiserver_conf_t  apiserver;
 
-    /* the kube-apiserver; apiserver_url.len == 0: none */
-    ngx_str_t                       apiserver_url;      /* no trailing / */
-    ngx_str_t                       apiserver_ca;
-    ngx_str_t                       apiserver_token_file;
-    ngx_str_t                       apiserver_certificate;
-    ngx_str_t                       apiserver_certificate_key;
-    ngx_msec_t                      apiserver_timeout;
-    ngx_flag_t                      apiserver_in_cluster;
-    ngx_str_t                       node_selector;      /* query-escaped */
-    ngx_flag_t                      kubelet_use_node_status_port;
-    ngx_array_t                    *kubelet_address_types;   /* ngx_str_t */
+    /* a location reads the authentication ConfigMap */
     ngx_flag_t                      authentication_configmap;
 
     size_t                          response_cache_size;    /* per worker */
@@ -163,13 +178,6 @@ typedef struct {
     ngx_k8s_metrics_review_ctx_t   *review;     /* the review waited for */
 
     unsigned                        authenticated:1;
-
-    /* what to keep the rendered answer under (json.c) */
-    ngx_str_t                       render_key;
-    void                           *render_snapshot;
-    int64_t                         render_published;
-    time_t                          render_now;     /* its stamps */
-    size_t                          render_now_len;
 } ngx_k8s_metrics_ctx_t;
 
 /* ngx_k8s_metrics_module.c */

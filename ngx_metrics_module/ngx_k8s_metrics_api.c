@@ -14,7 +14,7 @@
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_store.h"
 #include "ngx_k8s_metrics_auth.h"
-#include "ngx_k8s_metrics_json.h"
+#include "ngx_k8s_metrics_send.h"
 
 
 typedef ngx_int_t (*ngx_k8s_metrics_check_pt)(ngx_http_request_t *r,
@@ -507,7 +507,7 @@ ngx_k8s_metrics_check_informers(ngx_http_request_t *r, ngx_str_t *reason)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-    if (kmcf->apiserver_url.len == 0 || kmcf->sh->informers_synced) {
+    if (kmcf->apiserver.url.len == 0 || kmcf->sh->informers_synced) {
         return NGX_OK;
     }
 

@@ -102,12 +102,12 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     call->transfer.done = ngx_k8s_metrics_api_done;
     call->transfer.data = call;
 
-    url = ngx_alloc(kmcf->apiserver_url.len + path->len + 1, api->log);
+    url = ngx_alloc(kmcf->apiserver.url.len + path->len + 1, api->log);
     if (url == NULL) {
         goto failed;
     }
 
-    *ngx_sprintf(url, "%V%V", &kmcf->apiserver_url, path) = '\0';
+    *ngx_sprintf(url, "%V%V", &kmcf->apiserver.url, path) = '\0';
     call->url = url;
 
     if (body) {
@@ -130,7 +130,7 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long) kmcf->apiserver_timeout);
+                     (long) kmcf->apiserver.timeout);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) timeout);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ngx_k8s_metrics_api_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, call);
@@ -139,15 +139,15 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->apiserver_ca.data);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->apiserver.ca.data);
     curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 
-    if (kmcf->apiserver_certificate.len) {
+    if (kmcf->apiserver.certificate.len) {
         curl_easy_setopt(easy, CURLOPT_SSLCERT,
-                         kmcf->apiserver_certificate.data);
+                         kmcf->apiserver.certificate.data);
         curl_easy_setopt(easy, CURLOPT_SSLKEY,
-                         kmcf->apiserver_certificate_key.data);
+                         kmcf->apiserver.certificate_key.data);
     }
 
     if (ngx_k8s_metrics_curl_start(api->curl, &call->transfer) != NGX_OK) {
@@ -241,11 +241,11 @@ ngx_k8s_metrics_api_headers(ngx_k8s_metrics_apiserver_t *api,
         }
     }
 
-    if (api->kmcf->apiserver_token_file.len == 0) {
+    if (api->kmcf->apiserver.token_file.len == 0) {
         return NGX_OK;
     }
 
-    if (ngx_k8s_metrics_token_read(&api->kmcf->apiserver_token_file,
+    if (ngx_k8s_metrics_token_read(&api->kmcf->apiserver.token_file,
                                    "k8s_metrics_apiserver_token_file",
                                    &api->token_mtime, &api->token, api->log)
         == NGX_ERROR)

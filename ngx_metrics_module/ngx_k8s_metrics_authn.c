@@ -123,7 +123,7 @@ ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
     if (ngx_k8s_metrics_bearer_token(r, &token)) {
         kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-        if (kmcf->apiserver_url.len == 0) {
+        if (kmcf->apiserver.url.len == 0) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "k8s metrics: bearer token refused: no "
                           "k8s_metrics_apiserver for TokenReviews");

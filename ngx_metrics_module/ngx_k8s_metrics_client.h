@@ -161,8 +161,6 @@ json_t *ngx_k8s_metrics_cluster_find_pod(ngx_k8s_metrics_cluster_t *cl,
     ngx_str_t *namespace, ngx_str_t *name, ngx_str_t *node);
 json_t *ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
     ngx_str_t *name);
-int ngx_libc_cdecl ngx_k8s_metrics_cmp_nodes(const void *one,
-    const void *two);
 
 
 #endif /* _NGX_K8S_METRICS_CLIENT_H_INCLUDED_ */

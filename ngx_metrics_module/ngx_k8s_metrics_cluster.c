@@ -15,6 +15,7 @@
 
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_conf.h"
 #include "ngx_k8s_metrics_auth.h"
 
 
@@ -96,7 +97,7 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
     cl->node_informer.name = "nodes";
     cl->node_informer.allow_nul = 1;
     ngx_str_set(&cl->node_informer.path, "/api/v1/nodes");
-    cl->node_informer.query = kmcf->node_selector;
+    cl->node_informer.query = kmcf->apiserver.node_selector;
     cl->node_informer.handler = ngx_k8s_metrics_cluster_node;
     cl->node_informer.data = cl;
 
@@ -258,16 +259,16 @@ ngx_k8s_metrics_cluster_node_record(ngx_k8s_metrics_cluster_t *cl,
         return NULL;
     }
 
-    port = cl->kmcf->kubelet_port;
+    port = cl->kmcf->kubelet.port;
 
-    if (cl->kmcf->kubelet_use_node_status_port) {
+    if (cl->kmcf->kubelet.use_node_status_port) {
         port = json_integer_value(json_object_get(json_object_get(
                    json_object_get(json_object_get(node, "status"),
                                    "daemonEndpoints"),
                    "kubeletEndpoint"), "Port"));
 
         if (port <= 0 || port > 65535) {
-            port = cl->kmcf->kubelet_port;
+            port = cl->kmcf->kubelet.port;
         }
     }
 
@@ -304,9 +305,9 @@ ngx_k8s_metrics_cluster_address(ngx_k8s_metrics_cluster_t *cl, json_t *node)
     const char  *atype;
 
     addresses = json_object_get(json_object_get(node, "status"), "addresses");
-    type = cl->kmcf->kubelet_address_types->elts;
+    type = cl->kmcf->kubelet.address_types->elts;
 
-    for (t = 0; t < cl->kmcf->kubelet_address_types->nelts; t++) {
+    for (t = 0; t < cl->kmcf->kubelet.address_types->nelts; t++) {
         json_array_foreach(addresses, i, a) {
             atype = json_string_value(json_object_get(a, "type"));
 
@@ -619,19 +620,4 @@ ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
     ngx_str_t *name)
 {
     return ngx_k8s_metrics_cluster_find_pod(data, namespace, name, NULL);
-}
-
-
-/* nodes by name, the store's order (static and listed nodes alike) */
-
-int ngx_libc_cdecl
-ngx_k8s_metrics_cmp_nodes(const void *one, const void *two)
-{
-    ngx_k8s_metrics_node_conf_t  *a, *b;
-
-    a = (ngx_k8s_metrics_node_conf_t *) one;
-    b = (ngx_k8s_metrics_node_conf_t *) two;
-
-    return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
-                              b->name.len);
 }

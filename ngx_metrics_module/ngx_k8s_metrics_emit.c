@@ -180,7 +180,7 @@ ngx_k8s_metrics_emit_member(ngx_k8s_metrics_emit_t *e, const char *key,
 /*
  * The time of the answer (creationTimestamp), its offset in the output
  * recorded in e->stamps when that array is set: a kept rendering of a list
- * is sent again with the time rewritten there (json.c).  The stamp is
+ * is sent again with the time rewritten there (render.c).  The stamp is
  * plain ASCII: it is written as it is, so its length is its length in the
  * output.  An offset that cannot be recorded makes the output one not to
  * keep (stamps NULL).

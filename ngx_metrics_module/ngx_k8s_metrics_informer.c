@@ -104,7 +104,7 @@ ngx_k8s_metrics_informer_list(ngx_k8s_metrics_informer_t *inf)
                                          inf->metadata
                                          ? NGX_K8S_METRICS_ACCEPT_METADATA_LIST
                                          : inf->accept,
-                                         inf->api->kmcf->apiserver_timeout,
+                                         inf->api->kmcf->apiserver.timeout,
                                          ngx_k8s_metrics_informer_listed,
                                          NULL, inf);
     if (inf->call == NULL) {

@@ -12,7 +12,7 @@
 
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_store.h"
-#include "ngx_k8s_metrics_json.h"
+#include "ngx_k8s_metrics_send.h"
 
 
 /* the longest line written for a node, beside its name and reason */

@@ -80,7 +80,8 @@ static void ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf,
     u_char *digest, ngx_uint_t kind, ngx_uint_t allowed, ngx_str_t *data,
     ngx_log_t *log);
 static size_t ngx_k8s_metrics_cache_cost(size_t size);
-static void ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf);
+static void ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_log_t *log);
 static void ngx_k8s_metrics_cache_drop(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_review_node_t *rn);
 static void ngx_k8s_metrics_review_insert(ngx_rbtree_node_t *temp,
@@ -287,7 +288,7 @@ ngx_k8s_metrics_review_start(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
     call = ngx_k8s_metrics_api_call(ngx_k8s_metrics_reviewer, "POST", path,
                                     body, NULL,
                                     ngx_k8s_metrics_reviewer->kmcf
-                                        ->apiserver_timeout,
+                                        ->apiserver.timeout,
                                     ngx_k8s_metrics_review_done, NULL, rv);
     json_decref(body);
 
@@ -695,7 +696,7 @@ ngx_k8s_metrics_cache_get(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
-    ngx_k8s_metrics_cache_expire(kmcf);
+    ngx_k8s_metrics_cache_expire(kmcf, pool->log);
 
     node = kmcf->sh->reviews.root;
     sentinel = kmcf->sh->reviews.sentinel;
@@ -734,6 +735,12 @@ ngx_k8s_metrics_cache_get(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                   "k8s metrics: review cache %s for %s %ui",
+                   found ? "hit" : "miss",
+                   kind == NGX_K8S_METRICS_REVIEW_TOKEN
+                   ? "TokenReview" : "SubjectAccessReview", key);
+
     return found;
 }
 
@@ -768,7 +775,7 @@ ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
-    ngx_k8s_metrics_cache_expire(kmcf);
+    ngx_k8s_metrics_cache_expire(kmcf, log);
 
     for ( ;; ) {
         if (kmcf->sh->reviews_size + cost <= share) {
@@ -785,8 +792,12 @@ ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
         }
 
         q = ngx_queue_last(&kmcf->sh->reviews_queue);
-        ngx_k8s_metrics_cache_drop(kmcf,
-               ngx_queue_data(q, ngx_k8s_metrics_review_node_t, queue));
+        rn = ngx_queue_data(q, ngx_k8s_metrics_review_node_t, queue);
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "k8s metrics: review cache evicts %ui", rn->node.key);
+
+        ngx_k8s_metrics_cache_drop(kmcf, rn);
     }
 
     ngx_memcpy(&rn->node.key, digest, sizeof(ngx_rbtree_key_t));
@@ -801,6 +812,10 @@ ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
     ngx_rbtree_insert(&kmcf->sh->reviews, &rn->node);
     ngx_queue_insert_head(&kmcf->sh->reviews_queue, &rn->queue);
     kmcf->sh->reviews_size += cost;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "k8s metrics: review cache keeps %ui (%s), %uz bytes",
+                   rn->node.key, allowed ? "allowed" : "denied", cost);
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 }
@@ -826,7 +841,8 @@ ngx_k8s_metrics_cache_cost(size_t size)
 /* under the zone's mutex: drops what has expired */
 
 static void
-ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf)
+ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_log_t *log)
 {
     ngx_queue_t                    *q;
     ngx_k8s_metrics_review_node_t  *rn;
@@ -838,6 +854,9 @@ ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf)
         if ((ngx_msec_int_t) (rn->expires - ngx_current_msec) > 0) {
             return;
         }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "k8s metrics: review cache expires %ui", rn->node.key);
 
         ngx_k8s_metrics_cache_drop(kmcf, rn);
     }

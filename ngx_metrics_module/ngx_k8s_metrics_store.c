@@ -196,7 +196,7 @@ ngx_k8s_metrics_store_fresh(ngx_http_request_t *r, ngx_msec_int_t *age,
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
     *limit = NGX_K8S_METRICS_STALE_CYCLES
-             * ngx_max(kmcf->resolution, kmcf->kubelet_timeout);
+             * ngx_max(kmcf->resolution, kmcf->kubelet.timeout);
 
     published = kmcf->sh->published;
     *age = published ? (ngx_msec_int_t) (ngx_current_msec - published) : 0;

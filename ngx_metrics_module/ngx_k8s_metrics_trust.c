@@ -42,6 +42,9 @@ static ngx_int_t ngx_k8s_metrics_ca_file(ngx_conf_t *cf, ngx_str_t *file,
     const char *directive, X509_STORE *store);
 static ngx_int_t ngx_k8s_metrics_ca_read(BIO *bio, X509_STORE *store,
     ngx_uint_t *n);
+static void ngx_k8s_metrics_ca_error(ngx_conf_t *cf, const char *fmt, ...);
+static ngx_int_t ngx_k8s_metrics_file_check(ngx_conf_t *cf, const char *peer,
+    const char *what, ngx_str_t *file);
 static ngx_k8s_metrics_ca_t *ngx_k8s_metrics_ca_create(ngx_pool_t *pool);
 static void ngx_k8s_metrics_ca_cleanup(void *data);
 static int ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx);
@@ -122,8 +125,8 @@ ngx_k8s_metrics_ca_file(ngx_conf_t *cf, ngx_str_t *file,
 
     bio = BIO_new_file((char *) file->data, "r");
     if (bio == NULL) {
-        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"%s\": cannot read CA file \"%V\"", directive, file);
+        ngx_k8s_metrics_ca_error(cf, "\"%s\": cannot read CA file \"%V\"",
+                                 directive, file);
         return NGX_ERROR;
     }
 
@@ -131,16 +134,15 @@ ngx_k8s_metrics_ca_file(ngx_conf_t *cf, ngx_str_t *file,
     BIO_free(bio);
 
     if (rc == NGX_DECLINED) {
-        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"%s\": CA file \"%V\" is not valid PEM",
-                      directive, file);
+        ngx_k8s_metrics_ca_error(cf, "\"%s\": CA file \"%V\" is not valid PEM",
+                                 directive, file);
         return NGX_ERROR;
     }
 
     if (rc == NGX_ERROR) {
-        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"%s\": cannot use a certificate of \"%V\"",
-                      directive, file);
+        ngx_k8s_metrics_ca_error(cf,
+                                 "\"%s\": cannot use a certificate of \"%V\"",
+                                 directive, file);
         return NGX_ERROR;
     }
 
@@ -148,6 +150,83 @@ ngx_k8s_metrics_ca_file(ngx_conf_t *cf, ngx_str_t *file,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%s\": CA file \"%V\" holds no certificate",
                            directive, file);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a configuration error with OpenSSL's reason, as ngx_ssl_error() gives it */
+
+static void
+ngx_k8s_metrics_ca_error(ngx_conf_t *cf, const char *fmt, ...)
+{
+    u_char   *p, text[NGX_MAX_CONF_ERRSTR];
+    char      reason[256];
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(text, text + sizeof(text), fmt, args);
+    va_end(args);
+
+    ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
+    ERR_clear_error();
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%*s (SSL: %s)", p - text, text,
+                       reason);
+}
+
+
+/*
+ * A peer's client credentials (PEER: "kubelet", "apiserver"): a certificate
+ * and its key go together; each file set is made absolute, null-terminated,
+ * and must be readable now.
+ */
+
+ngx_int_t
+ngx_k8s_metrics_credentials_check(ngx_conf_t *cf, const char *peer,
+    ngx_str_t *certificate, ngx_str_t *key, ngx_str_t *token_file)
+{
+    if ((certificate->len == 0) != (key->len == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"k8s_metrics_%s_client_certificate\" and "
+                           "\"k8s_metrics_%s_client_certificate_key\" go "
+                           "together: one is missing", peer, peer);
+        return NGX_ERROR;
+    }
+
+    if (ngx_k8s_metrics_file_check(cf, peer, "client_certificate",
+                                   certificate)
+        != NGX_OK
+        || ngx_k8s_metrics_file_check(cf, peer, "client_certificate_key", key)
+           != NGX_OK
+        || ngx_k8s_metrics_file_check(cf, peer, "token_file", token_file)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_file_check(ngx_conf_t *cf, const char *peer,
+    const char *what, ngx_str_t *file)
+{
+    if (file->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (access((char *) file->data, R_OK) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"k8s_metrics_%s_%s\": cannot read \"%V\"",
+                           peer, what, file);
         return NGX_ERROR;
     }
 

@@ -32,6 +32,8 @@ ngx_int_t ngx_k8s_metrics_ca_check(ngx_conf_t *cf, ngx_str_t *file,
 ngx_k8s_metrics_ca_t *ngx_k8s_metrics_ca_from_pem(ngx_pool_t *pool,
     const char *pem, ngx_str_t *name);
 ngx_uint_t ngx_k8s_metrics_pem_certificates(const char *pem);
+ngx_int_t ngx_k8s_metrics_credentials_check(ngx_conf_t *cf, const char *peer,
+    ngx_str_t *certificate, ngx_str_t *key, ngx_str_t *token_file);
 
 ngx_int_t ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl);
 ngx_int_t ngx_k8s_metrics_trust_verify(ngx_ssl_conn_t *ssl, X509 *leaf,
