@@ -12,6 +12,7 @@
 #                (root; changes the machine's /etc/nginx while it runs)
 #   make image   build/ngx-metrics-module.oci.tar from deploy/Dockerfile
 #                (buildah, debootstrap base); make image-test runs it
+#   make lint    no cycle among the module's files (tools/callgraph)
 #
 # NGINX_SRC=/path/to/nginx-x.y.z builds against an upstream source tree
 # instead of Debian's /usr/share/nginx/src.
@@ -50,8 +51,8 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	libipc-run-perl libio-socket-ssl-perl \
 	dpkg-dev lintian buildah debootstrap
 
-.PHONY: all deps test unit test-single test-workers test-real test-lite \
-        run deb deb-test image image-test clean
+.PHONY: all deps test lint unit test-single test-workers test-real \
+        test-lite run deb deb-test image image-test clean
 
 all: $(MODULE)
 
@@ -81,10 +82,17 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "all dependencies present"; fi
 
-test: unit test-single test-workers
+test: lint unit test-single test-workers
 
-unit: $(MODULE)
-	$(MAKE) -s -C t/unit
+# the module's files form layers: a cycle among them fails (and the check
+# itself must see the cycle of tools/callgraph-cycle)
+lint:
+	perl tools/callgraph ngx_metrics_module
+	! perl tools/callgraph tools/callgraph-cycle >/dev/null
+
+# the pure units, each linked alone against the unconfigured sources
+unit:
+	$(MAKE) -s -C t/unit NGINX_SRC=$(NGINX_SRC)
 
 test-single: $(MODULE)
 	$(RUNNER_ENV) K8S_METRICS_TEST_WORKERS=0 $(PROVE) -r $(TEST_FILES)

@@ -23,19 +23,21 @@ FUZZ_INCS  := -I $(FUZZ_NGX)/core -I $(FUZZ_NGX)/event \
               -I $(FUZZ_NGX)/event/modules -I $(FUZZ_NGX)/os/unix \
               -I $(FUZZ_NGX)/http -I $(FUZZ_NGX)/http/modules \
               -I $(FUZZ_NGX)/http/v2 -I $(FUZZ_NGX)/http/v3 \
-              -I $(BUILD) -I $(FUZZ_MOD) -I $(CURDIR)/fuzz
+              -I $(BUILD) -I $(FUZZ_MOD) -I $(CURDIR)/fuzz \
+              -I $(CURDIR)/t/unit
 FUZZ_SAN   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
 FUZZ_FLAGS := -g -O1 $(FUZZ_SAN) -Wall -Wextra -Wno-unused-parameter -Werror
 
 # the module source each target tests
 FUZZ_SRC_parser    := $(FUZZ_MOD)/ngx_k8s_metrics_parser.c
-FUZZ_SRC_selector  := $(FUZZ_MOD)/ngx_k8s_metrics_selector.c
-FUZZ_SRC_extra_key := $(FUZZ_MOD)/ngx_k8s_metrics_authn.c
+FUZZ_SRC_selector  := $(FUZZ_MOD)/ngx_k8s_metrics_selector.c \
+                      $(FUZZ_MOD)/ngx_k8s_metrics_utf8.c
+FUZZ_SRC_extra_key := $(FUZZ_MOD)/ngx_k8s_metrics_identity.c
 FUZZ_SRC_quantity  := $(FUZZ_MOD)/ngx_k8s_metrics_quantity.c
 FUZZ_SRC_emit      := $(FUZZ_MOD)/ngx_k8s_metrics_emit.c
 
-# authn.c is linked whole and unmodified: the linker drops all of it but
+# identity.c is linked whole and unmodified: the linker drops all of it but
 # ngx_k8s_metrics_decode_extra_key() (see fuzz/fuzz_extra_key.c)
 FUZZ_GC              := -ffunction-sections -fdata-sections \
                         -Wl,--gc-sections -Wl,-z,start-stop-gc
@@ -53,11 +55,13 @@ FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/bin/fuzz_$(t))
 fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_OUT)/bin/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_shim.c fuzz/fuzz_shim.h \
-                        $(FUZZ_MOD)/ngx_k8s_metrics.h $(BUILD)/Makefile \
+                        t/unit/unit_pool.c t/unit/unit_pool.h \
+                        $(BUILD)/Makefile \
                         $(SOURCES)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_EXTRA_$*) $(FUZZ_INCS) -o $@ \
-	    fuzz/fuzz_$*.c fuzz/fuzz_shim.c $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
+	    fuzz/fuzz_$*.c fuzz/fuzz_shim.c t/unit/unit_pool.c $(FUZZ_SRC_$*) \
+	    $(FUZZ_LIBS_$*)
 
 # each target over its regression inputs and seed corpus, once
 fuzz-regress: $(FUZZ_BINS)

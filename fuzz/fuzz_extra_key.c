@@ -1,17 +1,17 @@
 
 /*
- * Fuzz target: ngx_k8s_metrics_decode_extra_key() (authn.c), the key of
+ * Fuzz target: ngx_k8s_metrics_decode_extra_key() (identity.c), the key of
  * an X-Remote-Extra-<key> header as k8s.io/apiserver's requestheader
  * authenticator reads it: strings.ToLower(), then url.PathUnescape(), and
  * the lower-cased key as it was when that fails.
  *
- * authn.c is linked unmodified: with -ffunction-sections and the linker's
- * --gc-sections (and -z start-stop-gc, or the sanitizer-coverage tables
- * would keep every function alive) nothing but the decoder and what it
- * calls stays, so OpenSSL and the nginx HTTP runtime need no stubs; the
- * decoder itself calls ngx_pnalloc(), ngx_strlow() and ngx_hextoi(), from
- * fuzz_shim.c.  Should the decoder start calling more of nginx, the link
- * fails naming the symbol.
+ * identity.c is linked unmodified: with -ffunction-sections and the
+ * linker's --gc-sections (and -z start-stop-gc, or the sanitizer-coverage
+ * tables would keep every function alive) nothing but the decoder and what
+ * it calls stays, so OpenSSL needs no stubs; the decoder itself calls
+ * ngx_pnalloc(), ngx_strlow() and ngx_hextoi(), from fuzz_shim.c.  Should
+ * the decoder start calling more of nginx, the link fails naming the
+ * symbol.
  *
  * The whole input is the raw key (the header name after the prefix).
  *
@@ -35,6 +35,7 @@
 
 
 #include "fuzz_shim.h"
+#include "ngx_k8s_metrics_identity.h"
 
 
 static int

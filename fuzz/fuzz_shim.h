@@ -10,30 +10,27 @@
 #define _FUZZ_SHIM_H_INCLUDED_
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_parser.h"
+#include "ngx_k8s_metrics_quantity.h"
+#include "ngx_k8s_metrics_selector.h"
+#include "ngx_k8s_metrics_emit.h"
+
+#include "unit_pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 
-/*
- * Every pool allocation is its own malloc() block, exactly the size asked
- * for, so that AddressSanitizer sees a one-byte overrun of any of them; all
- * are freed by fuzz_pool_reset(), at the end of each input.
- */
-extern ngx_pool_t  *fuzz_pool;
-
-void fuzz_pool_reset(void);
-
-/* the allocation with this index (from 0 after a reset) fails; -1: none */
-void fuzz_pool_fail_at(long n);
-
-/* allocations made since the last reset */
-long fuzz_pool_allocs(void);
-
-/* whether the injected failure happened since the last reset */
-int fuzz_pool_failed(void);
+/* the pool the targets allocate from: t/unit's (t/unit/unit_pool.c) */
+#define fuzz_pool           unit_pool
+#define fuzz_pool_reset     unit_pool_reset
+#define fuzz_pool_fail_at   unit_pool_fail_at
+#define fuzz_pool_allocs    unit_pool_allocs
+#define fuzz_pool_failed    unit_pool_failed
 
 
 /* an invariant broke: print it (and the input, hex-dumped) and abort() */

@@ -6,7 +6,15 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_auth.h"
+#include "ngx_k8s_metrics_send.h"
 
 
 typedef ngx_int_t (*ngx_k8s_metrics_check_pt)(ngx_http_request_t *r,
@@ -19,6 +27,7 @@ typedef struct {
 } ngx_k8s_metrics_health_check_t;
 
 
+static void ngx_k8s_metrics_api_resume(ngx_k8s_metrics_review_ctx_t *review);
 static ngx_int_t ngx_k8s_metrics_process(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx);
 static ngx_int_t ngx_k8s_metrics_serve(ngx_http_request_t *r,
@@ -29,11 +38,6 @@ static ngx_int_t ngx_k8s_metrics_serve_health(ngx_http_request_t *r,
     const char *endpoint);
 static ngx_int_t ngx_k8s_metrics_serve_resource(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx);
-static ngx_flag_t ngx_k8s_metrics_raw_path_refused(ngx_str_t *uri);
-static ngx_int_t ngx_k8s_metrics_split_path(ngx_str_t *path,
-    ngx_str_t *segments, ngx_uint_t max);
-static ngx_int_t ngx_k8s_metrics_parse_resource_path(
-    ngx_k8s_metrics_request_info_t *info, ngx_str_t *seg, ngx_uint_t n);
 static void ngx_k8s_metrics_set_verb(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info);
 static ngx_flag_t ngx_k8s_metrics_arg_flag(ngx_http_request_t *r,
@@ -51,12 +55,6 @@ static ngx_int_t ngx_k8s_metrics_check_shutdown(ngx_http_request_t *r,
     ngx_str_t *reason);
 static ngx_int_t ngx_k8s_metrics_check_informers(ngx_http_request_t *r,
     ngx_str_t *reason);
-
-
-#define NGX_K8S_METRICS_MAX_SEGMENTS  8
-
-#define ngx_k8s_metrics_seg_is(s, lit)                                       \
-    ((s).len == sizeof(lit) - 1 && ngx_strncmp((s).data, lit, (s).len) == 0)
 
 
 static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_livez_checks[] = {
@@ -100,6 +98,14 @@ ngx_k8s_metrics_api_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->review = ngx_pcalloc(r->pool, sizeof(ngx_k8s_metrics_review_ctx_t));
+    if (ctx->review == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->review->handler = ngx_k8s_metrics_api_resume;
+    ctx->review->data = r;
+
     ngx_http_set_ctx(r, ctx, ngx_http_k8s_metrics_module);
 
     if (ngx_k8s_metrics_parse_request_info(r, &ctx->info) != NGX_OK) {
@@ -112,9 +118,11 @@ ngx_k8s_metrics_api_handler(ngx_http_request_t *r)
 
 /* a review answered: the request goes on where it waited */
 
-void
-ngx_k8s_metrics_api_resume(ngx_http_request_t *r)
+static void
+ngx_k8s_metrics_api_resume(ngx_k8s_metrics_review_ctx_t *review)
 {
+    ngx_http_request_t *r = review->data;
+
     ngx_connection_t       *c;
     ngx_k8s_metrics_ctx_t  *ctx;
 
@@ -499,7 +507,7 @@ ngx_k8s_metrics_check_informers(ngx_http_request_t *r, ngx_str_t *reason)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-    if (kmcf->apiserver_url.len == 0 || kmcf->sh->informers_synced) {
+    if (kmcf->apiserver.url.len == 0 || kmcf->sh->informers_synced) {
         return NGX_OK;
     }
 
@@ -533,237 +541,29 @@ ngx_k8s_metrics_check_shutdown(ngx_http_request_t *r, ngx_str_t *reason)
 }
 
 
-/*
- * Kubernetes' RequestInfo for the paths this server knows:
- *   /apis[/metrics.k8s.io[/v1beta1[/nodes[/NAME]]]]
- *   /apis/metrics.k8s.io/v1beta1[/namespaces/NS]/pods[/NAME]
- *   /healthz, /livez, /readyz [/CHECK], /metrics, /openapi/...
- */
+/* Kubernetes' RequestInfo of a request: its verb here, the rest route.c's */
 
 ngx_int_t
 ngx_k8s_metrics_parse_request_info(ngx_http_request_t *r,
     ngx_k8s_metrics_request_info_t *info)
 {
-    ngx_int_t  n;
-    ngx_str_t  seg[NGX_K8S_METRICS_MAX_SEGMENTS];
-
-    info->path = r->uri;
-
     ngx_k8s_metrics_set_verb(r, info);
 
-    if (ngx_k8s_metrics_raw_path_refused(&r->unparsed_uri)) {
+    ngx_k8s_metrics_route(&r->uri, &r->unparsed_uri, info);
+
+    if (info->route == NGX_K8S_METRICS_ROUTE_REFUSED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "k8s metrics: path refused: a \".\" or \"..\" "
                       "segment, an empty one, or an encoded \"/\", \".\" "
                       "or NUL in \"%V\"", &r->unparsed_uri);
-
-        info->route = NGX_K8S_METRICS_ROUTE_REFUSED;
-        return NGX_OK;
     }
 
-    n = ngx_k8s_metrics_split_path(&r->uri, seg, NGX_K8S_METRICS_MAX_SEGMENTS);
-
-    if (n <= 0) {
-        info->route = NGX_K8S_METRICS_ROUTE_NOT_FOUND;
-        return NGX_OK;
-    }
-
-    if (ngx_k8s_metrics_seg_is(seg[0], "apis")) {
-        if (n == 1) {
-            info->route = NGX_K8S_METRICS_ROUTE_APIS;
-
-        } else if (!ngx_k8s_metrics_seg_is(seg[1], NGX_K8S_METRICS_GROUP)) {
-            info->route = NGX_K8S_METRICS_ROUTE_NOT_FOUND;
-
-        } else if (n == 2) {
-            info->route = NGX_K8S_METRICS_ROUTE_GROUP;
-
-        } else if (!ngx_k8s_metrics_seg_is(seg[2], NGX_K8S_METRICS_VERSION)) {
-            info->route = NGX_K8S_METRICS_ROUTE_NOT_FOUND;
-
-        } else if (n == 3) {
-            info->route = NGX_K8S_METRICS_ROUTE_RESOURCES;
-
-        } else {
-            return ngx_k8s_metrics_parse_resource_path(info, &seg[3], n - 3);
-        }
-
-        return NGX_OK;
-    }
-
-    if (n <= 2) {
-        if (ngx_k8s_metrics_seg_is(seg[0], "healthz")) {
-            info->route = NGX_K8S_METRICS_ROUTE_HEALTHZ;
-
-        } else if (ngx_k8s_metrics_seg_is(seg[0], "livez")) {
-            info->route = NGX_K8S_METRICS_ROUTE_LIVEZ;
-
-        } else if (ngx_k8s_metrics_seg_is(seg[0], "readyz")) {
-            info->route = NGX_K8S_METRICS_ROUTE_READYZ;
-        }
-
-        if (info->route != NGX_K8S_METRICS_ROUTE_NOT_FOUND && n == 2) {
-            info->check = seg[1];
-        }
-    }
-
-    if (n == 1 && ngx_k8s_metrics_seg_is(seg[0], "metrics")) {
-        info->route = NGX_K8S_METRICS_ROUTE_METRICS;
-    }
-
-    if (ngx_k8s_metrics_seg_is(seg[0], "openapi")) {
-        info->route = NGX_K8S_METRICS_ROUTE_OPENAPI;
-    }
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "k8s metrics: route %ui verb \"%V\" resource \"%V\" "
+                   "name \"%V\"", (ngx_uint_t) info->route, &info->verb,
+                   &info->resource, &info->name);
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_parse_resource_path(ngx_k8s_metrics_request_info_t *info,
-    ngx_str_t *seg, ngx_uint_t n)
-{
-    info->route = NGX_K8S_METRICS_ROUTE_NOT_FOUND;
-
-    if (ngx_k8s_metrics_seg_is(seg[0], "namespaces")) {
-        if (n < 3 || n > 4 || !ngx_k8s_metrics_seg_is(seg[2], "pods")) {
-            return NGX_OK;
-        }
-
-        info->namespace = seg[1];
-        seg += 2;
-        n -= 2;
-
-    } else if (n > 2) {
-        return NGX_OK;
-    }
-
-    if (ngx_k8s_metrics_seg_is(seg[0], "nodes") && info->namespace.len == 0) {
-        info->route = NGX_K8S_METRICS_ROUTE_NODES;
-
-    } else if (ngx_k8s_metrics_seg_is(seg[0], "pods")) {
-        info->route = NGX_K8S_METRICS_ROUTE_PODS;
-
-    } else {
-        return NGX_OK;
-    }
-
-    info->resource_request = 1;
-    info->resource = seg[0];
-
-    if (n == 2) {
-        info->name = seg[1];
-    }
-
-    if (info->verb.len == 3 && ngx_strncmp(info->verb.data, "get", 3) == 0
-        && info->name.len == 0)
-    {
-        ngx_str_set(&info->verb, "list");
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * The aggregator authorized the path as the client wrote it, where nginx
- * routes on r->uri: dot segments resolved, %2F decoded into a slash,
- * slashes merged.  namespaces/NS/../../pods would list every pod; an
- * empty segment moves Kubernetes' RequestInfo by one (/v1beta1//pods is
- * resource "", name "pods" to the aggregator).  So a raw path is refused
- * with a "." or ".." segment, an empty segment before another one, or an
- * encoded "/", "." or NUL (a decoded NUL nginx refuses itself, with a path
- * above the root).  Dots inside a name (metrics.k8s.io, pod.name) are
- * names; the query is not the path.
- */
-
-static ngx_flag_t
-ngx_k8s_metrics_raw_path_refused(ngx_str_t *uri)
-{
-    size_t   len;
-    u_char  *p, *last, *start;
-
-    p = uri->data;
-    last = p + uri->len;
-
-    if (p == last || *p != '/') {
-        return 0;
-    }
-
-    for (start = ++p; /* void */; p++) {
-
-        if (p < last && *p != '/' && *p != '?') {
-
-            if (*p == '%' && last - p >= 3
-                && ((p[1] == '2' && (p[2] == 'e' || p[2] == 'E'
-                                     || p[2] == 'f' || p[2] == 'F'))
-                    || (p[1] == '0' && p[2] == '0')))
-            {
-                return 1;
-            }
-
-            continue;
-        }
-
-        len = p - start;
-
-        if ((len == 1 && start[0] == '.')
-            || (len == 2 && start[0] == '.' && start[1] == '.'))
-        {
-            return 1;
-        }
-
-        if (p == last || *p == '?') {
-            return 0;
-        }
-
-        if (len == 0 && p + 1 < last && p[1] != '/' && p[1] != '?') {
-            return 1;
-        }
-
-        start = p + 1;
-    }
-}
-
-
-/* the segments of a path; empty ones (a trailing slash) are skipped */
-
-static ngx_int_t
-ngx_k8s_metrics_split_path(ngx_str_t *path, ngx_str_t *segments,
-    ngx_uint_t max)
-{
-    u_char      *p, *last, *start;
-    ngx_uint_t   n;
-
-    p = path->data;
-    last = p + path->len;
-    n = 0;
-
-    while (p < last) {
-        while (p < last && *p == '/') {
-            p++;
-        }
-
-        if (p == last) {
-            break;
-        }
-
-        start = p;
-
-        while (p < last && *p != '/') {
-            p++;
-        }
-
-        if (n == max) {
-            return NGX_ERROR;
-        }
-
-        segments[n].data = start;
-        segments[n].len = p - start;
-        n++;
-    }
-
-    return n;
 }
 
 
@@ -845,31 +645,6 @@ ngx_k8s_metrics_arg_flag(ngx_http_request_t *r, const char *name)
         }
 
         p++;
-    }
-
-    return 0;
-}
-
-
-/* the true values of Go's strconv.ParseBool */
-
-ngx_flag_t
-ngx_k8s_metrics_parse_bool(ngx_str_t *value)
-{
-    static ngx_str_t  truth[] = {
-        ngx_string("1"), ngx_string("t"), ngx_string("T"),
-        ngx_string("true"), ngx_string("TRUE"), ngx_string("True"),
-        ngx_null_string
-    };
-
-    ngx_str_t  *t;
-
-    for (t = truth; t->len; t++) {
-        if (t->len == value->len
-            && ngx_strncmp(t->data, value->data, value->len) == 0)
-        {
-            return 1;
-        }
     }
 
     return 0;

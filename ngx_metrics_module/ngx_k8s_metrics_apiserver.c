@@ -9,18 +9,19 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_client.h"
 
 
 #define NGX_K8S_METRICS_MAX_API_BODY  (256 * 1024 * 1024)
 
-/* an excerpt that ends in this much of a token loses it */
-#define NGX_K8S_METRICS_REDACT_TAIL   4
-
 
 static ngx_int_t ngx_k8s_metrics_api_headers(ngx_k8s_metrics_apiserver_t *api,
     ngx_k8s_metrics_call_t *call, const char *accept);
-static ngx_int_t ngx_k8s_metrics_api_token(ngx_k8s_metrics_apiserver_t *api);
 static size_t ngx_k8s_metrics_api_write(char *ptr, size_t size, size_t nmemb,
     void *data);
 static ngx_int_t ngx_k8s_metrics_api_lines(ngx_k8s_metrics_call_t *call);
@@ -101,12 +102,12 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     call->transfer.done = ngx_k8s_metrics_api_done;
     call->transfer.data = call;
 
-    url = ngx_alloc(kmcf->apiserver_url.len + path->len + 1, api->log);
+    url = ngx_alloc(kmcf->apiserver.url.len + path->len + 1, api->log);
     if (url == NULL) {
         goto failed;
     }
 
-    *ngx_sprintf(url, "%V%V", &kmcf->apiserver_url, path) = '\0';
+    *ngx_sprintf(url, "%V%V", &kmcf->apiserver.url, path) = '\0';
     call->url = url;
 
     if (body) {
@@ -129,7 +130,7 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long) kmcf->apiserver_timeout);
+                     (long) kmcf->apiserver.timeout);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) timeout);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ngx_k8s_metrics_api_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, call);
@@ -138,15 +139,15 @@ ngx_k8s_metrics_api_call(ngx_k8s_metrics_apiserver_t *api, const char *method,
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->apiserver_ca.data);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->apiserver.ca.data);
     curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 
-    if (kmcf->apiserver_certificate.len) {
+    if (kmcf->apiserver.certificate.len) {
         curl_easy_setopt(easy, CURLOPT_SSLCERT,
-                         kmcf->apiserver_certificate.data);
+                         kmcf->apiserver.certificate.data);
         curl_easy_setopt(easy, CURLOPT_SSLKEY,
-                         kmcf->apiserver_certificate_key.data);
+                         kmcf->apiserver.certificate_key.data);
     }
 
     if (ngx_k8s_metrics_curl_start(api->curl, &call->transfer) != NGX_OK) {
@@ -240,116 +241,21 @@ ngx_k8s_metrics_api_headers(ngx_k8s_metrics_apiserver_t *api,
         }
     }
 
-    if (api->kmcf->apiserver_token_file.len == 0) {
+    if (api->kmcf->apiserver.token_file.len == 0) {
         return NGX_OK;
     }
 
-    if (ngx_k8s_metrics_api_token(api) != NGX_OK) {
+    if (ngx_k8s_metrics_token_read(&api->kmcf->apiserver.token_file,
+                                   "k8s_metrics_apiserver_token_file",
+                                   &api->token_mtime, &api->token, api->log)
+        == NGX_ERROR)
+    {
         return NGX_ERROR;
     }
 
     if (api->token && curl_slist_append(call->headers, api->token) == NULL) {
         return NGX_ERROR;
     }
-
-    return NGX_OK;
-}
-
-
-/* "Authorization: Bearer ...", re-read when the token file changes */
-
-static ngx_int_t
-ngx_k8s_metrics_api_token(ngx_k8s_metrics_apiserver_t *api)
-{
-    u_char           *header;
-    ngx_str_t         token;
-    ngx_file_info_t   fi;
-    u_char            buf[16384];
-
-    if (ngx_file_info(api->kmcf->apiserver_token_file.data, &fi)
-        == NGX_FILE_ERROR)
-    {
-        ngx_log_error(NGX_LOG_ERR, api->log, ngx_errno,
-                      "k8s metrics: cannot read "
-                      "k8s_metrics_apiserver_token_file \"%V\"%s",
-                      &api->kmcf->apiserver_token_file,
-                      api->token ? ", the previous token is kept" : "");
-        return NGX_OK;
-    }
-
-    if (api->token && ngx_file_mtime(&fi) == api->token_mtime) {
-        return NGX_OK;
-    }
-
-    if (ngx_k8s_metrics_read_token(&api->kmcf->apiserver_token_file, buf,
-                                   sizeof(buf), &token, api->log)
-        != NGX_OK)
-    {
-        return NGX_OK;
-    }
-
-    header = ngx_alloc(sizeof("Authorization: Bearer ") + token.len,
-                       api->log);
-    if (header == NULL) {
-        return NGX_ERROR;
-    }
-
-    *ngx_sprintf(header, "Authorization: Bearer %V", &token) = '\0';
-
-    if (api->token) {
-        ngx_free(api->token);
-    }
-
-    api->token = (char *) header;
-    api->token_mtime = ngx_file_mtime(&fi);
-
-    return NGX_OK;
-}
-
-
-/*
- * A token file's content, without its trailing white space; NGX_DECLINED
- * (logged) when it cannot be read or is empty.
- */
-
-ngx_int_t
-ngx_k8s_metrics_read_token(ngx_str_t *file, u_char *buf, size_t size,
-    ngx_str_t *token, ngx_log_t *log)
-{
-    ssize_t   n;
-    ngx_fd_t  fd;
-
-    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                      "k8s metrics: cannot open token file \"%V\"", file);
-        return NGX_DECLINED;
-    }
-
-    n = ngx_read_fd(fd, buf, size);
-    ngx_close_file(fd);
-
-    if (n <= 0 || (size_t) n == size) {
-        ngx_log_error(NGX_LOG_ERR, log, n < 0 ? ngx_errno : 0,
-                      "k8s metrics: token file \"%V\" is %s", file,
-                      n == 0 ? "empty" : n < 0 ? "unreadable" : "too large");
-        return NGX_DECLINED;
-    }
-
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
-                 || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-    {
-        n--;
-    }
-
-    if (n == 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "k8s metrics: token file \"%V\" is empty", file);
-        return NGX_DECLINED;
-    }
-
-    token->data = buf;
-    token->len = n;
 
     return NGX_OK;
 }
@@ -525,42 +431,4 @@ ngx_k8s_metrics_api_message(ngx_k8s_metrics_call_t *call, u_char *message,
     }
 
     ngx_k8s_metrics_redact(text, call->api->token);
-}
-
-
-/*
- * In place: the token of an "Authorization: Bearer TOKEN" header becomes
- * '*'s wherever it is in text, and so does a tail of text that begins it
- * (an excerpt cut in the middle of the token).
- */
-
-void
-ngx_k8s_metrics_redact(ngx_str_t *text, const char *header)
-{
-    u_char  *p, *last, *token;
-    size_t   len, n;
-
-    if (header == NULL) {
-        return;
-    }
-
-    token = (u_char *) header + sizeof("Authorization: Bearer ") - 1;
-    len = ngx_strlen(token);
-
-    p = text->data;
-    last = text->data + text->len;
-
-    while (len && p < last) {
-        n = ngx_min((size_t) (last - p), len);
-
-        if ((n == len || n >= NGX_K8S_METRICS_REDACT_TAIL)
-            && ngx_memcmp(p, token, n) == 0)
-        {
-            ngx_memset(p, '*', n);
-            p += n;
-            continue;
-        }
-
-        p++;
-    }
 }

@@ -16,7 +16,14 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_auth.h"
+#include "ngx_k8s_metrics_trust.h"
 
 
 typedef struct {
@@ -48,8 +55,6 @@ static void ngx_k8s_metrics_authconfig_keep_cas(
 static void ngx_k8s_metrics_authconfig_keep_lists(
     ngx_k8s_metrics_main_conf_t *kmcf, json_t *data, json_t *previous,
     ngx_log_t *log);
-static ngx_uint_t ngx_k8s_metrics_authconfig_read_pem(const char *pem,
-    X509_STORE *store);
 static ngx_int_t ngx_k8s_metrics_authconfig_load(
     ngx_k8s_metrics_main_conf_t *kmcf);
 static ngx_k8s_metrics_ca_t *ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool,
@@ -62,7 +67,6 @@ static ngx_int_t ngx_k8s_metrics_authconfig_list(ngx_pool_t *pool,
     json_t *data, ngx_k8s_metrics_authconfig_list_t *spec, ngx_array_t **list);
 static ngx_int_t ngx_k8s_metrics_authconfig_parse_list(json_t *data,
     const char *key, json_t **list);
-static void ngx_k8s_metrics_authconfig_free_ca(void *data);
 
 
 static ngx_k8s_metrics_authconfig_t  ngx_k8s_metrics_authconfig;
@@ -237,7 +241,7 @@ ngx_k8s_metrics_authconfig_keep_cas(ngx_k8s_metrics_main_conf_t *kmcf,
         key = ngx_k8s_metrics_authconfig_ca_keys[i];
         pem = ngx_k8s_metrics_authconfig_pem(data, key);
 
-        if (pem == NULL || ngx_k8s_metrics_authconfig_read_pem(pem, NULL)) {
+        if (pem == NULL || ngx_k8s_metrics_pem_certificates(pem)) {
             continue;
         }
 
@@ -324,37 +328,6 @@ ngx_k8s_metrics_authconfig_keep_lists(ngx_k8s_metrics_main_conf_t *kmcf,
             json_object_del(data, key);
         }
     }
-}
-
-
-/*
- * The certificates of a PEM bundle, added to the store if one is given;
- * returns how many were read.
- */
-
-static ngx_uint_t
-ngx_k8s_metrics_authconfig_read_pem(const char *pem, X509_STORE *store)
-{
-    BIO         *bio;
-    X509        *cert;
-    ngx_uint_t   n;
-
-    bio = BIO_new_mem_buf(pem, -1);
-    n = 0;
-
-    while (bio && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-
-        if (store == NULL || X509_STORE_add_cert(store, cert) == 1) {
-            n++;
-        }
-
-        X509_free(cert);
-    }
-
-    BIO_free(bio);
-    ERR_clear_error();
-
-    return n;
 }
 
 
@@ -489,9 +462,8 @@ static ngx_k8s_metrics_ca_t *
 ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool, json_t *data,
     const char *key)
 {
-    const char            *pem;
-    ngx_pool_cleanup_t    *cln;
-    ngx_k8s_metrics_ca_t  *ca;
+    ngx_str_t    name;
+    const char  *pem;
 
     pem = ngx_k8s_metrics_authconfig_pem(data, key);
 
@@ -499,38 +471,14 @@ ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool, json_t *data,
         return NULL;
     }
 
-    ca = ngx_pcalloc(pool, sizeof(ngx_k8s_metrics_ca_t));
-    if (ca == NULL) {
+    name.data = ngx_pnalloc(pool, sizeof("configmap ") + ngx_strlen(key));
+    if (name.data == NULL) {
         return NULL;
     }
 
-    ca->file.data = ngx_pnalloc(pool, sizeof("configmap ") + ngx_strlen(key));
-    if (ca->file.data == NULL) {
-        return NULL;
-    }
+    name.len = ngx_sprintf(name.data, "configmap %s", key) - name.data;
 
-    ca->file.len = ngx_sprintf(ca->file.data, "configmap %s", key)
-                   - ca->file.data;
-    ca->id = ngx_k8s_metrics_ca_id();
-
-    cln = ngx_pool_cleanup_add(pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    ca->store = X509_STORE_new();
-    if (ca->store == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_k8s_metrics_authconfig_free_ca;
-    cln->data = ca->store;
-
-    if (ngx_k8s_metrics_authconfig_read_pem(pem, ca->store) == 0) {
-        return NULL;
-    }
-
-    return ca;
+    return ngx_k8s_metrics_ca_from_pem(pool, pem, &name);
 }
 
 
@@ -699,11 +647,4 @@ ngx_k8s_metrics_authconfig_parse_list(json_t *data, const char *key,
     *list = items;
 
     return NGX_OK;
-}
-
-
-static void
-ngx_k8s_metrics_authconfig_free_ca(void *data)
-{
-    X509_STORE_free(data);
 }

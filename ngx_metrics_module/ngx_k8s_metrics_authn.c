@@ -7,7 +7,13 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_auth.h"
+#include "ngx_k8s_metrics_trust.h"
 
 
 #define NGX_K8S_METRICS_USER_ANONYMOUS       "system:anonymous"
@@ -21,30 +27,6 @@ typedef struct {
     SSL                        *ssl;
     ngx_uint_t                  failures;
 } ngx_k8s_metrics_peer_t;
-
-
-/*
- * What verifying a connection's peer chain against a CA store concluded.
- * The chain cannot change while the connection lives: nginx refuses
- * renegotiation, TLS 1.3 has none, and nginx never asks for a certificate
- * after the handshake.  So a chain that verified stays verified until the
- * earliest notAfter of the chain it was verified with, and one refused
- * stays refused (as nginx's own verification result, fixed at the
- * handshake).  Kept by store id: a CA the ConfigMap replaces is a new
- * store.  The verdicts hang on the SSL object, which the HTTP/2 streams of
- * a connection share, in the pool of its TCP connection, which outlives
- * it.  No free callback: OpenSSL would keep calling it after the module
- * is unloaded by a reload that drops it.  Times are the system clock's,
- * as X509_verify_cert() reads it, not nginx's cached one.
- */
-
-#define NGX_K8S_METRICS_VERDICTS  2
-
-typedef struct {
-    ngx_uint_t                  ca;         /* the store's id; 0: none */
-    long                        err;        /* X509_V_OK: verified */
-    time_t                      until;      /* verified: valid before this */
-} ngx_k8s_metrics_verdict_t;
 
 
 static ngx_int_t ngx_k8s_metrics_authenticated(ngx_http_request_t *r,
@@ -63,37 +45,16 @@ static ngx_int_t ngx_k8s_metrics_verified_cn(ngx_http_request_t *r,
 static ngx_int_t ngx_k8s_metrics_verify_peer(ngx_http_request_t *r,
     ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
     const char *authenticator);
-static ngx_k8s_metrics_verdict_t *ngx_k8s_metrics_verdict(
-    ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_ca_t *ca);
-static ngx_int_t ngx_k8s_metrics_verify_chain(ngx_http_request_t *r,
-    ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
-    ngx_k8s_metrics_verdict_t *verdict);
-
-static ngx_int_t ngx_k8s_metrics_subject_cn(ngx_pool_t *pool, X509 *cert,
-    ngx_str_t *cn);
-static ngx_int_t ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert,
-    int nid, ngx_array_t *values);
-static ngx_int_t ngx_k8s_metrics_entry_value(ngx_pool_t *pool,
-    X509_NAME_ENTRY *entry, ngx_str_t *value);
 static ngx_int_t ngx_k8s_metrics_read_headers(ngx_http_request_t *r,
     ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_identity_t *id);
 static ngx_str_t *ngx_k8s_metrics_first_value(ngx_http_request_t *r,
     ngx_array_t *names);
 static ngx_int_t ngx_k8s_metrics_add_extra(ngx_http_request_t *r,
     ngx_k8s_metrics_identity_t *id, ngx_table_elt_t *h, size_t prefix_len);
-static ngx_int_t ngx_k8s_metrics_add_group(ngx_pool_t *pool,
-    ngx_k8s_metrics_identity_t *id, char *group);
-static ngx_int_t ngx_k8s_metrics_identity_init(ngx_pool_t *pool,
-    ngx_k8s_metrics_identity_t *id);
 #if (NGX_DEBUG)
 static void ngx_k8s_metrics_log_identity(ngx_http_request_t *r,
     ngx_k8s_metrics_identity_t *id);
 #endif
-static int ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx);
-static void ngx_k8s_metrics_ca_cleanup(void *data);
-
-
-static int  ngx_k8s_metrics_verdicts_index = -1;
 
 
 /*
@@ -162,7 +123,7 @@ ngx_k8s_metrics_authenticate(ngx_http_request_t *r,
     if (ngx_k8s_metrics_bearer_token(r, &token)) {
         kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-        if (kmcf->apiserver_url.len == 0) {
+        if (kmcf->apiserver.url.len == 0) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "k8s metrics: bearer token refused: no "
                           "k8s_metrics_apiserver for TokenReviews");
@@ -378,38 +339,26 @@ ngx_k8s_metrics_verified_cn(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
 
 
 /*
- * Verifies the presented chain against one of the module's CA stores, for
- * client authentication, with expiry checked; a verdict of the connection
- * for that store stands while it holds.  Counts a failure: a certificate
- * that no store vouches for ends as 401, never anonymous.
+ * The presented chain against one of the module's CA stores (trust.c).
+ * Counts a failure: a certificate that no store vouches for ends as 401,
+ * never anonymous.
  */
 
 static ngx_int_t
 ngx_k8s_metrics_verify_peer(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
     ngx_k8s_metrics_peer_t *peer, const char *authenticator)
 {
-    char                        subject[256];
-    ngx_k8s_metrics_verdict_t  *verdict, fresh;
+    char  subject[256];
+    long  err;
 
-    verdict = ngx_k8s_metrics_verdict(peer, ca);
-
-    if (verdict == NULL) {
-        ngx_memzero(&fresh, sizeof(ngx_k8s_metrics_verdict_t));
-        verdict = &fresh;
-    }
-
-    if (verdict->ca != ca->id
-        || (verdict->err == X509_V_OK && time(NULL) >= verdict->until))
+    if (ngx_k8s_metrics_trust_verify(peer->ssl, peer->leaf, peer->chain, ca,
+                                     r->connection->log, &err)
+        != NGX_OK)
     {
-        verdict->ca = ca->id;
-
-        if (ngx_k8s_metrics_verify_chain(r, ca, peer, verdict) != NGX_OK) {
-            verdict->ca = 0;
-            return NGX_ERROR;
-        }
+        return NGX_ERROR;
     }
 
-    if (verdict->err == X509_V_OK) {
+    if (err == X509_V_OK) {
         return NGX_OK;
     }
 
@@ -420,225 +369,11 @@ ngx_k8s_metrics_verify_peer(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
                   "k8s metrics: %s: client certificate \"%s\" does not "
                   "verify against \"%V\": %s",
                   authenticator, subject, &ca->file,
-                  X509_verify_cert_error_string(verdict->err));
+                  X509_verify_cert_error_string(err));
 
     peer->failures++;
 
     return NGX_DECLINED;
-}
-
-
-/*
- * The connection's verdict for this store, or the slot to write it in (the
- * older verdict goes); NULL when none can be kept: verified every time.
- */
-
-static ngx_k8s_metrics_verdict_t *
-ngx_k8s_metrics_verdict(ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_ca_t *ca)
-{
-    ngx_uint_t                  i;
-    ngx_connection_t           *c;
-    ngx_k8s_metrics_verdict_t  *verdicts;
-
-    if (peer->ssl == NULL || ngx_k8s_metrics_verdicts_index == -1) {
-        return NULL;
-    }
-
-    verdicts = SSL_get_ex_data(peer->ssl, ngx_k8s_metrics_verdicts_index);
-
-    if (verdicts == NULL) {
-        c = ngx_ssl_get_connection(peer->ssl);
-
-        verdicts = ngx_pcalloc(c->pool, NGX_K8S_METRICS_VERDICTS
-                                        * sizeof(ngx_k8s_metrics_verdict_t));
-        if (verdicts == NULL) {
-            return NULL;
-        }
-
-        if (SSL_set_ex_data(peer->ssl, ngx_k8s_metrics_verdicts_index,
-                            verdicts)
-            == 0)
-        {
-            return NULL;
-        }
-    }
-
-    for (i = 0; i < NGX_K8S_METRICS_VERDICTS; i++) {
-        if (verdicts[i].ca == ca->id) {
-            return &verdicts[i];
-        }
-    }
-
-    /* the newest first; the oldest goes */
-
-    ngx_memmove(&verdicts[1], &verdicts[0],
-                (NGX_K8S_METRICS_VERDICTS - 1)
-                * sizeof(ngx_k8s_metrics_verdict_t));
-    verdicts[0].ca = 0;
-
-    return &verdicts[0];
-}
-
-
-/*
- * X509_verify_cert(): the verdict's error, and when it verified, the
- * earliest notAfter of the chain built (leaf to anchor).
- */
-
-static ngx_int_t
-ngx_k8s_metrics_verify_chain(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
-    ngx_k8s_metrics_peer_t *peer, ngx_k8s_metrics_verdict_t *verdict)
-{
-    int              i, days, seconds;
-    time_t           now, until;
-    STACK_OF(X509)  *chain;
-    X509_STORE_CTX  *store_ctx;
-
-    store_ctx = X509_STORE_CTX_new();
-    if (store_ctx == NULL) {
-        ngx_ssl_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "X509_STORE_CTX_new() failed");
-        return NGX_ERROR;
-    }
-
-    if (X509_STORE_CTX_init(store_ctx, ca->store, peer->leaf, peer->chain)
-        == 0
-        || X509_STORE_CTX_set_purpose(store_ctx, X509_PURPOSE_SSL_CLIENT)
-           == 0)
-    {
-        ngx_ssl_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "X509_STORE_CTX_init() failed");
-        X509_STORE_CTX_free(store_ctx);
-        return NGX_ERROR;
-    }
-
-    if (X509_verify_cert(store_ctx) == 1) {
-        verdict->err = X509_V_OK;
-
-    } else {
-        verdict->err = X509_STORE_CTX_get_error(store_ctx);
-
-        if (verdict->err == X509_V_OK) {
-            verdict->err = X509_V_ERR_UNSPECIFIED;
-        }
-    }
-
-    /* ASN1_TIME_diff() counts from its own time(NULL), at or after now */
-
-    now = time(NULL);
-    until = NGX_MAX_TIME_T_VALUE;
-    chain = X509_STORE_CTX_get0_chain(store_ctx);
-
-    for (i = 0; verdict->err == X509_V_OK && i < sk_X509_num(chain); i++) {
-
-        if (ASN1_TIME_diff(&days, &seconds, NULL,
-                           X509_get0_notAfter(sk_X509_value(chain, i)))
-            == 0)
-        {
-            verdict->err = X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD;
-            break;
-        }
-
-        until = ngx_min(until, now + (time_t) days * 86400 + seconds);
-    }
-
-    verdict->until = until;
-
-    X509_STORE_CTX_free(store_ctx);
-    ERR_clear_error();
-
-    return NGX_OK;
-}
-
-
-/*
- * The subject's CN as Go's pkix.Name reads it, which kube-apiserver uses
- * for the x509 user and the front proxy's allowed names alike: the last CN
- * of the subject ("" without one).  A certificate naming a CN twice is
- * read by the module as the apiserver read it.
- */
-
-static ngx_int_t
-ngx_k8s_metrics_subject_cn(ngx_pool_t *pool, X509 *cert, ngx_str_t *cn)
-{
-    int         i, last;
-    X509_NAME  *name;
-
-    name = X509_get_subject_name(cert);
-    last = -1;
-
-    while ((i = X509_NAME_get_index_by_NID(name, NID_commonName, last)) >= 0) {
-        last = i;
-    }
-
-    if (last < 0) {
-        ngx_str_set(cn, "");
-        return NGX_OK;
-    }
-
-    return ngx_k8s_metrics_entry_value(pool, X509_NAME_get_entry(name, last),
-                                       cn);
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert, int nid,
-    ngx_array_t *values)
-{
-    int         i;
-    ngx_str_t  *value;
-    X509_NAME  *name;
-
-    name = X509_get_subject_name(cert);
-    i = -1;
-
-    for ( ;; ) {
-        i = X509_NAME_get_index_by_NID(name, nid, i);
-        if (i < 0) {
-            return NGX_OK;
-        }
-
-        value = ngx_array_push(values);
-        if (value == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (ngx_k8s_metrics_entry_value(pool, X509_NAME_get_entry(name, i),
-                                        value)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-}
-
-
-/* an entry's value, in UTF-8, copied into the pool */
-
-static ngx_int_t
-ngx_k8s_metrics_entry_value(ngx_pool_t *pool, X509_NAME_ENTRY *entry,
-    ngx_str_t *value)
-{
-    int      len;
-    u_char  *utf8;
-
-    len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-    if (len < 0) {
-        return NGX_ERROR;
-    }
-
-    value->len = len;
-    value->data = ngx_pnalloc(pool, len);
-
-    if (value->data == NULL) {
-        OPENSSL_free(utf8);
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(value->data, utf8, len);
-    OPENSSL_free(utf8);
-
-    return NGX_OK;
 }
 
 
@@ -833,113 +568,6 @@ ngx_k8s_metrics_add_extra(ngx_http_request_t *r,
 }
 
 
-/*
- * Kubernetes lower-cases the key, then applies url.PathUnescape(); a key
- * that does not unescape is kept as it was (lower-cased).
- */
-
-ngx_int_t
-ngx_k8s_metrics_decode_extra_key(ngx_pool_t *pool, ngx_str_t *raw,
-    ngx_str_t *key)
-{
-    u_char      *p;
-    ngx_int_t    hi, lo;
-    ngx_uint_t   i;
-
-    key->data = ngx_pnalloc(pool, raw->len);
-    if (key->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_strlow(key->data, raw->data, raw->len);
-
-    p = key->data;
-
-    for (i = 0; i < raw->len; i++) {
-        if (key->data[i] != '%') {
-            *p++ = key->data[i];
-            continue;
-        }
-
-        hi = (i + 2 < raw->len) ? ngx_hextoi(&key->data[i + 1], 1) : -1;
-        lo = (i + 2 < raw->len) ? ngx_hextoi(&key->data[i + 2], 1) : -1;
-
-        if (hi == NGX_ERROR || lo == NGX_ERROR) {
-            /* invalid escape: the whole key stays as it was */
-            key->len = raw->len;
-            ngx_strlow(key->data, raw->data, raw->len);
-            return NGX_OK;
-        }
-
-        *p++ = (u_char) (hi * 16 + lo);
-        i += 2;
-    }
-
-    key->len = p - key->data;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_add_group(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id,
-    char *group)
-{
-    ngx_str_t  *g;
-
-    if (ngx_k8s_metrics_in_group(id, group)) {
-        return NGX_OK;
-    }
-
-    g = ngx_array_push(&id->groups);
-    if (g == NULL) {
-        return NGX_ERROR;
-    }
-
-    g->data = (u_char *) group;
-    g->len = ngx_strlen(group);
-
-    return NGX_OK;
-}
-
-
-ngx_flag_t
-ngx_k8s_metrics_in_group(ngx_k8s_metrics_identity_t *id, const char *group)
-{
-    size_t       len;
-    ngx_str_t   *g;
-    ngx_uint_t   i;
-
-    len = ngx_strlen(group);
-    g = id->groups.elts;
-
-    for (i = 0; i < id->groups.nelts; i++) {
-        if (g[i].len == len && ngx_strncmp(g[i].data, group, len) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_identity_init(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id)
-{
-    ngx_memzero(id, sizeof(ngx_k8s_metrics_identity_t));
-
-    if (ngx_array_init(&id->groups, pool, 4, sizeof(ngx_str_t)) != NGX_OK
-        || ngx_array_init(&id->extra, pool, 1,
-                          sizeof(ngx_k8s_metrics_extra_t))
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
 #if (NGX_DEBUG)
 
 static void
@@ -983,177 +611,3 @@ ngx_k8s_metrics_log_identity(ngx_http_request_t *r,
 }
 
 #endif
-
-
-/*
- * The module verifies every presented chain itself, against the store the
- * request calls for.  nginx's own verification (with no CA under
- * "ssl_verify_client optional_no_ca") must therefore never refuse a request
- * before the module can answer it in Kubernetes' terms: errors it would
- * treat as fatal (expired, wrong purpose, ...) are reported to it as the
- * "optional" unknown-issuer error.  The chain stays unverified for nginx.
- */
-
-ngx_int_t
-ngx_k8s_metrics_take_over_client_verify(ngx_ssl_t *ssl)
-{
-    if (ngx_k8s_metrics_verdicts_index == -1) {
-        ngx_k8s_metrics_verdicts_index = SSL_get_ex_new_index(0, NULL, NULL,
-                                                              NULL, NULL);
-        if (ngx_k8s_metrics_verdicts_index == -1) {
-            return NGX_ERROR;
-        }
-    }
-
-    SSL_CTX_set_verify(ssl->ctx, SSL_CTX_get_verify_mode(ssl->ctx),
-                       ngx_k8s_metrics_verify_callback);
-
-    /*
-     * A resumed session brings back the client's certificate but not the
-     * intermediates it sent: the chain could no longer be verified.  Every
-     * connection makes a full handshake (the aggregator, Go's client, does
-     * not resume anyway; keep-alive spares the handshakes).
-     */
-
-    SSL_CTX_set_session_cache_mode(ssl->ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_options(ssl->ctx, SSL_OP_NO_TICKET);
-    SSL_CTX_set_num_tickets(ssl->ctx, 0);
-
-    return NGX_OK;
-}
-
-
-/* a store id unique in this process (ids of the configuration's stores
- * are inherited by the workers, which go on counting) */
-
-ngx_uint_t
-ngx_k8s_metrics_ca_id(void)
-{
-    static ngx_uint_t  last;
-
-    return ++last;
-}
-
-
-static int
-ngx_k8s_metrics_verify_callback(int ok, X509_STORE_CTX *store_ctx)
-{
-    if (!ok) {
-        X509_STORE_CTX_set_error(store_ctx,
-                                 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
-    }
-
-    return 1;
-}
-
-
-ngx_k8s_metrics_ca_t *
-ngx_k8s_metrics_load_ca(ngx_conf_t *cf, ngx_str_t *file, const char *directive)
-{
-    BIO                   *bio;
-    ngx_uint_t             n;
-    X509_INFO             *info;
-    ngx_file_info_t        fi;
-    ngx_pool_cleanup_t    *cln;
-    ngx_k8s_metrics_ca_t  *ca;
-    STACK_OF(X509_INFO)   *infos;
-
-    ca = ngx_pcalloc(cf->pool, sizeof(ngx_k8s_metrics_ca_t));
-    if (ca == NULL) {
-        return NULL;
-    }
-
-    ca->file = *file;
-    ca->id = ngx_k8s_metrics_ca_id();
-
-    if (ngx_conf_full_name(cf->cycle, &ca->file, 1) != NGX_OK) {
-        return NULL;
-    }
-
-    if (ngx_file_info(ca->file.data, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%s\": cannot read CA file \"%V\"",
-                           directive, &ca->file);
-        return NULL;
-    }
-
-    if (!ngx_is_file(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\": CA file \"%V\" is not a regular file",
-                           directive, &ca->file);
-        return NULL;
-    }
-
-    bio = BIO_new_file((char *) ca->file.data, "r");
-    if (bio == NULL) {
-        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"%s\": cannot read CA file \"%V\"",
-                      directive, &ca->file);
-        return NULL;
-    }
-
-    infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-
-    if (infos == NULL) {
-        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"%s\": CA file \"%V\" is not valid PEM",
-                      directive, &ca->file);
-        return NULL;
-    }
-
-    ca->store = X509_STORE_new();
-    if (ca->store == NULL) {
-        sk_X509_INFO_pop_free(infos, X509_INFO_free);
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        X509_STORE_free(ca->store);
-        sk_X509_INFO_pop_free(infos, X509_INFO_free);
-        return NULL;
-    }
-
-    cln->handler = ngx_k8s_metrics_ca_cleanup;
-    cln->data = ca->store;
-
-    n = 0;
-
-    while (sk_X509_INFO_num(infos)) {
-        info = sk_X509_INFO_shift(infos);
-
-        if (info->x509) {
-            if (X509_STORE_add_cert(ca->store, info->x509) != 1) {
-                ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
-                              "\"%s\": cannot use a certificate of \"%V\"",
-                              directive, &ca->file);
-                X509_INFO_free(info);
-                sk_X509_INFO_pop_free(infos, X509_INFO_free);
-                return NULL;
-            }
-
-            n++;
-        }
-
-        X509_INFO_free(info);
-    }
-
-    sk_X509_INFO_free(infos);
-
-    if (n == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\": CA file \"%V\" holds no certificate",
-                           directive, &ca->file);
-        return NULL;
-    }
-
-    return ca;
-}
-
-
-static void
-ngx_k8s_metrics_ca_cleanup(void *data)
-{
-    X509_STORE_free(data);
-}

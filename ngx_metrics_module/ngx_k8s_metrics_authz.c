@@ -6,7 +6,12 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_auth.h"
 
 
 static ngx_flag_t ngx_k8s_metrics_always_allowed_path(ngx_array_t *paths,

@@ -9,7 +9,14 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_conf.h"
+#include "ngx_k8s_metrics_auth.h"
 
 
 #define NGX_K8S_METRICS_PATH_ANNOTATION  "metrics.k8s.io/resource-metrics-path"
@@ -90,7 +97,7 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
     cl->node_informer.name = "nodes";
     cl->node_informer.allow_nul = 1;
     ngx_str_set(&cl->node_informer.path, "/api/v1/nodes");
-    cl->node_informer.query = kmcf->node_selector;
+    cl->node_informer.query = kmcf->apiserver.node_selector;
     cl->node_informer.handler = ngx_k8s_metrics_cluster_node;
     cl->node_informer.data = cl;
 
@@ -252,16 +259,16 @@ ngx_k8s_metrics_cluster_node_record(ngx_k8s_metrics_cluster_t *cl,
         return NULL;
     }
 
-    port = cl->kmcf->kubelet_port;
+    port = cl->kmcf->kubelet.port;
 
-    if (cl->kmcf->kubelet_use_node_status_port) {
+    if (cl->kmcf->kubelet.use_node_status_port) {
         port = json_integer_value(json_object_get(json_object_get(
                    json_object_get(json_object_get(node, "status"),
                                    "daemonEndpoints"),
                    "kubeletEndpoint"), "Port"));
 
         if (port <= 0 || port > 65535) {
-            port = cl->kmcf->kubelet_port;
+            port = cl->kmcf->kubelet.port;
         }
     }
 
@@ -298,9 +305,9 @@ ngx_k8s_metrics_cluster_address(ngx_k8s_metrics_cluster_t *cl, json_t *node)
     const char  *atype;
 
     addresses = json_object_get(json_object_get(node, "status"), "addresses");
-    type = cl->kmcf->kubelet_address_types->elts;
+    type = cl->kmcf->kubelet.address_types->elts;
 
-    for (t = 0; t < cl->kmcf->kubelet_address_types->nelts; t++) {
+    for (t = 0; t < cl->kmcf->kubelet.address_types->nelts; t++) {
         json_array_foreach(addresses, i, a) {
             atype = json_string_value(json_object_get(a, "type"));
 

@@ -11,7 +11,11 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_k8s_metrics_client.h"
 
 
 static int ngx_k8s_metrics_curl_socket(CURL *easy, curl_socket_t s, int what,

@@ -15,7 +15,11 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_emit.h"
+#include "ngx_k8s_metrics_utf8.h"
 
 
 #define NGX_K8S_METRICS_EMIT_CHUNK  16384
@@ -25,7 +29,6 @@ static void ngx_k8s_metrics_emit_separator(ngx_k8s_metrics_emit_t *e);
 static void ngx_k8s_metrics_emit_newline(ngx_k8s_metrics_emit_t *e);
 static void ngx_k8s_metrics_emit_quoted(ngx_k8s_metrics_emit_t *e,
     u_char *s, size_t len);
-static size_t ngx_k8s_metrics_utf8_len(u_char *p, u_char *end);
 static void ngx_k8s_metrics_emit_escape(ngx_k8s_metrics_emit_t *e, u_char c);
 
 
@@ -177,7 +180,7 @@ ngx_k8s_metrics_emit_member(ngx_k8s_metrics_emit_t *e, const char *key,
 /*
  * The time of the answer (creationTimestamp), its offset in the output
  * recorded in e->stamps when that array is set: a kept rendering of a list
- * is sent again with the time rewritten there (json.c).  The stamp is
+ * is sent again with the time rewritten there (render.c).  The stamp is
  * plain ASCII: it is written as it is, so its length is its length in the
  * output.  An offset that cannot be recorded makes the output one not to
  * keep (stamps NULL).
@@ -255,8 +258,9 @@ ngx_k8s_metrics_emit_newline(ngx_k8s_metrics_emit_t *e)
 static void
 ngx_k8s_metrics_emit_quoted(ngx_k8s_metrics_emit_t *e, u_char *s, size_t len)
 {
-    u_char  *p, *end, *run;
-    size_t   n;
+    u_char    *p, *end, *run;
+    size_t     n;
+    uint32_t   rune;
 
     ngx_k8s_metrics_emit_raw("\"", 1, e);
 
@@ -277,7 +281,7 @@ ngx_k8s_metrics_emit_quoted(ngx_k8s_metrics_emit_t *e, u_char *s, size_t len)
             p++;
 
         } else {
-            n = ngx_k8s_metrics_utf8_len(p, end);
+            n = ngx_k8s_metrics_utf8_decode(p, end, &rune);
 
             if (n) {
                 ngx_k8s_metrics_emit_raw((char *) p, n, e);
@@ -294,49 +298,6 @@ ngx_k8s_metrics_emit_quoted(ngx_k8s_metrics_emit_t *e, u_char *s, size_t len)
 
     ngx_k8s_metrics_emit_raw((char *) run, p - run, e);
     ngx_k8s_metrics_emit_raw("\"", 1, e);
-}
-
-
-/* the length of the well-formed UTF-8 sequence at p (RFC 3629), or 0 */
-
-static size_t
-ngx_k8s_metrics_utf8_len(u_char *p, u_char *end)
-{
-    u_char  c, lo, hi;
-    size_t  n, i;
-
-    c = *p;
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = (c == 0xe0) ? 0xa0 : lo;       /* no overlong form */
-        hi = (c == 0xed) ? 0x9f : hi;       /* no surrogate */
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = (c == 0xf0) ? 0x90 : lo;       /* no overlong form */
-        hi = (c == 0xf4) ? 0x8f : hi;       /* nothing past U+10FFFF */
-
-    } else {
-        return 0;
-    }
-
-    if ((size_t) (end - p) < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-
-    for (i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-
-    return n;
 }
 
 

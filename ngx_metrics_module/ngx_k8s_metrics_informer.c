@@ -12,25 +12,16 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_k8s_metrics_client.h"
 
 
 #define NGX_K8S_METRICS_LIST_LIMIT      500
 #define NGX_K8S_METRICS_WATCH_SECONDS   300
-#define NGX_K8S_METRICS_BACKOFF_MIN     500
-#define NGX_K8S_METRICS_BACKOFF_MAX     30000
 
-/*
- * A watch that ends within 1 s without an event (client-go's "very short
- * watch") is a failure.  kube-apiserver ends watches so when it shuts down
- * (a watch again from the same resourceVersion is right, and costs
- * nothing), and when it cannot encode the next event for the form asked:
- * it closes the stream before that event, every watch from there ends the
- * same way, and only a list gets past it.  client-go lists again at the
- * first; two watches again, 0.5 s and 1 s apart, let a restart pass
- * without a list of every pod.
- */
-#define NGX_K8S_METRICS_EMPTY_WATCHES   3
 
 /* client-go's metadata client's, without protobuf */
 #define NGX_K8S_METRICS_ACCEPT_METADATA_LIST                                  \
@@ -103,13 +94,17 @@ ngx_k8s_metrics_informer_list(ngx_k8s_metrics_informer_t *inf)
     path.data = buf;
     path.len = p - buf;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, inf->api->log, 0,
+                   "k8s metrics: listing %s%s", inf->name,
+                   inf->cont ? ", continued" : "");
+
     inf->listing = 1;
 
     inf->call = ngx_k8s_metrics_api_call(inf->api, "GET", &path, NULL,
                                          inf->metadata
                                          ? NGX_K8S_METRICS_ACCEPT_METADATA_LIST
                                          : inf->accept,
-                                         inf->api->kmcf->apiserver_timeout,
+                                         inf->api->kmcf->apiserver.timeout,
                                          ngx_k8s_metrics_informer_listed,
                                          NULL, inf);
     if (inf->call == NULL) {
@@ -216,6 +211,10 @@ ngx_k8s_metrics_informer_watch(ngx_k8s_metrics_informer_t *inf)
     path.data = buf;
     path.len = p - buf;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, inf->api->log, 0,
+                   "k8s metrics: watching %s from resourceVersion %s",
+                   inf->name, inf->rv);
+
     inf->relist = 0;
     inf->events = 0;
     inf->watch_started = ngx_current_msec;
@@ -243,8 +242,9 @@ ngx_k8s_metrics_informer_event(ngx_k8s_metrics_call_t *call, u_char *line,
     ngx_k8s_metrics_informer_t *inf = call->data;
 
     json_t        *event, *object, *message;
+    ngx_int_t      kind;
     ngx_str_t      text;
-    ngx_uint_t     kind, level;
+    ngx_uint_t     level;
     const char    *type;
     json_error_t   error;
 
@@ -269,7 +269,9 @@ ngx_k8s_metrics_informer_event(ngx_k8s_metrics_call_t *call, u_char *line,
 
     inf->events++;
 
-    if (ngx_strcmp(type, "ERROR") == 0) {
+    kind = ngx_k8s_metrics_watch_event(type);
+
+    if (kind == NGX_ERROR) {
         /* 410 Gone, "too old resource version": start over with a list */
 
         message = json_object_get(object, "message");
@@ -296,26 +298,12 @@ ngx_k8s_metrics_informer_event(ngx_k8s_metrics_call_t *call, u_char *line,
 
     ngx_k8s_metrics_informer_set_rv(inf, object);
 
-    if (ngx_strcmp(type, "BOOKMARK") == 0) {
+    if (kind == NGX_DECLINED) {
         json_decref(event);
         return NGX_OK;
     }
 
-    if (ngx_strcmp(type, "ADDED") == 0) {
-        kind = NGX_K8S_METRICS_EVENT_ADDED;
-
-    } else if (ngx_strcmp(type, "MODIFIED") == 0) {
-        kind = NGX_K8S_METRICS_EVENT_MODIFIED;
-
-    } else if (ngx_strcmp(type, "DELETED") == 0) {
-        kind = NGX_K8S_METRICS_EVENT_DELETED;
-
-    } else {
-        json_decref(event);
-        return NGX_OK;
-    }
-
-    inf->handler(inf, kind, object);
+    inf->handler(inf, (ngx_uint_t) kind, object);
 
     json_decref(event);
 
@@ -328,62 +316,61 @@ ngx_k8s_metrics_informer_watched(ngx_k8s_metrics_call_t *call)
 {
     ngx_k8s_metrics_informer_t *inf = call->data;
 
-    ngx_str_t   error;
-    ngx_uint_t  empty;
+    ngx_str_t                    error;
+    ngx_k8s_metrics_watch_end_e  next;
 
     inf->call = NULL;
 
-    if (inf->relist || call->status == 410) {
+    next = ngx_k8s_metrics_watch_ended(inf->relist, call->status,
+                                       call->error
+                                       && call->result
+                                          != CURLE_OPERATION_TIMEDOUT,
+                                       inf->events,
+                                       ngx_current_msec - inf->watch_started,
+                                       &inf->empty_watches);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, inf->api->log, 0,
+                   "k8s metrics: watch of %s ended: HTTP %l, next %d",
+                   inf->name, call->status, (int) next);
+
+    switch (next) {
+
+    case NGX_K8S_METRICS_WATCH_LIST:
         ngx_k8s_metrics_informer_list(inf);
         return;
-    }
 
-    empty = call->status == 200 && inf->events == 0
-            && ngx_current_msec - inf->watch_started < 1000;
-
-    inf->empty_watches = empty ? inf->empty_watches + 1 : 0;
-
-    if (inf->empty_watches == NGX_K8S_METRICS_EMPTY_WATCHES) {
+    case NGX_K8S_METRICS_WATCH_EMPTY:
         ngx_log_error(NGX_LOG_ERR, inf->api->log, 0,
                       "k8s metrics: watching %s (GET %s): %d watches in a "
                       "row ended within 1 s without an event: listing again",
                       inf->name, call->url, NGX_K8S_METRICS_EMPTY_WATCHES);
-        inf->empty_watches = 0;
         ngx_k8s_metrics_informer_retry(inf, 1);
         return;
-    }
 
-    if (call->status != 200
-        || (call->error && call->result != CURLE_OPERATION_TIMEDOUT))
-    {
+    case NGX_K8S_METRICS_WATCH_FAILED:
         ngx_k8s_metrics_api_error(call, &error);
         ngx_log_error(NGX_LOG_ERR, inf->api->log, 0,
                       "k8s metrics: watching %s (GET %s) failed: HTTP %l: "
                       "%V", inf->name, call->url, call->status, &error);
         ngx_k8s_metrics_informer_retry(inf, 0);
         return;
-    }
 
-    /* the stream ended (its timeout, or cut): go on from where it was */
-
-    if (empty) {
+    case NGX_K8S_METRICS_WATCH_QUIET:
         ngx_log_error(NGX_LOG_INFO, inf->api->log, 0,
                       "k8s metrics: watching %s (GET %s): the stream ended "
                       "within 1 s without an event", inf->name, call->url);
-    }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, inf->api->log, 0,
-                   "k8s metrics: watch of %s ended, watching again",
-                   inf->name);
+        /* fall through */
 
-    if (ngx_current_msec - inf->watch_started < 1000) {
+    case NGX_K8S_METRICS_WATCH_SHORT:
         /* a stream that ends at once is a failure in disguise */
         ngx_k8s_metrics_informer_retry(inf, 0);
         return;
-    }
 
-    inf->backoff = 0;
-    ngx_k8s_metrics_informer_watch(inf);
+    default: /* NGX_K8S_METRICS_WATCH_AGAIN: the stream's timeout, or cut */
+        inf->backoff = 0;
+        ngx_k8s_metrics_informer_watch(inf);
+    }
 }
 
 
@@ -402,9 +389,11 @@ ngx_k8s_metrics_informer_retry(ngx_k8s_metrics_informer_t *inf,
         inf->cont = NULL;
     }
 
-    inf->backoff = inf->backoff ? ngx_min(inf->backoff * 2,
-                                          NGX_K8S_METRICS_BACKOFF_MAX)
-                                : NGX_K8S_METRICS_BACKOFF_MIN;
+    inf->backoff = ngx_k8s_metrics_backoff(inf->backoff);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, inf->api->log, 0,
+                   "k8s metrics: %s: %s again in %M ms", inf->name,
+                   inf->relist ? "listing" : "watching", inf->backoff);
 
     ngx_add_timer(&inf->retry, inf->backoff);
 }

@@ -8,7 +8,10 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_parser.h"
 
 #include <math.h>
 #include <float.h>

@@ -6,7 +6,10 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_quantity.h"
 
 
 /* indexes into the suffix tables below */

@@ -6,7 +6,16 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_send.h"
+#include "ngx_k8s_metrics_emit.h"
+#include "ngx_k8s_metrics_selector.h"
+#include "ngx_k8s_metrics_quantity.h"
 
 
 typedef struct {
@@ -18,6 +27,7 @@ typedef struct {
     ngx_flag_t                      table;
     ngx_flag_t                      table_rows;   /* "rows" opened */
     ngx_k8s_metrics_emit_t          emit;
+    ngx_k8s_metrics_render_req_t    render;
     ngx_int_t                       rc;         /* of a response sent */
     time_t                          now_time;
     u_char                          now[NGX_K8S_METRICS_QUANTITY_LEN];
@@ -266,6 +276,12 @@ ngx_k8s_metrics_end(ngx_k8s_metrics_query_t *q, const char *list_kind)
         ngx_k8s_metrics_emit_close(e, '}');
     }
 
+    if (ngx_k8s_metrics_emit_end(q->r, e) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_k8s_metrics_render_keep(q->r, &q->render, e);
+
     return ngx_k8s_metrics_send_emitted(q->r, NGX_HTTP_OK, e);
 }
 
@@ -285,7 +301,7 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
 
     ngx_k8s_metrics_emit_init(&q->emit, r->pool, ngx_k8s_metrics_pretty(r));
 
-    /* where the time of the answer is, for a rendering kept (json.c) */
+    /* where the time of the answer is, for a rendering kept (render.c) */
     q->emit.stamps = ngx_array_create(r->pool, 16, sizeof(size_t));
 
     /* metrics-server stamps every object with the time it answers */
@@ -327,8 +343,13 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     ngx_sprintf(key.data, "%V?%V%c%c", &r->uri, &r->args,
                 q->table ? 'T' : 'J', q->emit.pretty ? 'P' : 'C');
 
-    q->rc = ngx_k8s_metrics_render_lookup(r, q->snap, q->snap->published,
-                                          &key, q->now_time, q->now_len);
+    q->render.key = key;
+    q->render.snapshot = q->snap;
+    q->render.published = q->snap->published;
+    q->render.now = q->now_time;
+    q->render.now_len = q->now_len;
+
+    q->rc = ngx_k8s_metrics_render_lookup(r, &q->render);
 
     return q->rc == NGX_DECLINED ? NGX_OK : NGX_DONE;
 }

@@ -9,7 +9,16 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <openssl/sha.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_auth.h"
+#include "ngx_k8s_metrics_review_key.h"
+#include "ngx_k8s_metrics_utf8.h"
 
 
 #define NGX_K8S_METRICS_REVIEW_TTL   10000
@@ -58,19 +67,6 @@ static json_t *ngx_k8s_metrics_review_load(ngx_str_t *body, ngx_uint_t kind,
 static void ngx_k8s_metrics_review_unnul(ngx_str_t *body);
 static ngx_int_t ngx_k8s_metrics_review_answer(ngx_k8s_metrics_review_t *rv,
     json_t *status, ngx_uint_t *allowed, ngx_str_t *data);
-static json_t *ngx_k8s_metrics_review_user(ngx_pool_t *pool,
-    ngx_k8s_metrics_identity_t *id);
-static json_t *ngx_k8s_metrics_review_attributes(ngx_pool_t *pool,
-    ngx_k8s_metrics_request_info_t *info);
-static ngx_int_t ngx_k8s_metrics_review_set(ngx_pool_t *pool,
-    json_t *object, const char *key, ngx_str_t *value);
-static ngx_int_t ngx_k8s_metrics_review_append(ngx_pool_t *pool,
-    json_t *array, ngx_array_t *values);
-static json_t *ngx_k8s_metrics_review_string(ngx_pool_t *pool,
-    ngx_str_t *s);
-static ngx_int_t ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool,
-    ngx_str_t *s, ngx_str_t *out);
-static size_t ngx_k8s_metrics_utf8_len(u_char *p, u_char *last);
 static ngx_int_t ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool,
     ngx_str_t *text, ngx_k8s_metrics_identity_t *id);
 static ngx_int_t ngx_k8s_metrics_copy_json_string(ngx_pool_t *pool,
@@ -84,9 +80,12 @@ static void ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf,
     u_char *digest, ngx_uint_t kind, ngx_uint_t allowed, ngx_str_t *data,
     ngx_log_t *log);
 static size_t ngx_k8s_metrics_cache_cost(size_t size);
-static void ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf);
+static void ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_log_t *log);
 static void ngx_k8s_metrics_cache_drop(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_review_node_t *rn);
+static void ngx_k8s_metrics_review_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
 /* every worker: its own client for reviews */
@@ -147,10 +146,10 @@ ngx_k8s_metrics_review_token(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-    if (ctx->review_done) {
-        ctx->review_done = 0;
-        allowed = ctx->review_allowed;
-        user = ctx->review_data;
+    if (ctx->review->done) {
+        ctx->review->done = 0;
+        allowed = ctx->review->allowed;
+        user = ctx->review->answer;
 
     } else {
         /*
@@ -186,7 +185,7 @@ ngx_k8s_metrics_review_token(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
         }
     }
 
-    if (ctx->review_failed) {
+    if (ctx->review->failed) {
         return NGX_DECLINED;
     }
 
@@ -216,8 +215,7 @@ ngx_int_t
 ngx_k8s_metrics_review_access(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason)
 {
-    char                         *canonical;
-    json_t                       *body, *spec, *attributes;
+    json_t                       *body, *spec;
     ngx_str_t                     path;
     ngx_uint_t                    allowed;
     ngx_k8s_metrics_main_conf_t  *kmcf;
@@ -225,44 +223,23 @@ ngx_k8s_metrics_review_access(ngx_http_request_t *r,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
-    if (ctx->review_done) {
-        ctx->review_done = 0;
+    if (ctx->review->done) {
+        ctx->review->done = 0;
 
-        if (ctx->review_failed) {
-            *reason = ctx->review_data;
+        if (ctx->review->failed) {
+            *reason = ctx->review->answer;
             return NGX_ERROR;
         }
 
-        *reason = ctx->review_data;
-        return ctx->review_allowed ? NGX_OK : NGX_DECLINED;
+        *reason = ctx->review->answer;
+        return ctx->review->allowed ? NGX_OK : NGX_DECLINED;
     }
 
-    spec = ngx_k8s_metrics_review_user(r->pool, &ctx->identity);
+    spec = ngx_k8s_metrics_review_spec(r->pool, &ctx->identity, &ctx->info,
+                                       digest);
     if (spec == NULL) {
         return NGX_ERROR;
     }
-
-    attributes = ngx_k8s_metrics_review_attributes(r->pool, &ctx->info);
-
-    if (attributes == NULL || json_object_update_new(spec, attributes) != 0) {
-        json_decref(spec);
-        return NGX_ERROR;
-    }
-
-    /*
-     * the cache key: the whole spec, keys sorted, as the apiserver gets
-     * it (identities that differ only in bytes that are not UTF-8 ask the
-     * same review, and share its answer)
-     */
-
-    canonical = json_dumps(spec, JSON_COMPACT|JSON_SORT_KEYS);
-    if (canonical == NULL) {
-        json_decref(spec);
-        return NGX_ERROR;
-    }
-
-    SHA256((u_char *) canonical, ngx_strlen(canonical), digest);
-    free(canonical);
 
     if (ngx_k8s_metrics_cache_get(kmcf, digest, NGX_K8S_METRICS_REVIEW_ACCESS,
                                   r->pool, &allowed, reason)
@@ -311,7 +288,7 @@ ngx_k8s_metrics_review_start(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
     call = ngx_k8s_metrics_api_call(ngx_k8s_metrics_reviewer, "POST", path,
                                     body, NULL,
                                     ngx_k8s_metrics_reviewer->kmcf
-                                        ->apiserver_timeout,
+                                        ->apiserver.timeout,
                                     ngx_k8s_metrics_review_done, NULL, rv);
     json_decref(body);
 
@@ -336,9 +313,9 @@ ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call)
 
     ctx = rv->ctx;
 
-    ctx->review_done = 1;
-    ctx->review_failed = 0;
-    ngx_str_null(&ctx->review_data);
+    ctx->review->done = 1;
+    ctx->review->failed = 0;
+    ngx_str_null(&ctx->review->answer);
 
     doc = NULL;
 
@@ -370,9 +347,9 @@ ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call)
                                     "status", call->body.len);
 
     } else {
-        ctx->review_allowed = allowed;
-        ctx->review_data.len = data.len;
-        ctx->review_data.data = ngx_pstrdup(rv->r->pool, &data);
+        ctx->review->allowed = allowed;
+        ctx->review->answer.len = data.len;
+        ctx->review->answer.data = ngx_pstrdup(rv->r->pool, &data);
 
         ngx_k8s_metrics_cache_put(call->api->kmcf, rv->digest, rv->kind,
                                   allowed, &data, rv->r->connection->log);
@@ -380,7 +357,7 @@ ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call)
 
     json_decref(doc);
 
-    ngx_k8s_metrics_api_resume(rv->r);
+    ctx->review->handler(ctx->review);
 }
 
 
@@ -423,10 +400,10 @@ ngx_k8s_metrics_review_fail(ngx_k8s_metrics_review_t *rv,
                   ? "TokenReview" : "SubjectAccessReview",
                   call->url, call->status, &error);
 
-    rv->ctx->review_failed = 1;
+    rv->ctx->review->failed = 1;
 
-    rv->ctx->review_data.data = ngx_pstrdup(rv->r->pool, &error);
-    rv->ctx->review_data.len = rv->ctx->review_data.data ? error.len : 0;
+    rv->ctx->review->answer.data = ngx_pstrdup(rv->r->pool, &error);
+    rv->ctx->review->answer.len = rv->ctx->review->answer.data ? error.len : 0;
 }
 
 
@@ -582,304 +559,6 @@ ngx_k8s_metrics_review_answer(ngx_k8s_metrics_review_t *rv, json_t *status,
 
 
 /*
- * The "user", "groups", "extra", "uid" of a SubjectAccessReviewSpec.  Each
- * byte that is not UTF-8 is U+FFFD, as Go's encoding/json writes it
- * (kube-apiserver's aggregator passes the bytes it has); extra keys that
- * become the same keep all their values.
- */
-
-static json_t *
-ngx_k8s_metrics_review_user(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id)
-{
-    json_t                   *spec, *groups, *extra, *values;
-    ngx_str_t                 key;
-    ngx_uint_t                i;
-    ngx_k8s_metrics_extra_t  *e;
-
-    spec = json_object();
-    if (spec == NULL) {
-        return NULL;
-    }
-
-    if (ngx_k8s_metrics_review_set(pool, spec, "user", &id->user) != NGX_OK) {
-        goto failed;
-    }
-
-    groups = json_array();
-
-    if (json_object_set_new(spec, "groups", groups) != 0
-        || ngx_k8s_metrics_review_append(pool, groups, &id->groups) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    if (id->extra.nelts) {
-        extra = json_object();
-
-        if (json_object_set_new(spec, "extra", extra) != 0) {
-            goto failed;
-        }
-
-        e = id->extra.elts;
-
-        for (i = 0; i < id->extra.nelts; i++) {
-            if (ngx_k8s_metrics_utf8_replace(pool, &e[i].key, &key)
-                == NGX_ERROR)
-            {
-                goto failed;
-            }
-
-            values = json_object_getn(extra, (char *) key.data, key.len);
-
-            if (values == NULL) {
-                values = json_array();
-
-                if (json_object_setn_new(extra, (char *) key.data, key.len,
-                                         values)
-                    != 0)
-                {
-                    goto failed;
-                }
-            }
-
-            if (ngx_k8s_metrics_review_append(pool, values, &e[i].values)
-                != NGX_OK)
-            {
-                goto failed;
-            }
-        }
-    }
-
-    if (id->uid.len
-        && ngx_k8s_metrics_review_set(pool, spec, "uid", &id->uid) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    return spec;
-
-failed:
-
-    json_decref(spec);
-
-    return NULL;
-}
-
-
-/* the request's resource attributes, or non-resource ones */
-
-static json_t *
-ngx_k8s_metrics_review_attributes(ngx_pool_t *pool,
-    ngx_k8s_metrics_request_info_t *info)
-{
-    json_t     *attrs, *wrap;
-    ngx_str_t   group, version;
-
-    attrs = json_object();
-    if (attrs == NULL) {
-        return NULL;
-    }
-
-    wrap = json_object();
-
-    if (!info->resource_request) {
-        if (json_object_set_new(wrap, "nonResourceAttributes", attrs) != 0
-            || ngx_k8s_metrics_review_set(pool, attrs, "path", &info->path)
-               != NGX_OK
-            || ngx_k8s_metrics_review_set(pool, attrs, "verb", &info->verb)
-               != NGX_OK)
-        {
-            json_decref(wrap);
-            return NULL;
-        }
-
-        return wrap;
-    }
-
-    ngx_str_set(&group, NGX_K8S_METRICS_GROUP);
-    ngx_str_set(&version, NGX_K8S_METRICS_VERSION);
-
-    if (json_object_set_new(wrap, "resourceAttributes", attrs) != 0
-        || ngx_k8s_metrics_review_set(pool, attrs, "verb", &info->verb)
-           != NGX_OK
-        || ngx_k8s_metrics_review_set(pool, attrs, "group", &group) != NGX_OK
-        || ngx_k8s_metrics_review_set(pool, attrs, "version", &version)
-           != NGX_OK
-        || ngx_k8s_metrics_review_set(pool, attrs, "resource",
-                                      &info->resource)
-           != NGX_OK
-        || (info->namespace.len
-            && ngx_k8s_metrics_review_set(pool, attrs, "namespace",
-                                          &info->namespace)
-               != NGX_OK)
-        || (info->name.len
-            && ngx_k8s_metrics_review_set(pool, attrs, "name", &info->name)
-               != NGX_OK))
-    {
-        json_decref(wrap);
-        return NULL;
-    }
-
-    return wrap;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_review_set(ngx_pool_t *pool, json_t *object, const char *key,
-    ngx_str_t *value)
-{
-    if (json_object_set_new(object, key,
-                            ngx_k8s_metrics_review_string(pool, value))
-        != 0)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_review_append(ngx_pool_t *pool, json_t *array,
-    ngx_array_t *values)
-{
-    ngx_str_t   *v;
-    ngx_uint_t   i;
-
-    v = values->elts;
-
-    for (i = 0; i < values->nelts; i++) {
-        if (json_array_append_new(array,
-                                  ngx_k8s_metrics_review_string(pool, &v[i]))
-            != 0)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static json_t *
-ngx_k8s_metrics_review_string(ngx_pool_t *pool, ngx_str_t *s)
-{
-    ngx_str_t  valid;
-
-    if (ngx_k8s_metrics_utf8_replace(pool, s, &valid) == NGX_ERROR) {
-        return NULL;
-    }
-
-    return json_stringn_nocheck((char *) valid.data, valid.len);
-}
-
-
-/*
- * *out is s with each byte that is not part of valid UTF-8 replaced by
- * U+FFFD, one for one, as Go's utf8.DecodeRune() reads them (encoding/json
- * writes strings so): NGX_OK when s is valid UTF-8 (*out is s), else
- * NGX_DECLINED with a copy from the pool, or without a pool no copy.
- */
-
-static ngx_int_t
-ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
-{
-    u_char  *p, *last, *q;
-    size_t   n, bad;
-
-    *out = *s;
-
-    last = s->data + s->len;
-    bad = 0;
-
-    for (p = s->data; p < last; p += n ? n : 1) {
-        n = ngx_k8s_metrics_utf8_len(p, last);
-        bad += (n == 0);
-    }
-
-    if (bad == 0) {
-        return NGX_OK;
-    }
-
-    if (pool == NULL) {
-        return NGX_DECLINED;
-    }
-
-    out->data = ngx_pnalloc(pool, s->len + 2 * bad);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    q = out->data;
-
-    for (p = s->data; p < last; p += n ? n : 1) {
-        n = ngx_k8s_metrics_utf8_len(p, last);
-
-        if (n) {
-            q = ngx_cpymem(q, p, n);
-
-        } else {
-            q = ngx_cpymem(q, "\xef\xbf\xbd", 3);
-        }
-    }
-
-    out->len = q - out->data;
-
-    return NGX_DECLINED;
-}
-
-
-/*
- * The length of the UTF-8 sequence at p, 0 when it is not one (RFC 3629:
- * no overlong forms, no surrogates, nothing over U+10FFFF).
- */
-
-static size_t
-ngx_k8s_metrics_utf8_len(u_char *p, u_char *last)
-{
-    u_char  lo, hi;
-    size_t  n, i;
-
-    if (*p < 0x80) {
-        return 1;
-    }
-
-    if (*p < 0xc2 || *p > 0xf4) {
-        return 0;
-    }
-
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (*p < 0xe0) {
-        n = 2;
-
-    } else if (*p < 0xf0) {
-        n = 3;
-        lo = (*p == 0xe0) ? 0xa0 : 0x80;
-        hi = (*p == 0xed) ? 0x9f : 0xbf;
-
-    } else {
-        n = 4;
-        lo = (*p == 0xf0) ? 0x90 : 0x80;
-        hi = (*p == 0xf4) ? 0x8f : 0xbf;
-    }
-
-    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-
-    for (i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-
-    return n;
-}
-
-
-/*
  * A TokenReview's UserInfo: username, uid, groups, extra; strings whole,
  * NUL included.
  */
@@ -1017,7 +696,7 @@ ngx_k8s_metrics_cache_get(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
-    ngx_k8s_metrics_cache_expire(kmcf);
+    ngx_k8s_metrics_cache_expire(kmcf, pool->log);
 
     node = kmcf->sh->reviews.root;
     sentinel = kmcf->sh->reviews.sentinel;
@@ -1056,6 +735,12 @@ ngx_k8s_metrics_cache_get(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                   "k8s metrics: review cache %s for %s %ui",
+                   found ? "hit" : "miss",
+                   kind == NGX_K8S_METRICS_REVIEW_TOKEN
+                   ? "TokenReview" : "SubjectAccessReview", key);
+
     return found;
 }
 
@@ -1090,7 +775,7 @@ ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
-    ngx_k8s_metrics_cache_expire(kmcf);
+    ngx_k8s_metrics_cache_expire(kmcf, log);
 
     for ( ;; ) {
         if (kmcf->sh->reviews_size + cost <= share) {
@@ -1107,8 +792,12 @@ ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
         }
 
         q = ngx_queue_last(&kmcf->sh->reviews_queue);
-        ngx_k8s_metrics_cache_drop(kmcf,
-               ngx_queue_data(q, ngx_k8s_metrics_review_node_t, queue));
+        rn = ngx_queue_data(q, ngx_k8s_metrics_review_node_t, queue);
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "k8s metrics: review cache evicts %ui", rn->node.key);
+
+        ngx_k8s_metrics_cache_drop(kmcf, rn);
     }
 
     ngx_memcpy(&rn->node.key, digest, sizeof(ngx_rbtree_key_t));
@@ -1123,6 +812,10 @@ ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
     ngx_rbtree_insert(&kmcf->sh->reviews, &rn->node);
     ngx_queue_insert_head(&kmcf->sh->reviews_queue, &rn->queue);
     kmcf->sh->reviews_size += cost;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "k8s metrics: review cache keeps %ui (%s), %uz bytes",
+                   rn->node.key, allowed ? "allowed" : "denied", cost);
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 }
@@ -1148,7 +841,8 @@ ngx_k8s_metrics_cache_cost(size_t size)
 /* under the zone's mutex: drops what has expired */
 
 static void
-ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf)
+ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_log_t *log)
 {
     ngx_queue_t                    *q;
     ngx_k8s_metrics_review_node_t  *rn;
@@ -1160,6 +854,9 @@ ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf)
         if ((ngx_msec_int_t) (rn->expires - ngx_current_msec) > 0) {
             return;
         }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "k8s metrics: review cache expires %ui", rn->node.key);
 
         ngx_k8s_metrics_cache_drop(kmcf, rn);
     }
@@ -1179,9 +876,20 @@ ngx_k8s_metrics_cache_drop(ngx_k8s_metrics_main_conf_t *kmcf,
 }
 
 
-/* the tree's insert: equal keys ordered by the whole digest */
+/* a new zone: the review cache's part of its head */
 
 void
+ngx_k8s_metrics_review_init_zone(ngx_k8s_metrics_shctx_t *sh)
+{
+    ngx_rbtree_init(&sh->reviews, &sh->reviews_sentinel,
+                    ngx_k8s_metrics_review_insert);
+    ngx_queue_init(&sh->reviews_queue);
+}
+
+
+/* the tree's insert: equal keys ordered by the whole digest */
+
+static void
 ngx_k8s_metrics_review_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
 {

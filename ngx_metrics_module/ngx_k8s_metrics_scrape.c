@@ -9,7 +9,14 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_client.h"
+#include "ngx_k8s_metrics_parser.h"
 
 
 /*
@@ -91,6 +98,7 @@ struct ngx_k8s_metrics_scraper_s {
     unsigned                        running:1;
 
     struct curl_slist              *headers;
+    char                           *token;      /* the Authorization line */
     time_t                          token_mtime;
 
     ngx_k8s_metrics_cluster_t      *cluster;    /* nodes from the apiserver */
@@ -189,7 +197,7 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     s->kmcf = kmcf;
     s->log = cycle->log;
 
-    n = kmcf->nodes ? kmcf->nodes->nelts : 0;
+    n = kmcf->kubelet.nodes ? kmcf->kubelet.nodes->nelts : 0;
 
     s->curl = ngx_k8s_metrics_curl_create(cycle->pool, cycle->log, n + 16);
     if (s->curl == NULL) {
@@ -213,20 +221,20 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    if (n && ngx_k8s_metrics_scraper_set_nodes(s, kmcf->nodes->elts, n)
+    if (n && ngx_k8s_metrics_scraper_set_nodes(s, kmcf->kubelet.nodes->elts, n)
              != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (kmcf->apiserver_url.len) {
+    if (kmcf->apiserver.url.len) {
         s->cluster = ngx_k8s_metrics_cluster_init(cycle, kmcf, s->curl);
         if (s->cluster == NULL) {
             return NGX_ERROR;
         }
     }
 
-    if (kmcf->kubelet_insecure_tls) {
+    if (kmcf->kubelet.insecure_tls) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "k8s metrics: k8s_metrics_kubelet_insecure_tls is on: "
                       "kubelet certificates are not verified");
@@ -292,6 +300,10 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
 
     if (s->headers) {
         curl_slist_free_all(s->headers);
+    }
+
+    if (s->token) {
+        ngx_free(s->token);
     }
 
     if (s->pool) {
@@ -421,11 +433,11 @@ ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) kmcf->kubelet_timeout);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) kmcf->kubelet.timeout);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long) kmcf->kubelet_timeout);
+                     (long) kmcf->kubelet.timeout);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t) kmcf->kubelet_max_body);
+                     (curl_off_t) kmcf->kubelet.max_body);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
                      ngx_k8s_metrics_scrape_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, k);
@@ -433,25 +445,25 @@ ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "ngx_metrics_module");
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 
-    if (kmcf->kubelet_insecure_tls) {
+    if (kmcf->kubelet.insecure_tls) {
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
 
     } else {
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->kubelet_ca.data);
+        curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->kubelet.ca.data);
         curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
         curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION,
                          ngx_k8s_metrics_scrape_ssl_ctx);
         curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, k);
     }
 
-    if (kmcf->kubelet_certificate.len) {
+    if (kmcf->kubelet.certificate.len) {
         curl_easy_setopt(easy, CURLOPT_SSLCERT,
-                         kmcf->kubelet_certificate.data);
+                         kmcf->kubelet.certificate.data);
         curl_easy_setopt(easy, CURLOPT_SSLKEY,
-                         kmcf->kubelet_certificate_key.data);
+                         kmcf->kubelet.certificate_key.data);
     }
 }
 
@@ -610,7 +622,7 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
                       "kubelets answered; k8s_metrics_kubelet_timeout is "
                       "%M ms, k8s_metrics_resolution %M ms)",
                       ngx_current_msec - s->started, s->finished,
-                      s->nkubelets, s->kmcf->kubelet_timeout,
+                      s->nkubelets, s->kmcf->kubelet.timeout,
                       s->kmcf->resolution);
 
     } else {
@@ -660,6 +672,10 @@ ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
     s->started = ngx_current_msec;
     s->next = 0;
     s->finished = 0;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: scrape cycle of %ui kubelets begins",
+                   s->nkubelets);
 
     ngx_k8s_metrics_scrape_next(s);
 }
@@ -755,7 +771,7 @@ ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
     len = size * nmemb;
     k->received += len;
 
-    if (k->received > k->scraper->kmcf->kubelet_max_body) {
+    if (k->received > k->scraper->kmcf->kubelet.max_body) {
         k->too_large = 1;
         return 0;
     }
@@ -1103,6 +1119,12 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
         }
     }
 
+    ngx_log_debug6(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: node \"%V\" scraped: curl %d, HTTP %l, "
+                   "%s, %ui containers, %M ms", &k->node->name, (int) result,
+                   k->status, batch->ok ? "taken" : "failed",
+                   batch->containers.nelts, batch->duration);
+
     batch->malformed = k->parser.malformed;
 
     s->lines[s->nlines++] = k->line;
@@ -1200,11 +1222,11 @@ ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
         npods += ngx_k8s_metrics_new_pod(cs, i);
     }
 
-    if (npods > k->scraper->kmcf->kubelet_max_pods) {
+    if (npods > k->scraper->kmcf->kubelet.max_pods) {
         ngx_k8s_metrics_scrape_fail(k, "the kubelet reports %ui pods, more "
                                     "than k8s_metrics_kubelet_max_pods "
                                     "(%ui)", npods,
-                                    k->scraper->kmcf->kubelet_max_pods);
+                                    k->scraper->kmcf->kubelet.max_pods);
         return NGX_DECLINED;
     }
 
@@ -1546,7 +1568,7 @@ ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
 {
     size_t  max;
 
-    max = k->scraper->kmcf->kubelet_max_body;
+    max = k->scraper->kmcf->kubelet.max_body;
 
     if (k->too_large || result == CURLE_FILESIZE_EXCEEDED) {
         ngx_k8s_metrics_scrape_fail(k, "the response is larger than "
@@ -1573,7 +1595,7 @@ ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
     case CURLE_OPERATION_TIMEDOUT:
         ngx_k8s_metrics_scrape_fail(k, "no complete answer within "
                                     "k8s_metrics_kubelet_timeout (%M ms): "
-                                    "%s", k->scraper->kmcf->kubelet_timeout,
+                                    "%s", k->scraper->kmcf->kubelet.timeout,
                                     k->errbuf);
         return;
 
@@ -1610,8 +1632,7 @@ ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
     default:
         /* a kubelet may echo the request: never the token, here or in
          * /metrics */
-        ngx_k8s_metrics_redact(&k->body, k->scraper->headers
-                                         ? k->scraper->headers->data : NULL);
+        ngx_k8s_metrics_redact(&k->body, k->scraper->token);
 
         ngx_k8s_metrics_scrape_fail(k, "the kubelet answered HTTP %l: "
                                     "\"%V\"", k->status, &k->body);
@@ -1750,48 +1771,26 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 static ngx_int_t
 ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
 {
-    u_char                       *header;
-    ngx_str_t                     token;
-    ngx_file_info_t               fi;
+    ngx_int_t                     rc;
     struct curl_slist            *headers;
     ngx_k8s_metrics_main_conf_t  *kmcf;
-    u_char                        buf[16384];
 
     kmcf = s->kmcf;
 
-    if (kmcf->kubelet_token_file.len == 0) {
+    if (kmcf->kubelet.token_file.len == 0) {
         return NGX_OK;
     }
 
-    if (ngx_file_info(kmcf->kubelet_token_file.data, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, s->log, ngx_errno,
-                      "k8s metrics: cannot read k8s_metrics_kubelet_token_file "
-                      "\"%V\"%s", &kmcf->kubelet_token_file,
-                      s->headers ? ", the previous token is kept" : "");
-        return NGX_OK;
+    rc = ngx_k8s_metrics_token_read(&kmcf->kubelet.token_file,
+                                    "k8s_metrics_kubelet_token_file",
+                                    &s->token_mtime, &s->token, s->log);
+    if (rc != NGX_OK) {
+        return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
     }
 
-    if (s->headers && ngx_file_mtime(&fi) == s->token_mtime) {
-        return NGX_OK;
-    }
-
-    if (ngx_k8s_metrics_read_token(&kmcf->kubelet_token_file, buf,
-                                   sizeof(buf), &token, s->log)
-        != NGX_OK)
-    {
-        return NGX_OK;
-    }
-
-    header = ngx_pnalloc(s->pool, sizeof("Authorization: Bearer ")
-                                  + token.len);
-    if (header == NULL) {
-        return NGX_ERROR;
-    }
-
-    *ngx_sprintf(header, "Authorization: Bearer %V", &token) = '\0';
-
-    headers = curl_slist_append(NULL, (char *) header);
+    headers = curl_slist_append(NULL, s->token);
     if (headers == NULL) {
+        s->token_mtime = 0;     /* read again next cycle */
         return NGX_ERROR;
     }
 
@@ -1800,7 +1799,6 @@ ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
     }
 
     s->headers = headers;
-    s->token_mtime = ngx_file_mtime(&fi);
 
     return NGX_OK;
 }

@@ -8,7 +8,11 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics_selector.h"
+#include "ngx_k8s_metrics_utf8.h"
 
 
 typedef enum {
@@ -79,8 +83,6 @@ static void ngx_k8s_metrics_sel_found(ngx_k8s_metrics_sel_parser_t *p,
     ngx_str_t *lit, char *expected);
 static ngx_int_t ngx_k8s_metrics_sel_push_value(ngx_array_t *values,
     u_char *data, size_t len);
-static void ngx_k8s_metrics_sel_sort(ngx_str_t *a, ngx_uint_t n);
-static ngx_int_t ngx_k8s_metrics_sel_cmp(ngx_str_t *a, ngx_str_t *b);
 static ngx_uint_t ngx_k8s_metrics_sel_check_key(ngx_str_t *key);
 static ngx_uint_t ngx_k8s_metrics_sel_check_value(ngx_str_t *value);
 static ngx_flag_t ngx_k8s_metrics_sel_is_name(u_char *p, size_t len);
@@ -90,8 +92,6 @@ static ngx_int_t ngx_k8s_metrics_sel_field_value(
     ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *rhs, ngx_str_t *value);
 static ngx_int_t ngx_k8s_metrics_sel_unescape(ngx_pool_t *pool,
     ngx_str_t *text, ngx_str_t *out);
-static size_t ngx_k8s_metrics_sel_utf8(u_char *p, u_char *last,
-    uint32_t *rune);
 static ngx_flag_t ngx_k8s_metrics_sel_printable(uint32_t rune);
 static void ngx_k8s_metrics_sel_append(ngx_k8s_metrics_sel_msg_t *m,
     u_char *data, size_t len);
@@ -1110,7 +1110,7 @@ ngx_k8s_metrics_sel_push_value(ngx_array_t *values, u_char *data, size_t len)
 
 /* a heap sort: no allocation, and no quadratic time on long selectors */
 
-static void
+void
 ngx_k8s_metrics_sel_sort(ngx_str_t *a, ngx_uint_t n)
 {
     ngx_str_t   t;
@@ -1154,7 +1154,7 @@ ngx_k8s_metrics_sel_sort(ngx_str_t *a, ngx_uint_t n)
 
 /* Go's string order: bytes, then length */
 
-static ngx_int_t
+ngx_int_t
 ngx_k8s_metrics_sel_cmp(ngx_str_t *a, ngx_str_t *b)
 {
     size_t     len;
@@ -1394,7 +1394,7 @@ ngx_k8s_metrics_sel_field_value(ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *rhs,
     escaped = 0;
 
     for (p = rhs->data; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_sel_utf8(p, last, &rune);
+        w = ngx_k8s_metrics_utf8_decode(p, last, &rune);
 
         if (escaped) {
             if (rune != '\\' && rune != ',' && rune != '=') {
@@ -1512,68 +1512,6 @@ ngx_k8s_metrics_sel_unescape(ngx_pool_t *pool, ngx_str_t *text,
 }
 
 
-/* utf8.DecodeRune(): the length of a valid rune at p, or 0 */
-
-static size_t
-ngx_k8s_metrics_sel_utf8(u_char *p, u_char *last, uint32_t *rune)
-{
-    size_t    n, i;
-    uint32_t  r, min;
-
-    r = *p;
-
-    if (r < 0x80) {
-        *rune = r;
-        return 1;
-    }
-
-    if (r >= 0xc0 && r < 0xe0) {
-        n = 2;
-        min = 0x80;
-        r &= 0x1f;
-
-    } else if (r >= 0xe0 && r < 0xf0) {
-        n = 3;
-        min = 0x800;
-        r &= 0x0f;
-
-    } else if (r >= 0xf0 && r < 0xf8) {
-        n = 4;
-        min = 0x10000;
-        r &= 0x07;
-
-    } else {
-        goto invalid;
-    }
-
-    if ((size_t) (last - p) < n) {
-        goto invalid;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            goto invalid;
-        }
-
-        r = (r << 6) | (p[i] & 0x3f);
-    }
-
-    if (r < min || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff)) {
-        goto invalid;
-    }
-
-    *rune = r;
-
-    return n;
-
-invalid:
-
-    *rune = 0xfffd;
-
-    return 0;
-}
-
-
 static ngx_flag_t
 ngx_k8s_metrics_sel_printable(uint32_t rune)
 {
@@ -1662,7 +1600,7 @@ ngx_k8s_metrics_sel_append_quoted(ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *s)
     last = s->data + s->len;
 
     for (p = s->data; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_sel_utf8(p, last, &rune);
+        w = ngx_k8s_metrics_utf8_decode(p, last, &rune);
 
         if (w == 0) {
             buf[0] = '\\';
@@ -1773,50 +1711,18 @@ ngx_k8s_metrics_sel_append_problems(ngx_k8s_metrics_sel_msg_t *m,
 static ngx_int_t
 ngx_k8s_metrics_sel_error(ngx_k8s_metrics_sel_msg_t *m, ngx_str_t *error)
 {
-    u_char    *p, *last, *d;
-    size_t     w, bad;
-    uint32_t   rune;
+    ngx_str_t  text;
 
     if (m->nomem) {
         return NGX_ERROR;
     }
 
-    last = m->pos;
-    bad = 0;
+    text.data = m->start;
+    text.len = m->pos - m->start;
 
-    for (p = m->start; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_sel_utf8(p, last, &rune);
-
-        if (w == 0) {
-            bad++;
-        }
-    }
-
-    if (bad == 0) {
-        error->data = m->start;
-        error->len = m->pos - m->start;
-        return NGX_DECLINED;
-    }
-
-    d = ngx_pnalloc(m->pool, (m->pos - m->start) + 2 * bad);
-    if (d == NULL) {
+    if (ngx_k8s_metrics_utf8_replace(m->pool, &text, error) == NGX_ERROR) {
         return NGX_ERROR;
     }
-
-    error->data = d;
-
-    for (p = m->start; p < last; p += w ? w : 1) {
-        w = ngx_k8s_metrics_sel_utf8(p, last, &rune);
-
-        if (w) {
-            d = ngx_cpymem(d, p, w);
-
-        } else {
-            d = ngx_cpymem(d, "\xef\xbf\xbd", 3);
-        }
-    }
-
-    error->len = d - error->data;
 
     return NGX_DECLINED;
 }

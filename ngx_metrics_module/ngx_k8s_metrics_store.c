@@ -13,14 +13,16 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
 
 
-#define NGX_K8S_METRICS_ZONE_MIN      (64 * 1024)
 #define NGX_K8S_METRICS_RETIRE_MAX    60000
-
-/* metrics-server's freshContainerMinMetricsResolution */
-#define NGX_K8S_METRICS_FRESH_MIN     10000
 
 /* readyz: how many cycles old the served snapshot may be (store_fresh) */
 #define NGX_K8S_METRICS_STALE_CYCLES  3
@@ -121,124 +123,12 @@ ngx_msec_t  ngx_k8s_metrics_duration_bounds[NGX_K8S_METRICS_DURATION_BUCKETS] =
     { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 };
 
 
-static ngx_int_t ngx_k8s_metrics_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
+/* a new zone: the store's part of its head */
 
-
-char *
-ngx_k8s_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+void
+ngx_k8s_metrics_store_init_zone(ngx_k8s_metrics_shctx_t *sh)
 {
-    ngx_k8s_metrics_main_conf_t *kmcf = conf;
-
-    u_char     *p;
-    ssize_t     size;
-    ngx_str_t  *value, name, s;
-
-    if (kmcf->shm_zone) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    p = (u_char *) ngx_strchr(value[1].data, ':');
-    if (p == NULL || p == value[1].data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone \"%V\", it must be NAME:SIZE",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    name.data = value[1].data;
-    name.len = p - value[1].data;
-
-    s.data = p + 1;
-    s.len = value[1].data + value[1].len - s.data;
-
-    size = ngx_parse_size(&s);
-
-    if (size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (size < NGX_K8S_METRICS_ZONE_MIN) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small: %z bytes, at least "
-                           "%uz are needed", &value[1], size,
-                           (size_t) NGX_K8S_METRICS_ZONE_MIN);
-        return NGX_CONF_ERROR;
-    }
-
-    kmcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
-                                           &ngx_http_k8s_metrics_module);
-    if (kmcf->shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (kmcf->shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is already used", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    kmcf->shm_zone->init = ngx_k8s_metrics_init_zone;
-    kmcf->shm_zone->data = kmcf;
-
-    return NGX_CONF_OK;
-}
-
-
-/* the zone survives "nginx -s reload": the old store is kept as it is */
-
-static ngx_int_t
-ngx_k8s_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_k8s_metrics_main_conf_t *okmcf = data;
-
-    size_t                        len;
-    ngx_slab_pool_t              *shpool;
-    ngx_k8s_metrics_main_conf_t  *kmcf;
-
-    kmcf = shm_zone->data;
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    kmcf->shpool = shpool;
-
-    if (okmcf) {
-        kmcf->sh = okmcf->sh;
-        return NGX_OK;
-    }
-
-    if (shm_zone->shm.exists) {
-        kmcf->sh = shpool->data;
-        return NGX_OK;
-    }
-
-    kmcf->sh = ngx_slab_calloc(shpool, sizeof(ngx_k8s_metrics_shctx_t));
-    if (kmcf->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    shpool->data = kmcf->sh;
-
-    kmcf->sh->started = ngx_current_msec;
-
-    ngx_rbtree_init(&kmcf->sh->reviews, &kmcf->sh->reviews_sentinel,
-                    ngx_k8s_metrics_review_insert);
-    ngx_queue_init(&kmcf->sh->reviews_queue);
-
-    len = sizeof(" in k8s_metrics_zone \"\"") + shm_zone->shm.name.len;
-
-    shpool->log_ctx = ngx_slab_alloc(shpool, len);
-    if (shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(shpool->log_ctx, " in k8s_metrics_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    return NGX_OK;
+    sh->started = ngx_current_msec;
 }
 
 
@@ -306,7 +196,7 @@ ngx_k8s_metrics_store_fresh(ngx_http_request_t *r, ngx_msec_int_t *age,
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
 
     *limit = NGX_K8S_METRICS_STALE_CYCLES
-             * ngx_max(kmcf->resolution, kmcf->kubelet_timeout);
+             * ngx_max(kmcf->resolution, kmcf->kubelet.timeout);
 
     published = kmcf->sh->published;
     *age = published ? (ngx_msec_int_t) (ngx_current_msec - published) : 0;
@@ -479,6 +369,11 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_free_retired(kmcf);
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, log, 0,
+                   "k8s metrics: snapshot %p published, %s, replacing %p "
+                   "(%ui nodes)", snap, snap->ready ? "ready" : "not ready",
+                   old, snap->nnodes);
 
     return NGX_OK;
 }
@@ -853,12 +748,9 @@ ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
 
 
 /*
- * As metrics-server's node storage: the new point becomes the last one;
- * the previous last one, if older, becomes prev; a point no newer than the
- * last keeps the old prev.  A decrease of the counter starts over (where
- * metrics-server keeps the pair and fails its rate: it counts for
- * readiness all the same).  A node whose point the scraper dropped (time
- * 0) has none.
+ * The node's new point and the prev its rate is taken against, by
+ * metrics-server's node storage rules (rate.c).  A node whose point the
+ * scraper dropped (time 0) has none.
  */
 
 static void
@@ -873,19 +765,10 @@ ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
         return;
     }
 
-    if (batch->point.time > onode->last.time) {
-        node->prev = onode->last;
-
-    } else if (onode->prev.time && onode->prev.time < batch->point.time) {
-        node->prev = onode->prev;
-    }
-
-    if (node->prev.time) {
+    if (ngx_k8s_metrics_node_prev(&node->last, &onode->last, &onode->prev,
+                                  &node->prev))
+    {
         b->nodes_ready = 1;
-    }
-
-    if (node->prev.time && node->prev.cpu > node->last.cpu) {
-        ngx_memzero(&node->prev, sizeof(ngx_k8s_metrics_point_t));
     }
 }
 
@@ -998,53 +881,25 @@ ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
 }
 
 
-/*
- * As metrics-server's pod storage: a container started within the last
- * resolution (but at least 10s ago) gets a first point at its start time
- * with no CPU used, so that it has a value after one scrape; otherwise the
- * last point moves to prev when the container did not restart since (start
- * time before the last point) and the new point is newer.  A decrease of
- * the counter starts the series over.
- */
+/* a container's new point and its prev, by the pod storage rules (rate.c) */
 
 static void
 ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_scontainer_t *c, ngx_k8s_metrics_scontainer_t *oc,
     ngx_k8s_metrics_csample_t *cs)
 {
-    int64_t  age;
-
     c->last = cs->point;
     c->memory = cs->memory;
     c->start = cs->start;
-    ngx_memzero(&c->prev, sizeof(ngx_k8s_metrics_point_t));
-
-    age = cs->point.time - cs->start;
-
-    if (cs->start && age > 0 && age < (int64_t) b->resolution
-        && age >= NGX_K8S_METRICS_FRESH_MIN)
-    {
-        c->prev.time = cs->start;
-        c->prev.cpu = 0;
-
-    } else if (oc && oc->last.time && cs->start < oc->last.time) {
-
-        if (cs->point.time > oc->last.time) {
-            c->prev = oc->last;
-
-        } else if (oc->prev.time && oc->prev.time < cs->point.time) {
-            c->prev = oc->prev;
-        }
-    }
 
     /* a pod with one container that has a prev makes podReady() true */
 
-    if (c->prev.time) {
+    if (ngx_k8s_metrics_container_prev(&c->last, c->start,
+                                       oc ? &oc->last : NULL,
+                                       oc ? &oc->prev : NULL,
+                                       b->resolution, &c->prev))
+    {
         b->pods_ready = 1;
-    }
-
-    if (c->prev.time && c->prev.cpu > c->last.cpu) {
-        ngx_memzero(&c->prev, sizeof(ngx_k8s_metrics_point_t));
     }
 }
 
@@ -1301,32 +1156,4 @@ ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
     }
 
     return 1;
-}
-
-
-/*
- * Nanocores, as metrics-server: uint64(float64(delta ns) / window seconds);
- * a rate beyond 2^64 (a counter jumping by centuries within a second) is
- * the largest one, where the conversion would be undefined.
- */
-
-uint64_t
-ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
-    ngx_k8s_metrics_point_t *prev)
-{
-    double  window, rate;
-
-    window = (double) (last->time - prev->time) / 1000;
-
-    if (window <= 0) {
-        return 0;
-    }
-
-    rate = (double) (last->cpu - prev->cpu) / window;
-
-    if (rate >= 18446744073709551616.0) {
-        return UINT64_MAX;
-    }
-
-    return (uint64_t) rate;
 }

@@ -1,5 +1,6 @@
 # Every configuration mistake fails "nginx -t" with a message that names
-# the directive and the reason.
+# the directive, the reason, and where (file:line, as ngx_conf_log_error()
+# writes it: the directive's line, or the end of the block checked).
 
 use lib 't/lib';
 use K8sMetricsTest;
@@ -49,7 +50,7 @@ up
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_client_ca": cannot read CA file ".*no-such-ca.crt"/
+qr/\[emerg\].*"k8s_metrics_client_ca": cannot read CA file ".*no-such-ca.crt".* in \S+nginx\.conf:\d+/
 
 
 
@@ -61,7 +62,7 @@ qr/\[emerg\].*"k8s_metrics_client_ca": cannot read CA file ".*no-such-ca.crt"/
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_requestheader_client_ca": CA file ".*servroot-pki" is not a regular file/
+qr/\[emerg\].*"k8s_metrics_requestheader_client_ca": CA file ".*servroot-pki" is not a regular file.* in \S+nginx\.conf:\d+/
 
 
 
@@ -73,7 +74,7 @@ qr/\[emerg\].*"k8s_metrics_requestheader_client_ca": CA file ".*servroot-pki" is
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_client_ca": CA file ".*empty.crt" holds no certificate/
+qr/\[emerg\].*"k8s_metrics_client_ca": CA file ".*empty.crt" holds no certificate.* in \S+nginx\.conf:\d+/
 
 
 
@@ -85,7 +86,7 @@ qr/\[emerg\].*"k8s_metrics_client_ca": CA file ".*empty.crt" holds no certificat
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_requestheader_client_ca": CA file ".*garbage.crt" is not valid PEM/
+qr/\[emerg\].*"k8s_metrics_requestheader_client_ca": CA file ".*garbage.crt" is not valid PEM.* in \S+nginx\.conf:\d+/
 
 
 
@@ -96,7 +97,7 @@ qr/\[emerg\].*"k8s_metrics_requestheader_client_ca": CA file ".*garbage.crt" is 
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_authorization webhook" \(the default\) needs "k8s_metrics_apiserver"/
+qr/\[emerg\].*"k8s_metrics_authorization webhook" \(the default\) needs "k8s_metrics_apiserver".* in \S+nginx\.conf:\d+/
 
 
 
@@ -107,7 +108,7 @@ qr/\[emerg\].*"k8s_metrics_authorization webhook" \(the default\) needs "k8s_met
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid value "allow_all", it must be "webhook" or "always_allow"/
+qr/\[emerg\].*invalid value "allow_all", it must be "webhook" or "always_allow".* in \S+nginx\.conf:\d+/
 
 
 
@@ -118,7 +119,7 @@ qr/\[emerg\].*invalid value "allow_all", it must be "webhook" or "always_allow"/
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_api" requires "k8s_metrics_zone"/
+qr/\[emerg\].*"k8s_metrics_api" requires "k8s_metrics_zone".* in \S+nginx\.conf:\d+/
 
 
 
@@ -129,7 +130,7 @@ qr/\[emerg\].*"k8s_metrics_api" requires "k8s_metrics_zone"/
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*zone "metrics:8k" is too small/
+qr/\[emerg\].*zone "metrics:8k" is too small.* in \S+nginx\.conf:\d+/
 
 
 
@@ -140,7 +141,7 @@ qr/\[emerg\].*zone "metrics:8k" is too small/
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid zone "metrics", it must be NAME:SIZE/
+qr/\[emerg\].*invalid zone "metrics", it must be NAME:SIZE.* in \S+nginx\.conf:\d+/
 
 
 
@@ -151,7 +152,7 @@ qr/\[emerg\].*invalid zone "metrics", it must be NAME:SIZE/
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_zone" directive is duplicate/
+qr/\[emerg\].*"k8s_metrics_zone" directive is duplicate.* in \S+nginx\.conf:\d+/
 
 
 
@@ -162,7 +163,7 @@ qr/\[emerg\].*"k8s_metrics_zone" directive is duplicate/
 }) . q{ server { listen 127.0.0.1:$TEST_NGINX_TLS_PORT2; k8s_metrics_zone x:1m; } }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_zone" directive is not allowed here/
+qr/\[emerg\].*"k8s_metrics_zone" directive is not allowed here.* in \S+nginx\.conf:\d+/
 
 
 
@@ -175,7 +176,7 @@ qr/\[emerg\].*"k8s_metrics_zone" directive is not allowed here/
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_api" directive is not allowed here/
+qr/\[emerg\].*"k8s_metrics_api" directive is not allowed here.* in \S+nginx\.conf:\d+/
 
 
 
@@ -194,7 +195,7 @@ qr/\[emerg\].*"k8s_metrics_api" directive is not allowed here/
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_client_ca" and "k8s_metrics_requestheader_client_ca" need a TLS server with "ssl_verify_client optional_no_ca"/
+qr/\[emerg\].*"k8s_metrics_client_ca" and "k8s_metrics_requestheader_client_ca" need a TLS server with "ssl_verify_client optional_no_ca".* in \S+nginx\.conf:\d+/
 
 
 
@@ -215,7 +216,7 @@ qr/\[emerg\].*"k8s_metrics_client_ca" and "k8s_metrics_requestheader_client_ca" 
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_api" needs "ssl_verify_client optional_no_ca".*never against a merged bundle/
+qr/\[emerg\].*"k8s_metrics_api" needs "ssl_verify_client optional_no_ca".*never against a merged bundle.* in \S+nginx\.conf:\d+/
 
 
 
@@ -226,7 +227,7 @@ qr/\[emerg\].*"k8s_metrics_api" needs "ssl_verify_client optional_no_ca".*never 
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_resolution" directive must be at least 1s/
+qr/\[emerg\].*"k8s_metrics_resolution" directive must be at least 1s.* in \S+nginx\.conf:\d+/
 
 
 
@@ -238,7 +239,7 @@ qr/\[emerg\].*"k8s_metrics_resolution" directive must be at least 1s/
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_authorization" directive is duplicate/
+qr/\[emerg\].*"k8s_metrics_authorization" directive is duplicate.* in \S+nginx\.conf:\d+/
 
 
 
@@ -250,7 +251,7 @@ qr/\[emerg\].*"k8s_metrics_authorization" directive is duplicate/
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_requestheader_username_headers" takes no empty value/
+qr/\[emerg\].*"k8s_metrics_requestheader_username_headers" takes no empty value.* in \S+nginx\.conf:\d+/
 
 
 
@@ -265,8 +266,8 @@ qr/\[emerg\].*"k8s_metrics_requestheader_username_headers" takes no empty value/
     location = /t { return 200 "up\n"; }
 --- request
 GET /t
---- error_log
-every client certificate can assert any identity in X-Remote-* headers
+--- error_log eval
+qr/\[warn\].*every client certificate can assert any identity in X-Remote-\* headers in \S+nginx\.conf:\d+/
 
 
 
@@ -288,5 +289,126 @@ every client certificate can assert any identity in X-Remote-* headers
     location = /t { return 200 "up\n"; }
 --- request
 GET /t
---- error_log
-are dropped before the module sees them
+--- error_log eval
+qr/\[warn\].*are dropped before the module sees them in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 21: k8s_metrics_kubelet_insecure_tls with a kubelet CA
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_node node-a 127.0.0.1:10250;
+    k8s_metrics_kubelet_insecure_tls on;
+    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_kubelet_insecure_tls on" conflicts with "k8s_metrics_kubelet_ca".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 22: kubelets without a CA
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_node node-a 127.0.0.1:10250;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*kubelets need "k8s_metrics_kubelet_ca" to verify their serving certificates.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 23: a node defined twice
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_node node-a 127.0.0.1:10250;
+    k8s_metrics_node node-a 127.0.0.2:10250;
+    k8s_metrics_kubelet_insecure_tls on;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_node" "node-a" is defined twice.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 24: a node without a zone
+--- http_config
+    k8s_metrics_node node-a 127.0.0.1:10250;
+    k8s_metrics_kubelet_insecure_tls on;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_node" requires "k8s_metrics_zone".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 25: a kubelet client certificate without its key
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_node node-a 127.0.0.1:10250;
+    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
+    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/client-alice.crt;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_kubelet_client_certificate" and "k8s_metrics_kubelet_client_certificate_key" go together.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 26: a kubelet token file that cannot be read
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_node node-a 127.0.0.1:10250;
+    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
+    k8s_metrics_kubelet_token_file $TEST_NGINX_PKI/no-such-token;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_kubelet_token_file": cannot read ".*no-such-token".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 27: an apiserver without a CA
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_apiserver https://127.0.0.1:6443;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_apiserver" needs "k8s_metrics_apiserver_ca" to verify the apiserver.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 28: an apiserver without credentials
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_apiserver https://127.0.0.1:6443;
+    k8s_metrics_apiserver_ca $TEST_NGINX_PKI/ca.crt;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_apiserver" needs credentials.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 29: an apiserver CA file with no certificate
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_apiserver https://127.0.0.1:6443;
+    k8s_metrics_apiserver_ca $TEST_NGINX_PKI/empty.crt;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_apiserver_ca": CA file ".*empty.crt" holds no certificate.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 30: a node selector without an apiserver
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_node_selector role=worker;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_node_selector" selects among the nodes of "k8s_metrics_apiserver", which is not set.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 31: static nodes and an apiserver
+--- http_config
+    k8s_metrics_zone metrics:1m;
+    k8s_metrics_node node-a 127.0.0.1:10250;
+    k8s_metrics_apiserver https://127.0.0.1:6443;
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_node" conflicts with "k8s_metrics_apiserver".* in \S+nginx\.conf:\d+/

@@ -1,8 +1,7 @@
 
 /*
  * Unit tests of ngx_k8s_metrics_quantity.c and ngx_k8s_metrics_parser.c,
- * linked alone (no nginx runtime).  Build and run: make -C t/unit
- * (after "make" in the repository root has configured build/).
+ * linked alone (no nginx runtime).  Build and run: make -C t/unit.
  *
  *   ./test_parser_quantity          run the tests
  *   ./test_parser_quantity bench    parser throughput on a synthetic payload
@@ -11,7 +10,9 @@
  */
 
 
-#include "ngx_k8s_metrics.h"
+#include "unit.h"
+#include "ngx_k8s_metrics_parser.h"
+#include "ngx_k8s_metrics_quantity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,22 +49,6 @@ typedef struct {
 } run_t;
 
 
-static ngx_uint_t  passed, failed;
-
-
-#define check(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("\n");                                                    \
-        }                                                                    \
-    } while (0)
-
-
 /* quantities */
 
 typedef u_char *(*format_pt)(u_char *p, uint64_t v);
@@ -83,10 +68,10 @@ check_format(const char *what, format_pt fmt, uint64_t v, const char *expect,
     if (strcmp((char *) buf, expect) == 0
         && last - buf <= NGX_K8S_METRICS_QUANTITY_LEN)
     {
-        passed++;
+        unit_passed++;
 
     } else {
-        failed++;
+        unit_failed++;
         printf("FAIL line %d: %s(%llu) = \"%s\", expected \"%s\"\n", line,
                what, (unsigned long long) v, buf, expect);
     }
@@ -109,10 +94,10 @@ check_duration(int64_t ns, const char *expect, int line)
     *last = '\0';
 
     if (strcmp((char *) buf, expect) == 0) {
-        passed++;
+        unit_passed++;
 
     } else {
-        failed++;
+        unit_failed++;
         printf("FAIL line %d: format_duration(%lld) = \"%s\", expected "
                "\"%s\"\n", line, (long long) ns, buf, expect);
     }
@@ -132,10 +117,10 @@ check_time(time_t t, const char *expect, int line)
     *last = '\0';
 
     if (strcmp((char *) buf, expect) == 0) {
-        passed++;
+        unit_passed++;
 
     } else {
-        failed++;
+        unit_failed++;
         printf("FAIL line %d: format_time(%lld) = \"%s\", expected \"%s\"\n",
                line, (long long) t, buf, expect);
     }
@@ -1474,8 +1459,5 @@ main(int argc, char **argv)
                "locale test skipped\n");
     }
 
-    printf("%lu passed, %lu failed\n", (unsigned long) passed,
-           (unsigned long) failed);
-
-    return failed != 0;
+    return unit_done("test_parser_quantity");
 }

@@ -2,20 +2,23 @@
 /*
  * Unit test of ngx_k8s_metrics_selector.c: label and field selectors.
  *
- * `make` builds only the module's objects, not nginx's core, so this file
- * includes the source under test and links the fuzz targets' shim
- * (fuzz/fuzz_shim.c: ngx_palloc() and friends over malloc(), one block per
- * allocation, with a failure injector); t/unit/Makefile builds it.  The expected messages
- * are Kubernetes' own, from k8s.io/apimachinery v0.36: pkg/labels/
- * selector.go, pkg/fields/selector.go, pkg/api/validate/content,
+ * Linked with t/unit's pool (unit_pool.c: ngx_palloc() and friends over
+ * malloc(), one block per allocation, with a failure injector).  The
+ * expected messages are Kubernetes' own, from k8s.io/apimachinery v0.36:
+ * pkg/labels/selector.go, pkg/fields/selector.go, pkg/api/validate/content,
  * pkg/util/validation/field and pkg/runtime/conversion.go.
  */
 
 
-#include "ngx_k8s_metrics_selector.c"
+#include <ngx_config.h>
+#include <ngx_core.h>
 
-#include "fuzz_shim.h"
+#include "ngx_k8s_metrics_selector.h"
 
+#include "unit_pool.h"
+
+#include <stdio.h>
+#include <string.h>
 #include <stdarg.h>
 
 
@@ -71,11 +74,11 @@ test_parse(int kind, const char *text, size_t len, ngx_array_t **reqs,
     ngx_str_null(error);
 
     if (kind == FIELD) {
-        return ngx_k8s_metrics_field_selector_parse(fuzz_pool, &s, reqs,
+        return ngx_k8s_metrics_field_selector_parse(unit_pool, &s, reqs,
                                                     error);
     }
 
-    return ngx_k8s_metrics_label_selector_parse(fuzz_pool, &s, reqs, error);
+    return ngx_k8s_metrics_label_selector_parse(unit_pool, &s, reqs, error);
 }
 
 
@@ -112,7 +115,7 @@ test_match(int line, int kind, const char *text, size_t len, ...)
         snprintf(what, sizeof(what), "rc %d, error \"%.*s\"", (int) rc,
                  (int) error.len, error.data);
         result(0, line, text, what);
-        fuzz_pool_reset();
+        unit_pool_reset();
         return;
     }
 
@@ -138,7 +141,7 @@ test_match(int line, int kind, const char *text, size_t len, ...)
 
     va_end(args);
 
-    fuzz_pool_reset();
+    unit_pool_reset();
 }
 
 
@@ -164,7 +167,7 @@ test_count(int line, int kind, const char *text, size_t len, ngx_uint_t n)
 
     result(rc == NGX_OK && reqs && reqs->nelts == n, line, text, what);
 
-    fuzz_pool_reset();
+    unit_pool_reset();
 }
 
 
@@ -198,7 +201,7 @@ test_error(int line, int kind, const char *text, size_t len,
                line, text, what);
     }
 
-    fuzz_pool_reset();
+    unit_pool_reset();
 }
 
 
@@ -223,21 +226,21 @@ test_nomem(int line, int kind, const char *text, size_t len)
 
     want = test_parse(kind, text, len, &reqs, &want_error);
     n = (want == NGX_OK) ? reqs->nelts : 0;
-    total = fuzz_pool_allocs();
+    total = unit_pool_allocs();
 
     if (want_error.len > sizeof(copy)) {
         result(0, line, text, "message too long for the test");
-        fuzz_pool_reset();
+        unit_pool_reset();
         return;
     }
 
     if (want_error.len) {
         memcpy(copy, want_error.data, want_error.len);
     }
-    fuzz_pool_reset();
+    unit_pool_reset();
 
     for (k = 0; k < total; k++) {
-        fuzz_pool_fail_at(k);
+        unit_pool_fail_at(k);
 
         rc = test_parse(kind, text, len, &reqs, &error);
 
@@ -256,7 +259,7 @@ test_nomem(int line, int kind, const char *text, size_t len)
                    line, text, what);
         }
 
-        fuzz_pool_reset();
+        unit_pool_reset();
     }
 
     result(total > 0, line, text, "no allocation at all");

@@ -1,0 +1,175 @@
+
+/*
+ * The store (ngx_k8s_metrics_store.c): the snapshots in the shared zone
+ * and what a scrape cycle hands them.
+ */
+
+
+#ifndef _NGX_K8S_METRICS_STORE_H_INCLUDED_
+#define _NGX_K8S_METRICS_STORE_H_INCLUDED_
+
+
+#include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_rate.h"
+
+
+struct json_t;
+
+
+/*
+ * The store: one immutable snapshot per scrape cycle, in the shared zone,
+ * built by the scraping worker from the previous snapshot and the cycle's
+ * results; it holds both what is served and the points rates are computed
+ * from, so a reload or a new scraping worker goes on where the last left
+ * off.  Readers hold a reference while they use one (see store.c).
+ */
+
+#define NGX_K8S_METRICS_DURATION_BUCKETS  10
+
+
+typedef struct {
+    uint32_t                        off;        /* in snapshot->strings */
+    uint32_t                        len;
+} ngx_k8s_metrics_sstr_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_sstr_t          key;
+    ngx_k8s_metrics_sstr_t          value;
+} ngx_k8s_metrics_slabel_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_sstr_t          name;
+    ngx_k8s_metrics_point_t         last;
+    ngx_k8s_metrics_point_t         prev;
+    int64_t                         start;      /* ms; 0: unknown */
+    uint64_t                        memory;
+} ngx_k8s_metrics_scontainer_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_sstr_t          namespace;
+    ngx_k8s_metrics_sstr_t          name;
+    uint32_t                        node;
+    uint32_t                        first_container;
+    uint32_t                        ncontainers;
+    uint32_t                        first_label;
+    uint32_t                        nlabels;
+} ngx_k8s_metrics_spod_t;
+
+
+typedef struct {
+    ngx_k8s_metrics_sstr_t          name;
+    ngx_k8s_metrics_sstr_t          address;
+    ngx_k8s_metrics_sstr_t          error;      /* why the last scrape failed */
+    ngx_k8s_metrics_point_t         last;
+    ngx_k8s_metrics_point_t         prev;
+    uint64_t                        memory;
+    uint32_t                        first_pod;
+    uint32_t                        npods;
+    uint32_t                        first_label;
+    uint32_t                        nlabels;
+    uint32_t                        scraped;    /* the last scrape succeeded */
+    uint32_t                        duration;   /* of the last scrape, ms */
+    int64_t                         scrape_time;    /* its start, ms */
+    uint64_t                        successes;
+    uint64_t                        failures;
+    uint64_t                        malformed;  /* lines skipped, in all */
+    uint64_t                        misplaced;  /* pods of other nodes */
+    uint64_t                        duplicates; /* pods an earlier node has */
+    uint64_t                        buckets[NGX_K8S_METRICS_DURATION_BUCKETS];
+    uint64_t                        duration_sum;   /* ms */
+} ngx_k8s_metrics_snode_t;
+
+
+struct ngx_k8s_metrics_snapshot_s {
+    ngx_k8s_metrics_snapshot_t     *next;       /* retired, still in use */
+    ngx_uint_t                      refs;       /* under the zone's mutex */
+    ngx_msec_t                      retired;
+    size_t                          size;
+
+    int64_t                         published;  /* ms */
+    ngx_uint_t                      ready;      /* as metrics-server's */
+
+    ngx_uint_t                      nnodes;
+    ngx_uint_t                      npods;
+    ngx_uint_t                      ncontainers;
+    ngx_uint_t                      nlabels;
+
+    ngx_k8s_metrics_snode_t        *nodes;      /* sorted by name */
+    ngx_k8s_metrics_spod_t         *pods;       /* by node, then ns/name */
+    ngx_k8s_metrics_scontainer_t   *containers; /* by pod, then name */
+    ngx_k8s_metrics_slabel_t       *labels;
+    uint32_t                       *pod_order;  /* pods by namespace/name */
+    u_char                         *strings;
+};
+
+
+#define ngx_k8s_metrics_sstr(snap, s, str)                                  \
+    (str)->data = (snap)->strings + (s).off; (str)->len = (s).len
+
+
+/* one container's samples from one scrape (process memory) */
+typedef struct {
+    ngx_str_t                       namespace;
+    ngx_str_t                       pod;
+    ngx_str_t                       name;
+    ngx_k8s_metrics_point_t         point;
+    uint64_t                        memory;
+    int64_t                         start;      /* ms; 0: unknown */
+    uint32_t                        hash;
+    unsigned                        has_cpu:1;
+    unsigned                        has_memory:1;
+    unsigned                        duplicate:1;
+} ngx_k8s_metrics_csample_t;
+
+
+/* what one kubelet gave in one cycle, for the store to take in */
+typedef struct {
+    ngx_k8s_metrics_node_conf_t    *node;
+    ngx_uint_t                      ok;
+    ngx_str_t                       error;
+    int64_t                         scrape_time;    /* ms */
+    ngx_msec_t                      duration;
+    ngx_k8s_metrics_point_t         point;
+    uint64_t                        memory;
+    ngx_array_t                     containers; /* csample, sorted, valid */
+    ngx_uint_t                      malformed;
+    ngx_uint_t                      misplaced;  /* pods not taken, by reason */
+    ngx_uint_t                      duplicates;
+} ngx_k8s_metrics_batch_t;
+
+/* ngx_k8s_metrics_store.c */
+void ngx_k8s_metrics_store_init_zone(ngx_k8s_metrics_shctx_t *sh);
+ngx_flag_t ngx_k8s_metrics_store_ready(ngx_http_request_t *r);
+ngx_flag_t ngx_k8s_metrics_store_collection_timely(ngx_http_request_t *r);
+ngx_flag_t ngx_k8s_metrics_store_fresh(ngx_http_request_t *r,
+    ngx_msec_int_t *age, ngx_msec_t *limit);
+ngx_msec_int_t ngx_k8s_metrics_snapshot_age(ngx_k8s_metrics_snapshot_t *snap);
+ngx_k8s_metrics_snapshot_t *ngx_k8s_metrics_snapshot_acquire(
+    ngx_k8s_metrics_main_conf_t *kmcf);
+void ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_snapshot_t *snap);
+extern ngx_msec_t  ngx_k8s_metrics_duration_bounds[];
+
+/* the labels of a pod (a JSON object), or NULL when it is not to be served */
+typedef struct json_t *(*ngx_k8s_metrics_pod_labels_pt)(void *data,
+    ngx_str_t *namespace, ngx_str_t *name);
+
+ngx_int_t ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
+    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_pool_t *pool,
+    ngx_log_t *log);
+ngx_flag_t ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs,
+    ngx_uint_t k);
+ngx_int_t ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *one,
+    ngx_k8s_metrics_csample_t *two);
+ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
+    ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
+ngx_flag_t ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node);
+ngx_flag_t ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_spod_t *pod);
+
+
+#endif /* _NGX_K8S_METRICS_STORE_H_INCLUDED_ */
