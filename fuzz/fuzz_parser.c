@@ -14,15 +14,23 @@
  *   - the same samples as parsing each line alone (no state leaks from a
  *     line to the next), lines longer than the buffer being malformed;
  *   - "lines" is the number of lines of the body; samples + unknown +
- *     malformed <= lines; "samples" is the number of handler calls;
- *   - in a sample, every string is non-NULL and lies inside the chunk
- *     being fed, the carry-over buffer or the scratch area; the value is
- *     finite; the labels its kind requires are non-empty;
+ *     malformed <= lines; "samples" is the number of handler calls that
+ *     returned NGX_OK, each NGX_DECLINED is one more malformed line;
+ *   - in a sample, every string (the value's text too) is non-NULL and lies
+ *     inside the chunk being fed, the carry-over buffer or the scratch
+ *     area; the name is the metric's; the labels its kind requires are
+ *     non-empty;
+ *   - ngx_k8s_metrics_sample_value(), which the handler calls on every
+ *     sample as the scraper does (declining what does not fit): it refuses
+ *     exactly NaN, negative values and those whose scaled value reaches its
+ *     bound, and otherwise gives the scaled value without its fraction
+ *     (UBSan watches the conversions);
  *   - NGX_ERROR from the handler stops the parse at once and comes back;
  *   - a value or timestamp token alone on a line: accepted exactly when it
- *     is in Go's ParseFloat/ParseInt decimal grammar (value <= 64 bytes,
- *     finite), and then equal to glibc's correctly rounded strtod() /
- *     strtoll(), bit for bit.
+ *     is in Go's ParseFloat/ParseInt grammar (decimal value <= 64 bytes,
+ *     or NaN, [+-]Inf, [+-]Infinity in any case), and then equal to
+ *     glibc's correctly rounded strtod() / strtoll(), bit for bit (any NaN
+ *     for NaN; an infinity when too large).
  */
 
 
@@ -30,6 +38,7 @@
 
 #include <math.h>
 #include <errno.h>
+#include <strings.h>
 
 
 typedef struct {
@@ -58,7 +67,13 @@ typedef struct {
 
     long                            abort_at;   /* -1: never */
     size_t                          calls;
+    size_t                          declined;
 } run_t;
+
+
+/* the handler declines values that do not fit, as the scraper; not when
+ * check_numbers() compares the values themselves */
+static int  declining = 1;
 
 
 static const size_t  large_sizes[] = {
@@ -115,6 +130,53 @@ check_str(run_t *run, ngx_str_t *s, const char *what)
 }
 
 
+/* the scale and bound of ngx_k8s_metrics_sample_value(), stated again */
+
+static ngx_int_t
+check_value(ngx_k8s_metrics_sample_t *s)
+{
+    double       x, scale, bound;
+    uint64_t     v;
+    const char  *reason;
+
+    switch (s->kind) {
+    case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
+    case NGX_K8S_METRICS_SAMPLE_POD_CPU:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
+        scale = 1e9;
+        bound = 0x1p64;
+        break;
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
+        scale = 1e3;
+        bound = 0x1p63;
+        break;
+    default:
+        scale = 1;
+        bound = 0x1p64;
+    }
+
+    v = 12345;
+    reason = ngx_k8s_metrics_sample_value(s, &v);
+
+    if (isnan(s->value) || s->value < 0 || s->value * scale >= bound) {
+        fuzz_assert(reason != NULL && v == 12345,
+                    "%.17g (kind %d) taken as %llu", s->value, (int) s->kind,
+                    (unsigned long long) v);
+        return NGX_DECLINED;
+    }
+
+    x = s->value * scale;
+
+    fuzz_assert(reason == NULL, "%.17g (kind %d) refused: %s", s->value,
+                (int) s->kind, reason);
+    fuzz_assert((double) v <= x && x - (double) v < 1,
+                "%.17g (kind %d) as %llu", s->value, (int) s->kind,
+                (unsigned long long) v);
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 record(void *data, ngx_k8s_metrics_sample_t *s)
 {
@@ -123,9 +185,9 @@ record(void *data, ngx_k8s_metrics_sample_t *s)
     ngx_str_t  *str[3];
     int         i;
 
-    fuzz_assert(run->parser->samples == run->calls + 1,
-                "samples %lu at call %zu", (unsigned long)
-                run->parser->samples, run->calls + 1);
+    fuzz_assert(run->parser->samples == run->calls - run->declined,
+                "samples %lu at call %zu, %zu declined", (unsigned long)
+                run->parser->samples, run->calls + 1, run->declined);
 
     if (run->abort_at >= 0 && run->calls == (size_t) run->abort_at) {
         run->calls++;
@@ -139,7 +201,16 @@ record(void *data, ngx_k8s_metrics_sample_t *s)
 
     fuzz_assert(s->kind <= NGX_K8S_METRICS_SAMPLE_SCRAPE_ERROR,
                 "kind %d", (int) s->kind);
-    fuzz_assert(isfinite(s->value), "value %g", s->value);
+    fuzz_assert(s->name != NULL && s->name->len > 0,
+                "no metric name");
+    fuzz_assert(s->text.len > 0 && s->text.len <= 64,
+                "value text of %zu bytes", s->text.len);
+    check_str(run, &s->text, "value text");
+
+    if (check_value(s) != NGX_OK && declining) {
+        run->declined++;
+        return NGX_DECLINED;
+    }
 
     str[0] = &s->namespace;
     str[1] = &s->pod;
@@ -218,9 +289,12 @@ run_counters(run_t *run, ngx_k8s_metrics_parser_t *parser)
     run->unknown = parser->unknown;
     run->malformed = parser->malformed;
 
-    fuzz_assert(parser->samples == run->calls,
-                "samples %lu, handler calls %zu",
-                (unsigned long) parser->samples, run->calls);
+    fuzz_assert(parser->samples == run->calls - run->declined,
+                "samples %lu, handler calls %zu, %zu declined",
+                (unsigned long) parser->samples, run->calls, run->declined);
+    fuzz_assert(parser->malformed >= run->declined,
+                "malformed %lu, %zu declined",
+                (unsigned long) parser->malformed, run->declined);
     fuzz_assert(parser->samples + parser->unknown + parser->malformed
                 <= parser->lines,
                 "samples %lu + unknown %lu + malformed %lu > lines %lu",
@@ -398,12 +472,29 @@ same_runs(run_t *a, run_t *b, const char *what)
 }
 
 
-/* Go's strconv.ParseFloat decimal syntax, no NaN, Inf or hex */
+/* Go's strconv.ParseFloat syntax: decimal, or its special values; no hex */
 
 static int
 float_syntax(const u_char *p, size_t len)
 {
     size_t  i = 0, digits = 0;
+
+    if (len == 3 && strncasecmp((char *) p, "nan", 3) == 0) {
+        return 1;
+    }
+
+    if (len > 0 && (p[0] == '+' || p[0] == '-')
+        && (len == 4 || len == 9)
+        && strncasecmp((char *) p + 1, "infinity", len - 1) == 0)
+    {
+        return 1;
+    }
+
+    if ((len == 3 || len == 8)
+        && strncasecmp((char *) p, "infinity", len) == 0)
+    {
+        return 1;
+    }
 
     if (i < len && (p[i] == '+' || p[i] == '-')) {
         i++;
@@ -517,10 +608,11 @@ check_numbers(const u_char *body, size_t len)
 
     if (ok) {
         want = strtod((char *) tok, NULL);
-        ok = isfinite(want);
     }
 
+    declining = 0;
     (void) run_parse(&run, line, n, 65536, 0, 1, -1);
+    declining = 1;
 
     fuzz_assert(run.n == (size_t) ok, "value token: %zu samples, want %d "
                 "(token \"%s\")", run.n, ok, tok);
@@ -528,7 +620,8 @@ check_numbers(const u_char *body, size_t len)
     if (ok) {
         memcpy(&got, &run.recs[0].value, sizeof(double));
 
-        fuzz_assert(memcmp(&run.recs[0].value, &want, sizeof(double)) == 0,
+        fuzz_assert(isnan(got) ? isnan(want)
+                    : memcmp(&run.recs[0].value, &want, sizeof(double)) == 0,
                     "value token \"%s\": %.17g, strtod %.17g", tok, got,
                     want);
         fuzz_assert(run.recs[0].ts == -1, "no timestamp, got %lld",

@@ -130,6 +130,34 @@ node_cpu_usage_seconds_total -0.0e-0 +00017
 EOF
 }
 
+# values the parser takes and the store cannot keep (Prometheus' NaN and
+# infinities, negative, beyond 2^64 ns or bytes, 2^63 ms), and the largest
+# that fit
+values() {
+cat <<'EOF'
+node_cpu_usage_seconds_total NaN 1732838400123
+node_cpu_usage_seconds_total +Inf 1732838400123
+node_cpu_usage_seconds_total 1e30 1732838400123
+node_cpu_usage_seconds_total 18446744073.70955 1732838400123
+node_cpu_usage_seconds_total 18446744073.709553 1732838400123
+node_memory_working_set_bytes -3.0e+10 1732838400123
+node_memory_working_set_bytes -Inf 1732838400123
+node_memory_working_set_bytes 18446744073709549568 1732838400123
+node_memory_working_set_bytes 18446744073709551616 1732838400123
+node_memory_working_set_bytes 1048576.75 1732838400123
+node_swap_usage_bytes infinity 1732838400123
+container_cpu_usage_seconds_total{container="c",namespace="n",pod="p"} -0.000001 1732838400123
+container_memory_working_set_bytes{container="c",namespace="n",pod="p"} nan 1732838400123
+container_start_time_seconds{container="c",namespace="n",pod="p"} 9223372036854774
+container_start_time_seconds{container="c",namespace="n",pod="p"} 9223372036854776
+container_start_time_seconds{container="c",namespace="n",pod="p"} -1.7e9
+pod_cpu_usage_seconds_total{namespace="n",pod="p"} -INF
+pod_memory_working_set_bytes{namespace="n",pod="p"} 1e400
+node_cpu_usage_seconds_total infin
+node_cpu_usage_seconds_total +nan
+EOF
+}
+
 seed() {    # file, byte 0, byte 1, body on stdin
     { printf "\\x$2\\x$3"; cat; } > "$c/parser/$1"
 }
@@ -141,6 +169,7 @@ sim       | seed sim                    ff 11
 sim       | seed sim-buf-160            a0 5c
 malformed | seed malformed              ff 03
 malformed | seed malformed-buf-64       40 99
+values    | seed values                 ff 05
 { kubelet | head -c 1500; } | seed truncated ff 21
 printf 'scrape_error 1\nnode_cpu_usage_seconds_total 1.7e3\n' \
           | seed old-kubelet            ff 00

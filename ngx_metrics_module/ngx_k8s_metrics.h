@@ -69,7 +69,8 @@ typedef enum {
     NGX_K8S_METRICS_ROUTE_HEALTHZ,
     NGX_K8S_METRICS_ROUTE_LIVEZ,
     NGX_K8S_METRICS_ROUTE_READYZ,
-    NGX_K8S_METRICS_ROUTE_METRICS
+    NGX_K8S_METRICS_ROUTE_METRICS,
+    NGX_K8S_METRICS_ROUTE_REFUSED       /* see raw_path_refused() */
 } ngx_k8s_metrics_route_e;
 
 
@@ -179,6 +180,8 @@ typedef struct {
     uint64_t                        successes;
     uint64_t                        failures;
     uint64_t                        malformed;  /* lines skipped, in all */
+    uint64_t                        misplaced;  /* pods of other nodes */
+    uint64_t                        duplicates; /* pods an earlier node has */
     uint64_t                        buckets[NGX_K8S_METRICS_DURATION_BUCKETS];
     uint64_t                        duration_sum;   /* ms */
 } ngx_k8s_metrics_snode_t;
@@ -193,7 +196,7 @@ struct ngx_k8s_metrics_snapshot_s {
     size_t                          size;
 
     int64_t                         published;  /* ms */
-    ngx_uint_t                      ready;      /* a node or pod to serve */
+    ngx_uint_t                      ready;      /* as metrics-server's */
 
     ngx_uint_t                      nnodes;
     ngx_uint_t                      npods;
@@ -224,6 +227,7 @@ typedef struct {
     uint32_t                        hash;
     unsigned                        has_cpu:1;
     unsigned                        has_memory:1;
+    unsigned                        duplicate:1;
 } ngx_k8s_metrics_csample_t;
 
 
@@ -238,6 +242,8 @@ typedef struct {
     uint64_t                        memory;
     ngx_array_t                     containers; /* csample, sorted, valid */
     ngx_uint_t                      malformed;
+    ngx_uint_t                      misplaced;  /* pods not taken, by reason */
+    ngx_uint_t                      duplicates;
 } ngx_k8s_metrics_batch_t;
 
 
@@ -254,11 +260,14 @@ typedef struct {
     ngx_atomic_t                    cycle_overruns;
     ngx_atomic_t                    cycle_duration;     /* last, ms */
     ngx_atomic_t                    zone_full;
+    ngx_atomic_t                    zone_left_out;
     ngx_atomic_t                    dropped_malformed;
     ngx_atomic_t                    dropped_incomplete;
     ngx_atomic_t                    dropped_zero;
     ngx_atomic_t                    dropped_decrease;
     ngx_atomic_t                    dropped_unlisted;
+    ngx_atomic_t                    dropped_misplaced;
+    ngx_atomic_t                    dropped_duplicate;
     ngx_atomic_t                    configmap_updates;
     ngx_atomic_t                    configmap_rejected;
 } ngx_k8s_metrics_counters_t;
@@ -269,6 +278,7 @@ typedef struct {
     ngx_msec_t                      started;    /* monotonic, all processes */
     ngx_msec_t                      last_scrape_start;  /* 0: never */
     ngx_k8s_metrics_snapshot_t     *snapshot;           /* NULL: empty */
+    ngx_msec_t                      published;  /* its time; 0: none */
     ngx_k8s_metrics_snapshot_t     *retired;
     ngx_k8s_metrics_counters_t      counters;
 
@@ -283,6 +293,7 @@ typedef struct {
     ngx_rbtree_t                    reviews;
     ngx_rbtree_node_t               reviews_sentinel;
     ngx_queue_t                     reviews_queue;
+    size_t                          reviews_size;   /* their slab bytes */
 } ngx_k8s_metrics_shctx_t;
 
 
@@ -302,6 +313,7 @@ typedef struct {
     ngx_str_t                       kubelet_token_file;
     ngx_msec_t                      kubelet_timeout;
     size_t                          kubelet_max_body;
+    ngx_uint_t                      kubelet_max_pods;
 
     /* the kube-apiserver; apiserver_url.len == 0: none */
     ngx_str_t                       apiserver_url;      /* no trailing / */
@@ -504,6 +516,9 @@ ngx_k8s_metrics_call_t *ngx_k8s_metrics_api_call(
 void ngx_k8s_metrics_api_cancel(ngx_k8s_metrics_call_t *call);
 void ngx_k8s_metrics_api_error(ngx_k8s_metrics_call_t *call,
     ngx_str_t *text);
+void ngx_k8s_metrics_api_message(ngx_k8s_metrics_call_t *call,
+    u_char *message, size_t len, ngx_str_t *text);
+void ngx_k8s_metrics_redact(ngx_str_t *text, const char *header);
 ngx_int_t ngx_k8s_metrics_read_token(ngx_str_t *file, u_char *buf,
     size_t size, ngx_str_t *token, ngx_log_t *log);
 
@@ -526,7 +541,7 @@ struct ngx_k8s_metrics_informer_s {
     const char                     *name;       /* for the log */
     ngx_str_t                       path;
     ngx_str_t                       query;      /* selectors, escaped */
-    const char                     *accept;
+    const char                     *accept;     /* unless metadata */
     ngx_k8s_metrics_informer_pt     handler;
     void                           *data;
 
@@ -534,11 +549,15 @@ struct ngx_k8s_metrics_informer_s {
     ngx_event_t                     retry;
     ngx_msec_t                      backoff;
     ngx_msec_t                      watch_started;
+    ngx_uint_t                      events;     /* of this watch */
+    ngx_uint_t                      empty_watches;  /* in a row */
     char                           *cont;       /* list continue token */
     char                            rv[64];     /* resourceVersion */
     unsigned                        synced:1;
     unsigned                        listing:1;
     unsigned                        relist:1;
+    unsigned                        metadata:1; /* PartialObjectMetadata */
+    unsigned                        allow_nul:1;    /* "\u0000" in strings */
 };
 
 
@@ -556,6 +575,8 @@ void ngx_k8s_metrics_cluster_exit(ngx_k8s_metrics_cluster_t *cl);
 ngx_flag_t ngx_k8s_metrics_cluster_synced(ngx_k8s_metrics_cluster_t *cl);
 ngx_int_t ngx_k8s_metrics_cluster_nodes(ngx_k8s_metrics_cluster_t *cl,
     ngx_pool_t *pool, ngx_k8s_metrics_node_conf_t **nodes, ngx_uint_t *n);
+json_t *ngx_k8s_metrics_cluster_find_pod(ngx_k8s_metrics_cluster_t *cl,
+    ngx_str_t *namespace, ngx_str_t *name, ngx_str_t *node);
 json_t *ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
     ngx_str_t *name);
 
@@ -692,6 +713,9 @@ json_t *ngx_k8s_metrics_api_group_discovery_list(void);
 char *ngx_k8s_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_flag_t ngx_k8s_metrics_store_ready(ngx_http_request_t *r);
 ngx_flag_t ngx_k8s_metrics_store_collection_timely(ngx_http_request_t *r);
+ngx_flag_t ngx_k8s_metrics_store_fresh(ngx_http_request_t *r,
+    ngx_msec_int_t *age, ngx_msec_t *limit);
+ngx_msec_int_t ngx_k8s_metrics_snapshot_age(ngx_k8s_metrics_snapshot_t *snap);
 ngx_k8s_metrics_snapshot_t *ngx_k8s_metrics_snapshot_acquire(
     ngx_k8s_metrics_main_conf_t *kmcf);
 void ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
@@ -704,7 +728,12 @@ typedef json_t *(*ngx_k8s_metrics_pod_labels_pt)(void *data,
 
 ngx_int_t ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_log_t *log);
+    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_pool_t *pool,
+    ngx_log_t *log);
+ngx_flag_t ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs,
+    ngx_uint_t k);
+ngx_int_t ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *one,
+    ngx_k8s_metrics_csample_t *two);
 ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
     ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
 ngx_flag_t ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node);
@@ -746,15 +775,20 @@ typedef enum {
 
 typedef struct {
     ngx_k8s_metrics_sample_kind_e   kind;
+    ngx_str_t                      *name;       /* the metric's */
     ngx_str_t                       namespace;  /* label "namespace" */
     ngx_str_t                       pod;        /* label "pod" */
     ngx_str_t                       container;  /* label "container" */
-    double                          value;
+    ngx_str_t                       text;       /* the value as written */
+    double                          value;      /* NaN and +-Inf too */
     int64_t                         timestamp_ms;   /* -1: none on the line */
 } ngx_k8s_metrics_sample_t;
 
 
-/* strings in a sample are valid only during the call; NGX_ERROR aborts */
+/*
+ * Strings in a sample are valid only during the call.  NGX_ERROR aborts;
+ * NGX_DECLINED counts the line as malformed.
+ */
 typedef ngx_int_t (*ngx_k8s_metrics_sample_pt)(void *data,
     ngx_k8s_metrics_sample_t *sample);
 
@@ -769,7 +803,7 @@ typedef struct {
     unsigned                        overlong:1; /* skipping to end of line */
 
     ngx_uint_t                      lines;
-    ngx_uint_t                      samples;    /* handed to the handler */
+    ngx_uint_t                      samples;    /* taken by the handler */
     ngx_uint_t                      unknown;    /* other metrics, skipped */
     ngx_uint_t                      malformed;  /* bad lines, skipped */
     u_char                          scratch[512];   /* unescaped labels */
@@ -781,6 +815,10 @@ void ngx_k8s_metrics_parser_init(ngx_k8s_metrics_parser_t *parser,
 ngx_int_t ngx_k8s_metrics_parser_feed(ngx_k8s_metrics_parser_t *parser,
     u_char *data, size_t len);
 ngx_int_t ngx_k8s_metrics_parser_finish(ngx_k8s_metrics_parser_t *parser);
+
+/* the value in the store's unit; NULL, or why it does not fit */
+const char *ngx_k8s_metrics_sample_value(ngx_k8s_metrics_sample_t *sample,
+    uint64_t *value);
 
 
 #endif /* _NGX_K8S_METRICS_H_INCLUDED_ */

@@ -29,6 +29,7 @@ static ngx_int_t ngx_k8s_metrics_serve_health(ngx_http_request_t *r,
     const char *endpoint);
 static ngx_int_t ngx_k8s_metrics_serve_resource(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx);
+static ngx_flag_t ngx_k8s_metrics_raw_path_refused(ngx_str_t *uri);
 static ngx_int_t ngx_k8s_metrics_split_path(ngx_str_t *path,
     ngx_str_t *segments, ngx_uint_t max);
 static ngx_int_t ngx_k8s_metrics_parse_resource_path(
@@ -41,6 +42,8 @@ static ngx_flag_t ngx_k8s_metrics_accepts_aggregated(ngx_http_request_t *r);
 static ngx_int_t ngx_k8s_metrics_check_ping(ngx_http_request_t *r,
     ngx_str_t *reason);
 static ngx_int_t ngx_k8s_metrics_check_storage_ready(ngx_http_request_t *r,
+    ngx_str_t *reason);
+static ngx_int_t ngx_k8s_metrics_check_snapshot_fresh(ngx_http_request_t *r,
     ngx_str_t *reason);
 static ngx_int_t ngx_k8s_metrics_check_collection_timely(
     ngx_http_request_t *r, ngx_str_t *reason);
@@ -70,6 +73,8 @@ static ngx_k8s_metrics_health_check_t  ngx_k8s_metrics_readyz_checks[] = {
       ngx_k8s_metrics_check_informers },
     { ngx_string("metric-storage-ready"),
       ngx_k8s_metrics_check_storage_ready },
+    { ngx_string("metric-snapshot-fresh"),
+      ngx_k8s_metrics_check_snapshot_fresh },
     { ngx_string("shutdown"), ngx_k8s_metrics_check_shutdown },
     { ngx_null_string, NULL }
 };
@@ -162,6 +167,18 @@ ngx_k8s_metrics_process(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
 
         ctx->authenticated = 1;
         ctx->phase = NGX_K8S_METRICS_PHASE_AUTHZ;
+    }
+
+    /*
+     * A raw path nginx would route elsewhere: a 404, as kube-apiserver's
+     * router answers a path it has no route for, once the client is
+     * authenticated (401 first, as kube-apiserver's filters), before
+     * authorization: the answer depends on no permission, and a review
+     * would be asked for another path than the one written.
+     */
+
+    if (ctx->info.route == NGX_K8S_METRICS_ROUTE_REFUSED) {
+        return ngx_k8s_metrics_send_not_found(r, &ctx->info);
     }
 
     if (ctx->phase == NGX_K8S_METRICS_PHASE_AUTHZ) {
@@ -426,6 +443,39 @@ ngx_k8s_metrics_check_storage_ready(ngx_http_request_t *r, ngx_str_t *reason)
 }
 
 
+/* the snapshot served is not older than a few cycles (store_fresh) */
+
+static ngx_int_t
+ngx_k8s_metrics_check_snapshot_fresh(ngx_http_request_t *r,
+    ngx_str_t *reason)
+{
+    u_char          *p;
+    size_t           len;
+    ngx_msec_t       limit;
+    ngx_msec_int_t   age;
+
+    if (ngx_k8s_metrics_store_fresh(r, &age, &limit)) {
+        return NGX_OK;
+    }
+
+    len = 128;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        ngx_str_set(reason, "the snapshot served is stale");
+        return NGX_ERROR;
+    }
+
+    reason->data = p;
+    reason->len = ngx_snprintf(p, len, "the snapshot served is %M ms old, "
+                               "more than %M ms: no cycle could replace it",
+                               (ngx_msec_t) age, limit)
+                  - p;
+
+    return NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_k8s_metrics_check_collection_timely(ngx_http_request_t *r,
     ngx_str_t *reason)
@@ -500,6 +550,16 @@ ngx_k8s_metrics_parse_request_info(ngx_http_request_t *r,
     info->path = r->uri;
 
     ngx_k8s_metrics_set_verb(r, info);
+
+    if (ngx_k8s_metrics_raw_path_refused(&r->unparsed_uri)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "k8s metrics: path refused: a \".\" or \"..\" "
+                      "segment, an empty one, or an encoded \"/\", \".\" "
+                      "or NUL in \"%V\"", &r->unparsed_uri);
+
+        info->route = NGX_K8S_METRICS_ROUTE_REFUSED;
+        return NGX_OK;
+    }
 
     n = ngx_k8s_metrics_split_path(&r->uri, seg, NGX_K8S_METRICS_MAX_SEGMENTS);
 
@@ -602,6 +662,67 @@ ngx_k8s_metrics_parse_resource_path(ngx_k8s_metrics_request_info_t *info,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The aggregator authorized the path as the client wrote it, where nginx
+ * routes on r->uri: dot segments resolved, %2F decoded into a slash,
+ * slashes merged.  namespaces/NS/../../pods would list every pod; an
+ * empty segment moves Kubernetes' RequestInfo by one (/v1beta1//pods is
+ * resource "", name "pods" to the aggregator).  So a raw path is refused
+ * with a "." or ".." segment, an empty segment before another one, or an
+ * encoded "/", "." or NUL (a decoded NUL nginx refuses itself, with a path
+ * above the root).  Dots inside a name (metrics.k8s.io, pod.name) are
+ * names; the query is not the path.
+ */
+
+static ngx_flag_t
+ngx_k8s_metrics_raw_path_refused(ngx_str_t *uri)
+{
+    size_t   len;
+    u_char  *p, *last, *start;
+
+    p = uri->data;
+    last = p + uri->len;
+
+    if (p == last || *p != '/') {
+        return 0;
+    }
+
+    for (start = ++p; /* void */; p++) {
+
+        if (p < last && *p != '/' && *p != '?') {
+
+            if (*p == '%' && last - p >= 3
+                && ((p[1] == '2' && (p[2] == 'e' || p[2] == 'E'
+                                     || p[2] == 'f' || p[2] == 'F'))
+                    || (p[1] == '0' && p[2] == '0')))
+            {
+                return 1;
+            }
+
+            continue;
+        }
+
+        len = p - start;
+
+        if ((len == 1 && start[0] == '.')
+            || (len == 2 && start[0] == '.' && start[1] == '.'))
+        {
+            return 1;
+        }
+
+        if (p == last || *p == '?') {
+            return 0;
+        }
+
+        if (len == 0 && p + 1 < last && p[1] != '/' && p[1] != '?') {
+            return 1;
+        }
+
+        start = p + 1;
+    }
 }
 
 

@@ -14,6 +14,9 @@
 
 #define NGX_K8S_METRICS_MAX_API_BODY  (256 * 1024 * 1024)
 
+/* an excerpt that ends in this much of a token loses it */
+#define NGX_K8S_METRICS_REDACT_TAIL   4
+
 
 static ngx_int_t ngx_k8s_metrics_api_headers(ngx_k8s_metrics_apiserver_t *api,
     ngx_k8s_metrics_call_t *call, const char *accept);
@@ -465,13 +468,16 @@ ngx_k8s_metrics_api_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 }
 
 
-/* the body of a failed call, for the log: a Status' message, or the start */
+/*
+ * Why a call failed, for the log: curl's reason, or the message of the
+ * Status that came back.  Nothing else of an answer is logged: it may
+ * echo what it was sent (a TokenReview holds the token it reviews).
+ */
 
 void
 ngx_k8s_metrics_api_error(ngx_k8s_metrics_call_t *call, ngx_str_t *text)
 {
-    json_t      *doc;
-    const char  *message;
+    json_t  *doc, *message;
 
     if (call->error) {
         text->data = (u_char *) call->error;
@@ -479,19 +485,82 @@ ngx_k8s_metrics_api_error(ngx_k8s_metrics_call_t *call, ngx_str_t *text)
         return;
     }
 
-    doc = json_loadb((char *) call->body.data, call->body.len, 0, NULL);
-    message = json_string_value(json_object_get(doc, "message"));
+    doc = json_loadb((char *) call->body.data, call->body.len, JSON_ALLOW_NUL,
+                     NULL);
+    message = json_object_get(doc, "message");
 
-    if (message) {
-        text->len = ngx_min(ngx_strlen(message), sizeof(call->errbuf) - 1);
-        ngx_memcpy(call->errbuf, message, text->len);
+    if (json_is_string(message)) {
+        ngx_k8s_metrics_api_message(call, (u_char *) json_string_value(message),
+                                    json_string_length(message), text);
 
     } else {
-        text->len = ngx_min(call->body.len, 200);
-        ngx_memcpy(call->errbuf, call->body.data, text->len);
+        text->data = (u_char *) call->errbuf;
+        text->len = ngx_snprintf(text->data, sizeof(call->errbuf) - 1,
+                                 "the answer (%uz bytes) is not a Status",
+                                 call->body.len)
+                    - text->data;
     }
 
-    text->data = (u_char *) call->errbuf;
-
     json_decref(doc);
+}
+
+
+/*
+ * A message of the apiserver, for the log, in call->errbuf: one line, and
+ * without the module's token should the apiserver ever echo it.
+ */
+
+void
+ngx_k8s_metrics_api_message(ngx_k8s_metrics_call_t *call, u_char *message,
+    size_t len, ngx_str_t *text)
+{
+    size_t  i;
+
+    text->data = (u_char *) call->errbuf;
+    text->len = ngx_min(len, sizeof(call->errbuf) - 1);
+
+    for (i = 0; i < text->len; i++) {
+        text->data[i] = (message[i] < 0x20 || message[i] == 0x7f)
+                        ? ' ' : message[i];
+    }
+
+    ngx_k8s_metrics_redact(text, call->api->token);
+}
+
+
+/*
+ * In place: the token of an "Authorization: Bearer TOKEN" header becomes
+ * '*'s wherever it is in text, and so does a tail of text that begins it
+ * (an excerpt cut in the middle of the token).
+ */
+
+void
+ngx_k8s_metrics_redact(ngx_str_t *text, const char *header)
+{
+    u_char  *p, *last, *token;
+    size_t   len, n;
+
+    if (header == NULL) {
+        return;
+    }
+
+    token = (u_char *) header + sizeof("Authorization: Bearer ") - 1;
+    len = ngx_strlen(token);
+
+    p = text->data;
+    last = text->data + text->len;
+
+    while (len && p < last) {
+        n = ngx_min((size_t) (last - p), len);
+
+        if ((n == len || n >= NGX_K8S_METRICS_REDACT_TAIL)
+            && ngx_memcmp(p, token, n) == 0)
+        {
+            ngx_memset(p, '*', n);
+            p += n;
+            continue;
+        }
+
+        p++;
+    }
 }

@@ -8,8 +8,11 @@
  * k8s.io/apiserver's delegated authentication: a client CA file set in the
  * configuration wins over the ConfigMap's, and so does the whole
  * requestheader configuration when its CA file is set.  A CA that does not
- * parse leaves the previous one in place: the scraping process decides it,
- * once, so that every worker builds the same stores from the zone.
+ * parse leaves the previous one in place, and so does a list that does not
+ * (kube-apiserver's requestheader controller keeps its previous lists, all
+ * of them, when one does not parse): the scraping process decides it, once
+ * per change of the ConfigMap, so that every worker builds the same
+ * settings from the zone.
  */
 
 
@@ -30,9 +33,19 @@ typedef struct {
 } ngx_k8s_metrics_authconfig_t;
 
 
+typedef struct {
+    const char                     *key;
+    size_t                          offset;     /* in authconfig_t */
+    ngx_flag_t                      empty;      /* empty items kept */
+} ngx_k8s_metrics_authconfig_list_t;
+
+
 static json_t *ngx_k8s_metrics_authconfig_published(
     ngx_k8s_metrics_main_conf_t *kmcf);
 static void ngx_k8s_metrics_authconfig_keep_cas(
+    ngx_k8s_metrics_main_conf_t *kmcf, json_t *data, json_t *previous,
+    ngx_log_t *log);
+static void ngx_k8s_metrics_authconfig_keep_lists(
     ngx_k8s_metrics_main_conf_t *kmcf, json_t *data, json_t *previous,
     ngx_log_t *log);
 static ngx_uint_t ngx_k8s_metrics_authconfig_read_pem(const char *pem,
@@ -43,16 +56,41 @@ static ngx_k8s_metrics_ca_t *ngx_k8s_metrics_authconfig_ca(ngx_pool_t *pool,
     json_t *data, const char *key);
 static const char *ngx_k8s_metrics_authconfig_pem(json_t *data,
     const char *key);
-static ngx_array_t *ngx_k8s_metrics_authconfig_list(ngx_pool_t *pool,
-    json_t *data, const char *key);
+static ngx_int_t ngx_k8s_metrics_authconfig_build_lists(ngx_pool_t *pool,
+    json_t *data, ngx_k8s_metrics_authconfig_t *ac);
+static ngx_int_t ngx_k8s_metrics_authconfig_list(ngx_pool_t *pool,
+    json_t *data, ngx_k8s_metrics_authconfig_list_t *spec, ngx_array_t **list);
+static ngx_int_t ngx_k8s_metrics_authconfig_parse_list(json_t *data,
+    const char *key, json_t **list);
 static void ngx_k8s_metrics_authconfig_free_ca(void *data);
 
 
 static ngx_k8s_metrics_authconfig_t  ngx_k8s_metrics_authconfig;
 
+/* the scraping process: the ConfigMap's data last taken, as received */
+static json_t  *ngx_k8s_metrics_authconfig_received;
+
 static const char  *ngx_k8s_metrics_authconfig_ca_keys[] = {
     "client-ca-file",
     "requestheader-client-ca-file",
+};
+
+/*
+ * The requestheader lists, taken or kept together.  An allowed name may be
+ * empty: [""] allows only a certificate without a CN, as kube-apiserver
+ * compares names.  Empty header names and prefixes name no header.
+ */
+static ngx_k8s_metrics_authconfig_list_t  ngx_k8s_metrics_authconfig_lists[] = {
+    { "requestheader-allowed-names",
+      offsetof(ngx_k8s_metrics_authconfig_t, allowed_names), 1 },
+    { "requestheader-username-headers",
+      offsetof(ngx_k8s_metrics_authconfig_t, username_headers), 0 },
+    { "requestheader-group-headers",
+      offsetof(ngx_k8s_metrics_authconfig_t, group_headers), 0 },
+    { "requestheader-extra-headers-prefix",
+      offsetof(ngx_k8s_metrics_authconfig_t, extra_prefixes), 0 },
+    { "requestheader-uid-headers",
+      offsetof(ngx_k8s_metrics_authconfig_t, uid_headers), 0 },
 };
 
 
@@ -64,26 +102,47 @@ ngx_k8s_metrics_authconfig_update(ngx_k8s_metrics_main_conf_t *kmcf,
 {
     char     *text;
     size_t    len;
-    json_t   *next, *previous;
+    json_t   *next, *previous, *received;
     u_char   *copy, *old;
 
-    /* a shallow copy: the CAs kept replace values of the copy only */
+    /*
+     * A list again (a relist, a watch resumed) brings the same data: it
+     * was taken, its rejections logged and counted, when it first came.
+     */
 
-    next = data ? json_copy(data) : json_object();
+    received = data ? json_deep_copy(data) : json_object();
+    if (received == NULL) {
+        return;
+    }
+
+    if (json_equal(received, ngx_k8s_metrics_authconfig_received)) {
+        json_decref(received);
+        return;
+    }
+
+    /* a shallow copy: the values kept replace values of the copy only */
+
+    next = json_copy(received);
     if (next == NULL) {
+        json_decref(received);
         return;
     }
 
     previous = ngx_k8s_metrics_authconfig_published(kmcf);
     ngx_k8s_metrics_authconfig_keep_cas(kmcf, next, previous, log);
+    ngx_k8s_metrics_authconfig_keep_lists(kmcf, next, previous, log);
     json_decref(previous);
 
     text = json_dumps(next, JSON_COMPACT|JSON_SORT_KEYS);
     json_decref(next);
 
     if (text == NULL) {
+        json_decref(received);
         return;
     }
+
+    json_decref(ngx_k8s_metrics_authconfig_received);
+    ngx_k8s_metrics_authconfig_received = received;
 
     len = ngx_strlen(text);
 
@@ -107,6 +166,12 @@ ngx_k8s_metrics_authconfig_update(ngx_k8s_metrics_main_conf_t *kmcf,
                       "k8s metrics: k8s_metrics_zone is full: the "
                       "authentication ConfigMap is not taken");
         free(text);
+
+        /* taken when it comes again */
+
+        json_decref(ngx_k8s_metrics_authconfig_received);
+        ngx_k8s_metrics_authconfig_received = NULL;
+
         return;
     }
 
@@ -187,6 +252,73 @@ ngx_k8s_metrics_authconfig_keep_cas(ngx_k8s_metrics_main_conf_t *kmcf,
 
         if (kept) {
             json_object_set(data, key, kept);
+
+        } else {
+            json_object_del(data, key);
+        }
+    }
+}
+
+
+/*
+ * A list of the new data that does not parse keeps every list published
+ * before, as kube-apiserver keeps its previous lists.  With no
+ * requestheader CA published before, there is nothing to keep: the
+ * requestheader authentication is left out (its CA with the lists), as
+ * kube-apiserver does not start on such a ConfigMap.
+ */
+
+static void
+ngx_k8s_metrics_authconfig_keep_lists(ngx_k8s_metrics_main_conf_t *kmcf,
+    json_t *data, json_t *previous, ngx_log_t *log)
+{
+    json_t      *list, *kept;
+    ngx_uint_t   i, n, broken;
+    const char  *key;
+
+    n = sizeof(ngx_k8s_metrics_authconfig_lists)
+        / sizeof(ngx_k8s_metrics_authconfig_lists[0]);
+    broken = 0;
+
+    kept = ngx_k8s_metrics_authconfig_pem(previous,
+                                          "requestheader-client-ca-file")
+           ? previous : NULL;
+
+    for (i = 0; i < n; i++) {
+        key = ngx_k8s_metrics_authconfig_lists[i].key;
+
+        if (ngx_k8s_metrics_authconfig_parse_list(data, key, &list)
+            == NGX_OK)
+        {
+            json_decref(list);
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "k8s metrics: the authentication ConfigMap's \"%s\" "
+                      "is not a JSON array of strings: %s", key,
+                      kept ? "the previous requestheader settings are kept"
+                           : "the requestheader authentication is not used");
+
+        (void) ngx_atomic_fetch_add(&kmcf->sh->counters.configmap_rejected, 1);
+
+        broken++;
+    }
+
+    if (broken == 0) {
+        return;
+    }
+
+    if (kept == NULL) {
+        json_object_del(data, "requestheader-client-ca-file");
+    }
+
+    for (i = 0; i < n; i++) {
+        key = ngx_k8s_metrics_authconfig_lists[i].key;
+        list = kept ? json_object_get(kept, key) : NULL;
+
+        if (list) {
+            json_object_set(data, key, list);
 
         } else {
             json_object_del(data, key);
@@ -318,25 +450,17 @@ ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf)
                                                    "client-ca-file");
     next.requestheader_ca = ngx_k8s_metrics_authconfig_ca(pool, data,
                                               "requestheader-client-ca-file");
-    next.allowed_names = ngx_k8s_metrics_authconfig_list(pool, data,
-                                              "requestheader-allowed-names");
-    next.username_headers = ngx_k8s_metrics_authconfig_list(pool, data,
-                                           "requestheader-username-headers");
-    next.group_headers = ngx_k8s_metrics_authconfig_list(pool, data,
-                                              "requestheader-group-headers");
-    next.extra_prefixes = ngx_k8s_metrics_authconfig_list(pool, data,
-                                       "requestheader-extra-headers-prefix");
-    next.uid_headers = ngx_k8s_metrics_authconfig_list(pool, data,
-                                                "requestheader-uid-headers");
 
     if ((next.client_ca == NULL
          && ngx_k8s_metrics_authconfig_pem(data, "client-ca-file"))
         || (next.requestheader_ca == NULL
             && ngx_k8s_metrics_authconfig_pem(data,
-                                              "requestheader-client-ca-file")))
+                                              "requestheader-client-ca-file"))
+        || ngx_k8s_metrics_authconfig_build_lists(pool, data, &next)
+           != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "k8s metrics: cannot build the CA stores of the "
+                      "k8s metrics: cannot build the settings of the "
                       "authentication ConfigMap: the previous ones are kept");
         json_decref(data);
         ngx_destroy_pool(pool);
@@ -344,12 +468,6 @@ ngx_k8s_metrics_authconfig_load(ngx_k8s_metrics_main_conf_t *kmcf)
     }
 
     json_decref(data);
-
-    /* an empty list of allowed names means any name */
-
-    if (next.allowed_names && next.allowed_names->nelts == 0) {
-        next.allowed_names = NULL;
-    }
 
     if (ac->pool) {
         ngx_destroy_pool(ac->pool);
@@ -429,59 +547,158 @@ ngx_k8s_metrics_authconfig_pem(json_t *data, const char *key)
 }
 
 
-/* a list of the ConfigMap, written there as a JSON array in a string */
+/*
+ * The lists of the data (every one parses: see authconfig_keep_lists());
+ * no list of allowed names, or an empty one, allows any name.
+ */
 
-static ngx_array_t *
+static ngx_int_t
+ngx_k8s_metrics_authconfig_build_lists(ngx_pool_t *pool, json_t *data,
+    ngx_k8s_metrics_authconfig_t *ac)
+{
+    ngx_uint_t                          i;
+    ngx_k8s_metrics_authconfig_list_t  *spec;
+
+    for (i = 0; i < sizeof(ngx_k8s_metrics_authconfig_lists)
+                    / sizeof(ngx_k8s_metrics_authconfig_lists[0]); i++)
+    {
+        spec = &ngx_k8s_metrics_authconfig_lists[i];
+
+        if (ngx_k8s_metrics_authconfig_list(pool, data, spec,
+                                    (ngx_array_t **) ((u_char *) ac
+                                                      + spec->offset))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ac->allowed_names && ac->allowed_names->nelts == 0) {
+        ac->allowed_names = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a list into the pool: NULL when the data has none */
+
+static ngx_int_t
 ngx_k8s_metrics_authconfig_list(ngx_pool_t *pool, json_t *data,
-    const char *key)
+    ngx_k8s_metrics_authconfig_list_t *spec, ngx_array_t **list)
 {
     size_t        i;
-    json_t       *list, *item;
-    ngx_str_t    *s;
+    json_t       *items, *item;
+    ngx_str_t    *s, value;
     const char   *text;
     ngx_array_t  *a;
 
-    text = json_string_value(json_object_get(data, key));
-    if (text == NULL) {
-        return NULL;
+    *list = NULL;
+
+    if (ngx_k8s_metrics_authconfig_parse_list(data, spec->key, &items)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
-    list = json_loads(text, 0, NULL);
-    if (!json_is_array(list)) {
-        json_decref(list);
-        return NULL;
+    if (items == NULL) {
+        return NGX_OK;
     }
 
-    a = ngx_array_create(pool, json_array_size(list) + 1, sizeof(ngx_str_t));
+    a = ngx_array_create(pool, json_array_size(items) + 1, sizeof(ngx_str_t));
+    if (a == NULL) {
+        goto failed;
+    }
 
-    json_array_foreach(list, i, item) {
-        if (a == NULL) {
-            break;
-        }
+    json_array_foreach(items, i, item) {
+        text = json_string_value(item);
 
-        if (!json_is_string(item) || json_string_length(item) == 0) {
+        value.len = json_string_length(item);
+        value.data = (u_char *) (text ? text : "");
+
+        if (value.len == 0 && !spec->empty) {
             continue;
         }
 
         s = ngx_array_push(a);
         if (s == NULL) {
-            break;
+            goto failed;
         }
 
-        s->len = json_string_length(item);
-        s->data = ngx_pnalloc(pool, s->len);
+        s->len = value.len;
+        s->data = ngx_pstrdup(pool, &value);
 
         if (s->data == NULL) {
-            a = NULL;
-            break;
+            goto failed;
         }
-
-        ngx_memcpy(s->data, json_string_value(item), s->len);
     }
 
-    json_decref(list);
+    json_decref(items);
 
-    return a;
+    *list = a;
+
+    return NGX_OK;
+
+failed:
+
+    json_decref(items);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * A list of the ConfigMap is a JSON array inside a string, read as Go's
+ * json.Unmarshal() into a []string reads it: no value, an empty one or
+ * null is no list, a null item is "", anything else does not parse.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_authconfig_parse_list(json_t *data, const char *key,
+    json_t **list)
+{
+    size_t       i;
+    json_t      *value, *items, *item;
+    const char  *text;
+
+    *list = NULL;
+
+    value = json_object_get(data, key);
+    if (value == NULL) {
+        return NGX_OK;
+    }
+
+    text = json_string_value(value);
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (*text == '\0') {
+        return NGX_OK;
+    }
+
+    items = json_loads(text, JSON_DECODE_ANY, NULL);
+
+    if (json_is_null(items)) {
+        json_decref(items);
+        return NGX_OK;
+    }
+
+    if (!json_is_array(items)) {
+        json_decref(items);
+        return NGX_ERROR;
+    }
+
+    json_array_foreach(items, i, item) {
+        if (!json_is_string(item) && !json_is_null(item)) {
+            json_decref(items);
+            return NGX_ERROR;
+        }
+    }
+
+    *list = items;
+
+    return NGX_OK;
 }
 
 

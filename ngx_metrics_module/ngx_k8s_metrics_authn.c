@@ -59,7 +59,7 @@ static ngx_int_t ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
     ngx_k8s_metrics_identity_t *id);
 static ngx_int_t ngx_k8s_metrics_verified_cn(ngx_http_request_t *r,
     ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
-    const char *authenticator, ngx_array_t *cn);
+    const char *authenticator, ngx_str_t *cn);
 static ngx_int_t ngx_k8s_metrics_verify_peer(ngx_http_request_t *r,
     ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
     const char *authenticator);
@@ -69,8 +69,12 @@ static ngx_int_t ngx_k8s_metrics_verify_chain(ngx_http_request_t *r,
     ngx_k8s_metrics_ca_t *ca, ngx_k8s_metrics_peer_t *peer,
     ngx_k8s_metrics_verdict_t *verdict);
 
+static ngx_int_t ngx_k8s_metrics_subject_cn(ngx_pool_t *pool, X509 *cert,
+    ngx_str_t *cn);
 static ngx_int_t ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert,
     int nid, ngx_array_t *values);
+static ngx_int_t ngx_k8s_metrics_entry_value(ngx_pool_t *pool,
+    X509_NAME_ENTRY *entry, ngx_str_t *value);
 static ngx_int_t ngx_k8s_metrics_read_headers(ngx_http_request_t *r,
     ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_identity_t *id);
 static ngx_str_t *ngx_k8s_metrics_first_value(ngx_http_request_t *r,
@@ -272,12 +276,9 @@ ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
     ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_peer_t *peer,
     ngx_k8s_metrics_identity_t *id)
 {
-    ngx_int_t     rc;
-    ngx_str_t    *name;
-    ngx_uint_t    i;
-    ngx_array_t   cn;
-
-    static ngx_str_t  no_cn = ngx_string("");
+    ngx_int_t    rc;
+    ngx_str_t    cn, *name;
+    ngx_uint_t   i;
 
     if (klcf->requestheader_ca == NULL) {
         return NGX_DECLINED;
@@ -293,10 +294,8 @@ ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
         name = klcf->allowed_names->elts;
 
         for (i = 0; i < klcf->allowed_names->nelts; i++) {
-            if (cn.nelts == 1
-                && name[i].len == ((ngx_str_t *) cn.elts)[0].len
-                && ngx_strncmp(name[i].data, ((ngx_str_t *) cn.elts)[0].data,
-                               name[i].len) == 0)
+            if (name[i].len == cn.len
+                && ngx_memcmp(name[i].data, cn.data, cn.len) == 0)
             {
                 break;
             }
@@ -306,7 +305,7 @@ ngx_k8s_metrics_authn_requestheader(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "k8s metrics: front-proxy certificate \"CN=%V\" is "
                           "not in k8s_metrics_requestheader_allowed_names",
-                          cn.nelts ? (ngx_str_t *) cn.elts : &no_cn);
+                          &cn);
             peer->failures++;
             return NGX_DECLINED;
         }
@@ -328,8 +327,8 @@ ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
     ngx_k8s_metrics_loc_conf_t *klcf, ngx_k8s_metrics_peer_t *peer,
     ngx_k8s_metrics_identity_t *id)
 {
-    ngx_int_t    rc;
-    ngx_array_t  cn;
+    ngx_int_t  rc;
+    ngx_str_t  cn;
 
     if (klcf->client_ca == NULL) {
         if (klcf->requestheader_ca == NULL) {
@@ -349,11 +348,11 @@ ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
 
     /* as Kubernetes' CommonNameUserConversion: no CN, no user */
 
-    if (cn.nelts == 0 || ((ngx_str_t *) cn.elts)[0].len == 0) {
+    if (cn.len == 0) {
         return NGX_DECLINED;
     }
 
-    id->user = ((ngx_str_t *) cn.elts)[0];
+    id->user = cn;
     id->authenticator = NGX_K8S_METRICS_AUTHN_X509;
 
     return ngx_k8s_metrics_subject_entries(r->pool, peer->leaf,
@@ -361,11 +360,11 @@ ngx_k8s_metrics_authn_x509(ngx_http_request_t *r,
 }
 
 
-/* the CN entries of a certificate that verified against the store */
+/* the CN of a certificate that verified against the store */
 
 static ngx_int_t
 ngx_k8s_metrics_verified_cn(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
-    ngx_k8s_metrics_peer_t *peer, const char *authenticator, ngx_array_t *cn)
+    ngx_k8s_metrics_peer_t *peer, const char *authenticator, ngx_str_t *cn)
 {
     ngx_int_t  rc;
 
@@ -374,12 +373,7 @@ ngx_k8s_metrics_verified_cn(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
         return rc;
     }
 
-    if (ngx_array_init(cn, r->pool, 1, sizeof(ngx_str_t)) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_k8s_metrics_subject_entries(r->pool, peer->leaf,
-                                           NID_commonName, cn);
+    return ngx_k8s_metrics_subject_cn(r->pool, peer->leaf, cn);
 }
 
 
@@ -557,15 +551,43 @@ ngx_k8s_metrics_verify_chain(ngx_http_request_t *r, ngx_k8s_metrics_ca_t *ca,
 }
 
 
+/*
+ * The subject's CN as Go's pkix.Name reads it, which kube-apiserver uses
+ * for the x509 user and the front proxy's allowed names alike: the last CN
+ * of the subject ("" without one).  A certificate naming a CN twice is
+ * read by the module as the apiserver read it.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_subject_cn(ngx_pool_t *pool, X509 *cert, ngx_str_t *cn)
+{
+    int         i, last;
+    X509_NAME  *name;
+
+    name = X509_get_subject_name(cert);
+    last = -1;
+
+    while ((i = X509_NAME_get_index_by_NID(name, NID_commonName, last)) >= 0) {
+        last = i;
+    }
+
+    if (last < 0) {
+        ngx_str_set(cn, "");
+        return NGX_OK;
+    }
+
+    return ngx_k8s_metrics_entry_value(pool, X509_NAME_get_entry(name, last),
+                                       cn);
+}
+
+
 static ngx_int_t
 ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert, int nid,
     ngx_array_t *values)
 {
-    int               i, len;
-    u_char           *utf8;
-    ngx_str_t        *value;
-    X509_NAME        *name;
-    X509_NAME_ENTRY  *entry;
+    int         i;
+    ngx_str_t  *value;
+    X509_NAME  *name;
 
     name = X509_get_subject_name(cert);
     i = -1;
@@ -576,29 +598,47 @@ ngx_k8s_metrics_subject_entries(ngx_pool_t *pool, X509 *cert, int nid,
             return NGX_OK;
         }
 
-        entry = X509_NAME_get_entry(name, i);
-
-        len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-        if (len < 0) {
-            return NGX_ERROR;
-        }
-
         value = ngx_array_push(values);
         if (value == NULL) {
-            OPENSSL_free(utf8);
             return NGX_ERROR;
         }
 
-        value->len = len;
-        value->data = ngx_pnalloc(pool, len);
-        if (value->data == NULL) {
-            OPENSSL_free(utf8);
+        if (ngx_k8s_metrics_entry_value(pool, X509_NAME_get_entry(name, i),
+                                        value)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
-
-        ngx_memcpy(value->data, utf8, len);
-        OPENSSL_free(utf8);
     }
+}
+
+
+/* an entry's value, in UTF-8, copied into the pool */
+
+static ngx_int_t
+ngx_k8s_metrics_entry_value(ngx_pool_t *pool, X509_NAME_ENTRY *entry,
+    ngx_str_t *value)
+{
+    int      len;
+    u_char  *utf8;
+
+    len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+    if (len < 0) {
+        return NGX_ERROR;
+    }
+
+    value->len = len;
+    value->data = ngx_pnalloc(pool, len);
+
+    if (value->data == NULL) {
+        OPENSSL_free(utf8);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value->data, utf8, len);
+    OPENSSL_free(utf8);
+
+    return NGX_OK;
 }
 
 

@@ -4,7 +4,8 @@
  * date by watches in the scraping process: the nodes to scrape (address by
  * k8s_metrics_kubelet_address_types, port, the
  * metrics.k8s.io/resource-metrics-path annotation, node labels) and the
- * running pods' labels.  Only what the module uses is kept of each object.
+ * running pods' labels and nodes.  Only what the module uses is kept of
+ * each object.
  */
 
 
@@ -12,10 +13,6 @@
 
 
 #define NGX_K8S_METRICS_PATH_ANNOTATION  "metrics.k8s.io/resource-metrics-path"
-
-#define NGX_K8S_METRICS_PARTIAL_ACCEPT                                        \
-    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"       \
-    "application/json"
 
 
 struct ngx_k8s_metrics_cluster_s {
@@ -28,7 +25,8 @@ struct ngx_k8s_metrics_cluster_s {
     ngx_k8s_metrics_informer_t      configmap_informer;
 
     json_t                         *nodes;      /* name: {url, labels} */
-    json_t                         *pods;       /* "ns/name": labels */
+    json_t                         *pods;       /* "ns/name": [labels, node] */
+    json_t                         *node_names; /* name: name, shared */
     json_t                         *nodes_listing;  /* relists under way */
     json_t                         *pods_listing;
     ngx_uint_t                      nodes_changed;
@@ -51,6 +49,10 @@ static json_t *ngx_k8s_metrics_cluster_map(ngx_k8s_metrics_informer_t *inf,
     json_t **map, json_t **listing, ngx_uint_t event);
 static ngx_int_t ngx_k8s_metrics_cluster_labels(ngx_pool_t *pool,
     json_t *labels, ngx_array_t **array);
+static json_t *ngx_k8s_metrics_cluster_node_name(
+    ngx_k8s_metrics_cluster_t *cl, json_t *pod);
+static void ngx_k8s_metrics_cluster_prune_names(
+    ngx_k8s_metrics_cluster_t *cl);
 
 
 ngx_k8s_metrics_cluster_t *
@@ -68,8 +70,9 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
     cl->log = cycle->log;
     cl->nodes = json_object();
     cl->pods = json_object();
+    cl->node_names = json_object();
 
-    if (cl->nodes == NULL || cl->pods == NULL) {
+    if (cl->nodes == NULL || cl->pods == NULL || cl->node_names == NULL) {
         return NULL;
     }
 
@@ -78,21 +81,31 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
         return NULL;
     }
 
+    /*
+     * an annotation is any string, "\u0000" included: refused, it would
+     * stop the list and every watch of nodes and pods
+     */
+
     cl->node_informer.api = cl->api;
     cl->node_informer.name = "nodes";
+    cl->node_informer.allow_nul = 1;
     ngx_str_set(&cl->node_informer.path, "/api/v1/nodes");
     cl->node_informer.query = kmcf->node_selector;
     cl->node_informer.handler = ngx_k8s_metrics_cluster_node;
     cl->node_informer.data = cl;
 
-    /* metadata only: labels are all the module needs of a pod */
+    /*
+     * Full pods (plain JSON): spec.nodeName, which the metadata view
+     * lacks, says which kubelet may report a pod; of each, only it and
+     * the labels are kept.
+     */
 
     cl->pod_informer.api = cl->api;
     cl->pod_informer.name = "pods";
     ngx_str_set(&cl->pod_informer.path, "/api/v1/pods");
     ngx_str_set(&cl->pod_informer.query,
                 "fieldSelector=status.phase%3DRunning");
-    cl->pod_informer.accept = NGX_K8S_METRICS_PARTIAL_ACCEPT;
+    cl->pod_informer.allow_nul = 1;
     cl->pod_informer.handler = ngx_k8s_metrics_cluster_pod;
     cl->pod_informer.data = cl;
 
@@ -127,6 +140,7 @@ ngx_k8s_metrics_cluster_exit(ngx_k8s_metrics_cluster_t *cl)
 
     json_decref(cl->nodes);
     json_decref(cl->pods);
+    json_decref(cl->node_names);
     json_decref(cl->nodes_listing);
     json_decref(cl->pods_listing);
 }
@@ -184,6 +198,7 @@ ngx_k8s_metrics_cluster_node(ngx_k8s_metrics_informer_t *inf,
 
     if (event == NGX_K8S_METRICS_EVENT_SYNCED) {
         ngx_k8s_metrics_cluster_check_synced(cl);
+        ngx_k8s_metrics_cluster_prune_names(cl);
     }
 
     if (map == NULL) {
@@ -309,7 +324,7 @@ ngx_k8s_metrics_cluster_pod(ngx_k8s_metrics_informer_t *inf,
     ngx_k8s_metrics_cluster_t *cl = inf->data;
 
     u_char       key[512], *p;
-    json_t      *map, *meta, *labels;
+    json_t      *map, *meta, *labels, *node;
     const char  *ns, *name;
 
     map = ngx_k8s_metrics_cluster_map(inf, &cl->pods, &cl->pods_listing,
@@ -317,6 +332,7 @@ ngx_k8s_metrics_cluster_pod(ngx_k8s_metrics_informer_t *inf,
 
     if (event == NGX_K8S_METRICS_EVENT_SYNCED) {
         ngx_k8s_metrics_cluster_check_synced(cl);
+        ngx_k8s_metrics_cluster_prune_names(cl);
     }
 
     if (map == NULL) {
@@ -340,10 +356,64 @@ ngx_k8s_metrics_cluster_pod(ngx_k8s_metrics_informer_t *inf,
     }
 
     labels = json_object_get(meta, "labels");
+    labels = json_is_object(labels) ? json_copy(labels) : json_object();
+    node = ngx_k8s_metrics_cluster_node_name(cl, object);
 
-    json_object_set_new(map, (char *) key,
-                        json_is_object(labels) ? json_copy(labels)
-                                               : json_object());
+    if (labels == NULL || node == NULL) {
+        json_decref(labels);
+        json_object_del(map, (char *) key);
+        return;
+    }
+
+    json_object_set_new(map, (char *) key, json_pack("[o, O]", labels, node));
+}
+
+
+/*
+ * A pod's spec.nodeName ("" when none), as one string per node that all
+ * its pods share.
+ */
+
+static json_t *
+ngx_k8s_metrics_cluster_node_name(ngx_k8s_metrics_cluster_t *cl, json_t *pod)
+{
+    json_t      *name;
+    const char  *node;
+
+    node = json_string_value(json_object_get(json_object_get(pod, "spec"),
+                                             "nodeName"));
+    if (node == NULL) {
+        node = "";
+    }
+
+    name = json_object_get(cl->node_names, node);
+
+    if (name == NULL) {
+        name = json_string(node);
+
+        if (json_object_set_new(cl->node_names, node, name) != 0) {
+            return NULL;
+        }
+    }
+
+    return name;
+}
+
+
+/* after a relist: the names no pod holds any more */
+
+static void
+ngx_k8s_metrics_cluster_prune_names(ngx_k8s_metrics_cluster_t *cl)
+{
+    void        *tmp;
+    json_t      *name;
+    const char  *node;
+
+    json_object_foreach_safe(cl->node_names, tmp, node, name) {
+        if (name->refcount == 1) {
+            json_object_del(cl->node_names, node);
+        }
+    }
 }
 
 
@@ -503,17 +573,16 @@ ngx_k8s_metrics_cluster_labels(ngx_pool_t *pool, json_t *labels,
 
 /*
  * The labels of a running pod the apiserver knows (an object, maybe
- * empty), or NULL: a pod the apiserver does not list as running is not
- * served, as metrics-server serves only the pods of its lister.
+ * empty), and in *node the node it runs on; NULL when the apiserver does
+ * not list it as running, or its pods are not listed yet.
  */
 
 json_t *
-ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
-    ngx_str_t *name)
+ngx_k8s_metrics_cluster_find_pod(ngx_k8s_metrics_cluster_t *cl,
+    ngx_str_t *namespace, ngx_str_t *name, ngx_str_t *node)
 {
-    ngx_k8s_metrics_cluster_t *cl = data;
-
-    u_char  key[512], *p;
+    u_char   key[512], *p;
+    json_t  *record, *name_json;
 
     if (!cl->pod_informer.synced) {
         return NULL;
@@ -522,5 +591,26 @@ ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
     p = ngx_snprintf(key, sizeof(key) - 1, "%V/%V", namespace, name);
     *p = '\0';
 
-    return json_object_get(cl->pods, (char *) key);
+    record = json_object_get(cl->pods, (char *) key);
+    if (record == NULL) {
+        return NULL;
+    }
+
+    if (node) {
+        name_json = json_array_get(record, 1);
+        node->data = (u_char *) json_string_value(name_json);
+        node->len = json_string_length(name_json);
+    }
+
+    return json_array_get(record, 0);
+}
+
+
+/* the store's view: the labels of a pod it is to serve */
+
+json_t *
+ngx_k8s_metrics_cluster_pod_labels(void *data, ngx_str_t *namespace,
+    ngx_str_t *name)
+{
+    return ngx_k8s_metrics_cluster_find_pod(data, namespace, name, NULL);
 }

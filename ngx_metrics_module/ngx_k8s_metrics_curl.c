@@ -203,12 +203,23 @@ ngx_k8s_metrics_curl_watch(ngx_event_t *ev, ngx_uint_t want, ngx_int_t event)
 static void
 ngx_k8s_metrics_curl_release(ngx_connection_t *c)
 {
+    ngx_uint_t  flags;
+
+    /*
+     * curl may say CURL_POLL_REMOVE after it has closed the socket (seen
+     * under valgrind when a transfer is removed mid-way): the kernel has
+     * then dropped it from epoll already, and epoll_ctl() would fail with
+     * EBADF, an alert.
+     */
+
+    flags = (fcntl(c->fd, F_GETFD) == -1) ? NGX_CLOSE_EVENT : 0;
+
     if (c->read->active) {
-        ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        ngx_del_event(c->read, NGX_READ_EVENT, flags);
     }
 
     if (c->write->active) {
-        ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
     }
 
     if (c->read->posted) {

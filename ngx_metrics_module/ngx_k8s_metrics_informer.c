@@ -6,7 +6,9 @@
  * that ends is started again from where it was, and "410 Gone" (the
  * version is too old) starts over with a list.  Failures retry with an
  * exponential backoff; every failure is logged with what was asked and
- * what came back.
+ * what came back.  A metadata informer asks for the forms client-go's
+ * metadata client asks for: PartialObjectMetadataList on a list,
+ * PartialObjectMetadata on a watch.
  */
 
 
@@ -17,6 +19,26 @@
 #define NGX_K8S_METRICS_WATCH_SECONDS   300
 #define NGX_K8S_METRICS_BACKOFF_MIN     500
 #define NGX_K8S_METRICS_BACKOFF_MAX     30000
+
+/*
+ * A watch that ends within 1 s without an event (client-go's "very short
+ * watch") is a failure.  kube-apiserver ends watches so when it shuts down
+ * (a watch again from the same resourceVersion is right, and costs
+ * nothing), and when it cannot encode the next event for the form asked:
+ * it closes the stream before that event, every watch from there ends the
+ * same way, and only a list gets past it.  client-go lists again at the
+ * first; two watches again, 0.5 s and 1 s apart, let a restart pass
+ * without a list of every pod.
+ */
+#define NGX_K8S_METRICS_EMPTY_WATCHES   3
+
+/* client-go's metadata client's, without protobuf */
+#define NGX_K8S_METRICS_ACCEPT_METADATA_LIST                                  \
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"       \
+    "application/json"
+#define NGX_K8S_METRICS_ACCEPT_METADATA                                       \
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,"           \
+    "application/json"
 
 
 static void ngx_k8s_metrics_informer_list(ngx_k8s_metrics_informer_t *inf);
@@ -84,7 +106,9 @@ ngx_k8s_metrics_informer_list(ngx_k8s_metrics_informer_t *inf)
     inf->listing = 1;
 
     inf->call = ngx_k8s_metrics_api_call(inf->api, "GET", &path, NULL,
-                                         inf->accept,
+                                         inf->metadata
+                                         ? NGX_K8S_METRICS_ACCEPT_METADATA_LIST
+                                         : inf->accept,
                                          inf->api->kmcf->apiserver_timeout,
                                          ngx_k8s_metrics_informer_listed,
                                          NULL, inf);
@@ -117,7 +141,8 @@ ngx_k8s_metrics_informer_listed(ngx_k8s_metrics_call_t *call)
         return;
     }
 
-    doc = json_loadb((char *) call->body.data, call->body.len, 0, NULL);
+    doc = json_loadb((char *) call->body.data, call->body.len,
+                     inf->allow_nul ? JSON_ALLOW_NUL : 0, NULL);
     items = json_object_get(doc, "items");
 
     if (!json_is_array(items)) {
@@ -163,6 +188,7 @@ ngx_k8s_metrics_informer_listed(ngx_k8s_metrics_call_t *call)
     inf->listing = 0;
     inf->synced = 1;
     inf->backoff = 0;
+    inf->empty_watches = 0;
 
     inf->handler(inf, NGX_K8S_METRICS_EVENT_SYNCED, NULL);
 
@@ -191,10 +217,13 @@ ngx_k8s_metrics_informer_watch(ngx_k8s_metrics_informer_t *inf)
     path.len = p - buf;
 
     inf->relist = 0;
+    inf->events = 0;
     inf->watch_started = ngx_current_msec;
 
     inf->call = ngx_k8s_metrics_api_call(inf->api, "GET", &path, NULL,
-                                     inf->accept,
+                                     inf->metadata
+                                     ? NGX_K8S_METRICS_ACCEPT_METADATA
+                                     : inf->accept,
                                      (NGX_K8S_METRICS_WATCH_SECONDS + 30)
                                      * 1000,
                                      ngx_k8s_metrics_informer_watched,
@@ -213,17 +242,20 @@ ngx_k8s_metrics_informer_event(ngx_k8s_metrics_call_t *call, u_char *line,
 {
     ngx_k8s_metrics_informer_t *inf = call->data;
 
-    json_t        *event, *object;
+    json_t        *event, *object, *message;
+    ngx_str_t      text;
     ngx_uint_t     kind, level;
-    const char    *type, *message;
+    const char    *type;
     json_error_t   error;
 
-    event = json_loadb((char *) line, len, 0, &error);
+    event = json_loadb((char *) line, len,
+                       inf->allow_nul ? JSON_ALLOW_NUL : 0, &error);
     if (event == NULL) {
+        /* jansson's text quotes the event, which is not logged */
         ngx_log_error(NGX_LOG_ERR, inf->api->log, 0,
-                      "k8s metrics: watching %s: an event is not JSON (%s): "
-                      "\"%*s\"", inf->name, error.text, ngx_min(len, 200),
-                      line);
+                      "k8s metrics: watching %s: an event (%uz bytes) is not "
+                      "JSON: line %d, column %d", inf->name, len,
+                      error.line, error.column);
         return NGX_ERROR;
     }
 
@@ -235,16 +267,27 @@ ngx_k8s_metrics_informer_event(ngx_k8s_metrics_call_t *call, u_char *line,
         return NGX_OK;
     }
 
+    inf->events++;
+
     if (ngx_strcmp(type, "ERROR") == 0) {
         /* 410 Gone, "too old resource version": start over with a list */
 
-        message = json_string_value(json_object_get(object, "message"));
+        message = json_object_get(object, "message");
         level = json_integer_value(json_object_get(object, "code")) == 410
                 ? NGX_LOG_INFO : NGX_LOG_ERR;
 
+        if (json_is_string(message)) {
+            ngx_k8s_metrics_api_message(call,
+                                        (u_char *) json_string_value(message),
+                                        json_string_length(message), &text);
+
+        } else {
+            ngx_str_set(&text, "an error event");
+        }
+
         ngx_log_error(level, inf->api->log, 0,
-                      "k8s metrics: watching %s: %s: listing again",
-                      inf->name, message ? message : "an error event");
+                      "k8s metrics: watching %s: %V: listing again",
+                      inf->name, &text);
 
         inf->relist = 1;
         json_decref(event);
@@ -285,12 +328,28 @@ ngx_k8s_metrics_informer_watched(ngx_k8s_metrics_call_t *call)
 {
     ngx_k8s_metrics_informer_t *inf = call->data;
 
-    ngx_str_t  error;
+    ngx_str_t   error;
+    ngx_uint_t  empty;
 
     inf->call = NULL;
 
     if (inf->relist || call->status == 410) {
         ngx_k8s_metrics_informer_list(inf);
+        return;
+    }
+
+    empty = call->status == 200 && inf->events == 0
+            && ngx_current_msec - inf->watch_started < 1000;
+
+    inf->empty_watches = empty ? inf->empty_watches + 1 : 0;
+
+    if (inf->empty_watches == NGX_K8S_METRICS_EMPTY_WATCHES) {
+        ngx_log_error(NGX_LOG_ERR, inf->api->log, 0,
+                      "k8s metrics: watching %s (GET %s): %d watches in a "
+                      "row ended within 1 s without an event: listing again",
+                      inf->name, call->url, NGX_K8S_METRICS_EMPTY_WATCHES);
+        inf->empty_watches = 0;
+        ngx_k8s_metrics_informer_retry(inf, 1);
         return;
     }
 
@@ -306,6 +365,12 @@ ngx_k8s_metrics_informer_watched(ngx_k8s_metrics_call_t *call)
     }
 
     /* the stream ended (its timeout, or cut): go on from where it was */
+
+    if (empty) {
+        ngx_log_error(NGX_LOG_INFO, inf->api->log, 0,
+                      "k8s metrics: watching %s (GET %s): the stream ended "
+                      "within 1 s without an event", inf->name, call->url);
+    }
 
     ngx_log_debug1(NGX_LOG_DEBUG_EVENT, inf->api->log, 0,
                    "k8s metrics: watch of %s ended, watching again",

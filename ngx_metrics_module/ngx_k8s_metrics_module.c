@@ -51,6 +51,8 @@ static char *ngx_k8s_metrics_merge_names(ngx_conf_t *cf, ngx_array_t **conf,
     ngx_array_t *prev, char *default_value);
 static char *ngx_k8s_metrics_resolution_check(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_k8s_metrics_max_pods_check(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_k8s_metrics_user_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_k8s_metrics_groups_variable(ngx_http_request_t *r,
@@ -66,6 +68,11 @@ static ngx_conf_post_t  ngx_k8s_metrics_resolution_post = {
 
 static ngx_conf_num_bounds_t  ngx_k8s_metrics_port_bounds = {
     ngx_conf_check_num_bounds, 1, 65535
+};
+
+
+static ngx_conf_post_t  ngx_k8s_metrics_max_pods_post = {
+    ngx_k8s_metrics_max_pods_check
 };
 
 
@@ -147,6 +154,13 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_k8s_metrics_main_conf_t, kubelet_max_body),
       NULL },
+
+    { ngx_string("k8s_metrics_kubelet_max_pods"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, kubelet_max_pods),
+      &ngx_k8s_metrics_max_pods_post },
 
     { ngx_string("k8s_metrics_response_cache_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -406,6 +420,7 @@ ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf)
     kmcf->kubelet_insecure_tls = NGX_CONF_UNSET;
     kmcf->kubelet_timeout = NGX_CONF_UNSET_MSEC;
     kmcf->kubelet_max_body = NGX_CONF_UNSET_SIZE;
+    kmcf->kubelet_max_pods = NGX_CONF_UNSET_UINT;
     kmcf->response_cache_size = NGX_CONF_UNSET_SIZE;
     kmcf->kubelet_use_node_status_port = NGX_CONF_UNSET;
     kmcf->apiserver_timeout = NGX_CONF_UNSET_MSEC;
@@ -424,6 +439,7 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(kmcf->kubelet_insecure_tls, 0);
     ngx_conf_init_msec_value(kmcf->kubelet_timeout, 10000);
     ngx_conf_init_size_value(kmcf->kubelet_max_body, 16 * 1024 * 1024);
+    ngx_conf_init_uint_value(kmcf->kubelet_max_pods, 1000);
     ngx_conf_init_size_value(kmcf->response_cache_size, 128 * 1024 * 1024);
 
     ngx_conf_init_value(kmcf->kubelet_use_node_status_port, 0);
@@ -738,6 +754,22 @@ ngx_k8s_metrics_apiserver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid apiserver \"%V\": it must be an "
                                "https:// URL or \"in_cluster\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        /* credentials in the URL would be in every log line naming it */
+
+        host = (char *) value[1].data + sizeof("https://") - 1;
+        p = (u_char *) strpbrk(host, "/?#");
+
+        if (ngx_strlchr((u_char *) host,
+                        p ? p : value[1].data + value[1].len, '@'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid apiserver: credentials in the URL "
+                               "(USER:PASSWORD@) are not supported, use "
+                               "\"k8s_metrics_apiserver_token_file\" or a "
+                               "client certificate");
             return NGX_CONF_ERROR;
         }
 
@@ -1455,6 +1487,19 @@ ngx_k8s_metrics_resolution_check(ngx_conf_t *cf, void *post, void *data)
 
     if (*resolution < 1000) {
         return "must be at least 1s";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_k8s_metrics_max_pods_check(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *max = data;
+
+    if (*max == 0) {
+        return "must be at least 1";
     }
 
     return NGX_CONF_OK;

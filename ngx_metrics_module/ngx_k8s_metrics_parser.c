@@ -57,6 +57,8 @@ static ngx_int_t ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser,
     ngx_uint_t *found);
 static ngx_int_t ngx_k8s_metrics_parse_double(u_char **pos, u_char *last,
     double *value);
+static ngx_int_t ngx_k8s_metrics_parse_special(u_char **pos, u_char *last,
+    double *value);
 static ngx_int_t ngx_k8s_metrics_parse_int64(u_char **pos, u_char *last,
     int64_t *value);
 
@@ -274,11 +276,74 @@ ngx_k8s_metrics_parser_finish(ngx_k8s_metrics_parser_t *parser)
 }
 
 
+/*
+ * A sample's value in the unit the store keeps it in: CPU seconds as
+ * nanoseconds and bytes as uint64_t, a start time in seconds as
+ * milliseconds in int64_t (returned in *value, below 2^63).  Fractions of
+ * the unit are dropped, as metrics-server's uint64() conversions drop them
+ * (a kubelet writes whole bytes; a fraction of a byte is no reason to fail
+ * a node).  NULL, or why the value does not fit: a NaN, a negative or an
+ * infinite value, or one that would not fit the integer, never reaches a
+ * conversion, whose result would be undefined.
+ */
+
+const char *
+ngx_k8s_metrics_sample_value(ngx_k8s_metrics_sample_t *sample,
+    uint64_t *value)
+{
+    double       v, scale, bound;
+    const char  *range;
+
+    switch (sample->kind) {
+
+    case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
+    case NGX_K8S_METRICS_SAMPLE_POD_CPU:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
+        scale = 1e9;
+        bound = 18446744073709551616.0;
+        range = "is out of range: CPU seconds x 1e9 must be below 2^64";
+        break;
+
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
+        scale = 1e3;
+        bound = 9223372036854775808.0;
+        range = "is out of range: seconds x 1000 must be below 2^63";
+        break;
+
+    default:
+        scale = 1;
+        bound = 18446744073709551616.0;
+        range = "is out of range: bytes must be below 2^64";
+    }
+
+    v = sample->value;
+
+    if (isnan(v)) {
+        return "is not a number";
+    }
+
+    if (v < 0) {
+        return "is negative";
+    }
+
+    v *= scale;
+
+    if (!(v < bound)) {
+        return range;
+    }
+
+    *value = (uint64_t) v;
+
+    return NULL;
+}
+
+
 static ngx_int_t
 ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
     u_char *last)
 {
     u_char                    *name;
+    ngx_int_t                  rc;
     ngx_uint_t                 found;
     ngx_k8s_metrics_metric_t  *metric;
     ngx_k8s_metrics_sample_t   sample;
@@ -340,11 +405,16 @@ ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
         p++;
     }
 
+    sample.name = &metric->name;
+    sample.text.data = p;
+
     if (ngx_k8s_metrics_parse_double(&p, last, &sample.value) != NGX_OK
         || (p < last && *p != ' ' && *p != '\t'))
     {
         goto malformed;
     }
+
+    sample.text.len = p - sample.text.data;
 
     while (p < last && (*p == ' ' || *p == '\t')) {
         p++;
@@ -369,11 +439,17 @@ ngx_k8s_metrics_parse_line(ngx_k8s_metrics_parser_t *parser, u_char *p,
         }
     }
 
-    parser->samples++;
+    rc = parser->handler(parser->data, &sample);
 
-    if (parser->handler(parser->data, &sample) == NGX_ERROR) {
+    if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
+
+    if (rc == NGX_DECLINED) {
+        goto malformed;
+    }
+
+    parser->samples++;
 
     return NGX_OK;
 
@@ -592,11 +668,14 @@ ngx_k8s_metrics_parse_labels(ngx_k8s_metrics_parser_t *parser, u_char **pos,
 
 
 /*
- * Go's strconv.ParseFloat syntax in decimal: [+-]digits[.digits][e[+-]digits],
- * with ".5" and "5." allowed.  NaN and infinities are refused, as are hex
- * floats, which no kubelet writes.  Up to 2^53 with a power of ten up to
- * 10^22 one IEEE operation rounds correctly; other numbers go to strtod()
- * rewritten without a radix character, so that the locale does not matter.
+ * Go's strconv.ParseFloat syntax, as Prometheus' text parser takes it:
+ * decimal [+-]digits[.digits][e[+-]digits], with ".5" and "5." allowed, or
+ * NaN and the infinities (see below); no hex floats, which no kubelet
+ * writes.  A number too large for a double is an infinity: whether a value
+ * fits is for the caller (ngx_k8s_metrics_sample_value()).  Up to 2^53 with
+ * a power of ten up to 10^22 one IEEE operation rounds correctly; other
+ * numbers go to strtod() rewritten without a radix character, so that the
+ * locale does not matter.
  */
 
 static ngx_int_t
@@ -657,7 +736,7 @@ ngx_k8s_metrics_parse_double(u_char **pos, u_char *last, double *value)
     }
 
     if (!any) {
-        return NGX_DECLINED;
+        return ngx_k8s_metrics_parse_special(pos, last, value);
     }
 
     if (p < last && (*p == 'e' || *p == 'E')) {
@@ -745,13 +824,54 @@ ngx_k8s_metrics_parse_double(u_char **pos, u_char *last, double *value)
         exp /= 10;
     } while (exp);
 
-    v = strtod((char *) buf, NULL);
+    *value = strtod((char *) buf, NULL);
 
-    if (isinf(v)) {
+    return NGX_OK;
+}
+
+
+/*
+ * Go's special values, case-insensitive: "NaN" (unsigned), "Inf" and
+ * "Infinity" with an optional sign; Prometheus writes "NaN", "+Inf" and
+ * "-Inf".  A longer prefix of "infinity" than "inf" is taken as "inf", and
+ * the rest of the token makes the line malformed, as in Go.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_parse_special(u_char **pos, u_char *last, double *value)
+{
+    u_char      *p;
+    size_t       n;
+    ngx_uint_t   neg;
+
+    static u_char  infinity[] = "infinity";
+
+    p = *pos;
+    neg = 0;
+
+    if (p < last && (*p == '+' || *p == '-')) {
+        neg = (*p++ == '-');
+
+    } else if (last - p >= 3 && ngx_tolower(p[0]) == 'n'
+               && ngx_tolower(p[1]) == 'a' && ngx_tolower(p[2]) == 'n')
+    {
+        *pos = p + 3;
+        *value = NAN;
+        return NGX_OK;
+    }
+
+    for (n = 0; n < 8 && p + n < last; n++) {
+        if (ngx_tolower(p[n]) != infinity[n]) {
+            break;
+        }
+    }
+
+    if (n < 3) {
         return NGX_DECLINED;
     }
 
-    *value = v;
+    *pos = p + (n == 8 ? 8 : 3);
+    *value = neg ? -HUGE_VAL : HUGE_VAL;
 
     return NGX_OK;
 }

@@ -11,7 +11,7 @@
 
 /* the longest line written for a node, beside its name and reason */
 #define NGX_K8S_METRICS_PROM_LINE   160
-#define NGX_K8S_METRICS_PROM_LINES  (NGX_K8S_METRICS_DURATION_BUCKETS + 8)
+#define NGX_K8S_METRICS_PROM_LINES  (NGX_K8S_METRICS_DURATION_BUCKETS + 10)
 
 
 static u_char *ngx_k8s_metrics_prom_node(u_char *p, u_char *last,
@@ -94,6 +94,13 @@ ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r)
         snap ? snap->size : 0);
 
     if (snap) {
+        p = ngx_slprintf(p, last,
+            "# HELP k8s_metrics_snapshot_age_seconds Age of the snapshot "
+            "served (a new one is published every cycle).\n"
+            "# TYPE k8s_metrics_snapshot_age_seconds gauge\n"
+            "k8s_metrics_snapshot_age_seconds %.3f\n",
+            (double) ngx_k8s_metrics_snapshot_age(snap) / 1000);
+
         ngx_k8s_metrics_snapshot_release(kmcf, snap);
     }
 
@@ -150,12 +157,18 @@ ngx_k8s_metrics_prom_node(u_char *p, u_char *last,
                      " %uL\n"
                      "k8s_metrics_scrape_malformed_lines_total{node=\"%V\"} "
                      "%uL\n"
+                     "k8s_metrics_pods_rejected_total{node=\"%V\","
+                     "reason=\"misplaced\"} %uL\n"
+                     "k8s_metrics_pods_rejected_total{node=\"%V\","
+                     "reason=\"duplicate\"} %uL\n"
                      "k8s_metrics_last_scrape_timestamp_seconds{node=\"%V\"} "
                      "%.3f\n"
                      "k8s_metrics_last_scrape_success{node=\"%V\",reason=\"",
                      &name, node->successes,
                      &name, node->failures,
                      &name, node->malformed,
+                     &name, node->misplaced,
+                     &name, node->duplicates,
                      &name, (double) node->scrape_time / 1000,
                      &name);
 
@@ -196,9 +209,14 @@ ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
         "# HELP k8s_metrics_zone_used_bytes Bytes of the zone in use.\n"
         "# TYPE k8s_metrics_zone_used_bytes gauge\n"
         "k8s_metrics_zone_used_bytes %uz\n"
-        "# HELP k8s_metrics_zone_full_total Snapshots that did not fit.\n"
+        "# HELP k8s_metrics_zone_full_total Snapshots that did not fit "
+        "whole (nodes left out, or the previous snapshot kept).\n"
         "# TYPE k8s_metrics_zone_full_total counter\n"
         "k8s_metrics_zone_full_total %uA\n"
+        "# HELP k8s_metrics_zone_left_out_nodes_total Nodes whose pods "
+        "were left out of a snapshot that did not fit.\n"
+        "# TYPE k8s_metrics_zone_left_out_nodes_total counter\n"
+        "k8s_metrics_zone_left_out_nodes_total %uA\n"
         "# HELP k8s_metrics_scrape_cycles_total Scrape cycles finished.\n"
         "# TYPE k8s_metrics_scrape_cycles_total counter\n"
         "k8s_metrics_scrape_cycles_total %uA\n"
@@ -210,7 +228,8 @@ ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
         "last scrape cycle.\n"
         "# TYPE k8s_metrics_scrape_cycle_duration_seconds gauge\n"
         "k8s_metrics_scrape_cycle_duration_seconds %.3f\n",
-        kmcf->shm_zone->shm.size, used, c->zone_full, c->cycles,
+        kmcf->shm_zone->shm.size, used, c->zone_full, c->zone_left_out,
+        c->cycles,
         c->cycle_overruns, (double) c->cycle_duration / 1000);
 
     p = ngx_slprintf(p, last,
@@ -221,17 +240,20 @@ ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
         "k8s_metrics_samples_dropped_total{reason=\"incomplete\"} %uA\n"
         "k8s_metrics_samples_dropped_total{reason=\"zero\"} %uA\n"
         "k8s_metrics_samples_dropped_total{reason=\"unlisted\"} %uA\n"
+        "k8s_metrics_samples_dropped_total{reason=\"misplaced\"} %uA\n"
+        "k8s_metrics_samples_dropped_total{reason=\"duplicate\"} %uA\n"
         "# HELP k8s_metrics_authentication_configmap_updates_total Changes "
         "of the authentication ConfigMap taken.\n"
         "# TYPE k8s_metrics_authentication_configmap_updates_total counter\n"
         "k8s_metrics_authentication_configmap_updates_total %uA\n"
-        "# HELP k8s_metrics_authentication_configmap_rejected_total CA "
-        "bundles of the authentication ConfigMap that held no certificate "
-        "(the previous CA kept).\n"
+        "# HELP k8s_metrics_authentication_configmap_rejected_total Values "
+        "of the authentication ConfigMap not taken: a CA bundle without a "
+        "certificate, a list that does not parse (the previous kept).\n"
         "# TYPE k8s_metrics_authentication_configmap_rejected_total counter\n"
         "k8s_metrics_authentication_configmap_rejected_total %uA\n",
         c->dropped_malformed, c->dropped_incomplete, c->dropped_zero,
-        c->dropped_unlisted, c->configmap_updates, c->configmap_rejected);
+        c->dropped_unlisted, c->dropped_misplaced, c->dropped_duplicate,
+        c->configmap_updates, c->configmap_rejected);
 
     p = ngx_slprintf(p, last,
         "# HELP k8s_metrics_authentications_total Requests by "

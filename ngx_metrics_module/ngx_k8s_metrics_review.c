@@ -13,7 +13,14 @@
 
 
 #define NGX_K8S_METRICS_REVIEW_TTL   10000
-#define NGX_K8S_METRICS_REVIEW_MAX   4096       /* stored answer, bytes */
+
+/*
+ * The cached answers take at most 1/8 of the zone, the rest is the
+ * metrics'; an answer is cached whole or not at all, and one over 1/8 of
+ * that share (16 KiB of a 1 MiB zone) is not cached.
+ */
+#define NGX_K8S_METRICS_REVIEW_SHARE    8
+#define NGX_K8S_METRICS_REVIEW_ENTRY    8
 
 
 typedef struct {
@@ -23,6 +30,7 @@ typedef struct {
     ngx_msec_t                      expires;
     ngx_uint_t                      kind;
     ngx_uint_t                      allowed;
+    size_t                          cost;       /* in the zone, bytes */
     size_t                          len;
     u_char                          data[1];    /* reason, or user JSON */
 } ngx_k8s_metrics_review_node_t;
@@ -43,21 +51,42 @@ static ngx_int_t ngx_k8s_metrics_review_start(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_uint_t kind, u_char *digest,
     ngx_str_t *path, json_t *body);
 static void ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call);
+static void ngx_k8s_metrics_review_fail(ngx_k8s_metrics_review_t *rv,
+    ngx_k8s_metrics_call_t *call, const char *fmt, ...);
+static json_t *ngx_k8s_metrics_review_load(ngx_str_t *body, ngx_uint_t kind,
+    json_error_t *error);
+static void ngx_k8s_metrics_review_unnul(ngx_str_t *body);
 static ngx_int_t ngx_k8s_metrics_review_answer(ngx_k8s_metrics_review_t *rv,
     json_t *status, ngx_uint_t *allowed, ngx_str_t *data);
-static json_t *ngx_k8s_metrics_review_user(ngx_k8s_metrics_identity_t *id);
-static json_t *ngx_k8s_metrics_review_attributes(ngx_k8s_metrics_ctx_t *ctx);
+static json_t *ngx_k8s_metrics_review_user(ngx_pool_t *pool,
+    ngx_k8s_metrics_identity_t *id);
+static json_t *ngx_k8s_metrics_review_attributes(ngx_pool_t *pool,
+    ngx_k8s_metrics_request_info_t *info);
+static ngx_int_t ngx_k8s_metrics_review_set(ngx_pool_t *pool,
+    json_t *object, const char *key, ngx_str_t *value);
+static ngx_int_t ngx_k8s_metrics_review_append(ngx_pool_t *pool,
+    json_t *array, ngx_array_t *values);
+static json_t *ngx_k8s_metrics_review_string(ngx_pool_t *pool,
+    ngx_str_t *s);
+static ngx_int_t ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool,
+    ngx_str_t *s, ngx_str_t *out);
+static size_t ngx_k8s_metrics_utf8_len(u_char *p, u_char *last);
 static ngx_int_t ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool,
     ngx_str_t *text, ngx_k8s_metrics_identity_t *id);
+static ngx_int_t ngx_k8s_metrics_copy_json_string(ngx_pool_t *pool,
+    ngx_str_t *s, json_t *value);
 static ngx_int_t ngx_k8s_metrics_push_json_string(ngx_pool_t *pool,
     ngx_array_t *a, json_t *value);
 static ngx_k8s_metrics_review_node_t *ngx_k8s_metrics_cache_get(
     ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest, ngx_uint_t kind,
     ngx_pool_t *pool, ngx_uint_t *allowed, ngx_str_t *data);
 static void ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf,
-    u_char *digest, ngx_uint_t kind, ngx_uint_t allowed, ngx_str_t *data);
-static void ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_uint_t force);
+    u_char *digest, ngx_uint_t kind, ngx_uint_t allowed, ngx_str_t *data,
+    ngx_log_t *log);
+static size_t ngx_k8s_metrics_cache_cost(size_t size);
+static void ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf);
+static void ngx_k8s_metrics_cache_drop(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_review_node_t *rn);
 
 
 /* every worker: its own client for reviews */
@@ -111,7 +140,7 @@ ngx_k8s_metrics_review_token(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
     ngx_str_t *token)
 {
     json_t                       *body;
-    ngx_str_t                     path, user;
+    ngx_str_t                     path, user, valid;
     ngx_uint_t                    allowed;
     ngx_k8s_metrics_main_conf_t  *kmcf;
     u_char                        digest[SHA256_DIGEST_LENGTH];
@@ -124,6 +153,17 @@ ngx_k8s_metrics_review_token(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx,
         user = ctx->review_data;
 
     } else {
+        /*
+         * JSON carries UTF-8 only: any other token would reach the
+         * apiserver as another one (U+FFFD for its bytes), so it is none
+         */
+
+        if (ngx_k8s_metrics_utf8_replace(NULL, token, &valid) != NGX_OK) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "k8s metrics: bearer token is not valid UTF-8");
+            return NGX_DECLINED;
+        }
+
         SHA256(token->data, token->len, digest);
 
         if (ngx_k8s_metrics_cache_get(kmcf, digest,
@@ -177,7 +217,7 @@ ngx_k8s_metrics_review_access(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason)
 {
     char                         *canonical;
-    json_t                       *body, *spec;
+    json_t                       *body, *spec, *attributes;
     ngx_str_t                     path;
     ngx_uint_t                    allowed;
     ngx_k8s_metrics_main_conf_t  *kmcf;
@@ -197,14 +237,23 @@ ngx_k8s_metrics_review_access(ngx_http_request_t *r,
         return ctx->review_allowed ? NGX_OK : NGX_DECLINED;
     }
 
-    spec = ngx_k8s_metrics_review_user(&ctx->identity);
+    spec = ngx_k8s_metrics_review_user(r->pool, &ctx->identity);
     if (spec == NULL) {
         return NGX_ERROR;
     }
 
-    json_object_update_new(spec, ngx_k8s_metrics_review_attributes(ctx));
+    attributes = ngx_k8s_metrics_review_attributes(r->pool, &ctx->info);
 
-    /* the cache key: the whole spec, keys sorted */
+    if (attributes == NULL || json_object_update_new(spec, attributes) != 0) {
+        json_decref(spec);
+        return NGX_ERROR;
+    }
+
+    /*
+     * the cache key: the whole spec, keys sorted, as the apiserver gets
+     * it (identities that differ only in bytes that are not UTF-8 ask the
+     * same review, and share its answer)
+     */
 
     canonical = json_dumps(spec, JSON_COMPACT|JSON_SORT_KEYS);
     if (canonical == NULL) {
@@ -279,14 +328,13 @@ ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call)
 {
     ngx_k8s_metrics_review_t *rv = call->data;
 
-    json_t                       *doc;
-    ngx_str_t                     error, data;
-    ngx_uint_t                    allowed;
-    ngx_k8s_metrics_ctx_t        *ctx;
-    ngx_k8s_metrics_main_conf_t  *kmcf;
+    json_t                 *doc;
+    ngx_str_t               data;
+    ngx_uint_t              allowed;
+    json_error_t            error;
+    ngx_k8s_metrics_ctx_t  *ctx;
 
     ctx = rv->ctx;
-    kmcf = call->api->kmcf;
 
     ctx->review_done = 1;
     ctx->review_failed = 0;
@@ -294,38 +342,185 @@ ngx_k8s_metrics_review_done(ngx_k8s_metrics_call_t *call)
 
     doc = NULL;
 
-    if (call->error || (call->status != 200 && call->status != 201)
-        || (doc = json_loadb((char *) call->body.data, call->body.len, 0,
-                             NULL))
-           == NULL
-        || ngx_k8s_metrics_review_answer(rv, json_object_get(doc, "status"),
-                                         &allowed, &data)
-           != NGX_OK)
+    if (call->error || (call->status != 200 && call->status != 201)) {
+        ngx_k8s_metrics_review_fail(rv, call, NULL);
+
+    } else if ((doc = ngx_k8s_metrics_review_load(&call->body, rv->kind,
+                                                  &error))
+               == NULL)
     {
-        ngx_k8s_metrics_api_error(call, &error);
+        /* jansson's error text quotes the answer: only the position */
 
-        ngx_log_error(NGX_LOG_ERR, rv->r->connection->log, 0,
-                      "k8s metrics: %s (POST %s) failed: HTTP %l: %V",
-                      rv->kind == NGX_K8S_METRICS_REVIEW_TOKEN
-                      ? "TokenReview" : "SubjectAccessReview",
-                      call->url, call->status, &error);
+        ngx_k8s_metrics_review_fail(rv, call,
+                                    "the answer (%uz bytes) %s: line %d, "
+                                    "column %d", call->body.len,
+                                    json_error_code(&error)
+                                    == json_error_null_byte_in_key
+                                    ? "has a key with a NUL byte, which "
+                                      "jansson cannot hold"
+                                    : "is not JSON",
+                                    error.line, error.column);
 
-        ctx->review_failed = 1;
-
-        ctx->review_data.data = ngx_pstrdup(rv->r->pool, &error);
-        ctx->review_data.len = ctx->review_data.data ? error.len : 0;
+    } else if (ngx_k8s_metrics_review_answer(rv, json_object_get(doc, "status"),
+                                             &allowed, &data)
+               != NGX_OK)
+    {
+        ngx_k8s_metrics_review_fail(rv, call,
+                                    "the answer (%uz bytes) has no valid "
+                                    "status", call->body.len);
 
     } else {
         ctx->review_allowed = allowed;
         ctx->review_data.len = data.len;
         ctx->review_data.data = ngx_pstrdup(rv->r->pool, &data);
 
-        ngx_k8s_metrics_cache_put(kmcf, rv->digest, rv->kind, allowed, &data);
+        ngx_k8s_metrics_cache_put(call->api->kmcf, rv->digest, rv->kind,
+                                  allowed, &data, rv->r->connection->log);
     }
 
     json_decref(doc);
 
     ngx_k8s_metrics_api_resume(rv->r);
+}
+
+
+/*
+ * Logs a failed review, and keeps why for the request (a failed
+ * SubjectAccessReview says it in its 500).  Nothing of a TokenReview's
+ * answer is logged: it holds the token it was asked about (spec.token).
+ */
+
+static void
+ngx_k8s_metrics_review_fail(ngx_k8s_metrics_review_t *rv,
+    ngx_k8s_metrics_call_t *call, const char *fmt, ...)
+{
+    u_char     *p, buf[NGX_MAX_ERROR_STR];
+    va_list     args;
+    ngx_str_t   error;
+
+    if (fmt) {
+        va_start(args, fmt);
+        p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+        va_end(args);
+
+        error.data = buf;
+        error.len = p - buf;
+
+    } else if (call->error || rv->kind == NGX_K8S_METRICS_REVIEW_ACCESS) {
+        ngx_k8s_metrics_api_error(call, &error);
+
+    } else {
+        error.data = buf;
+        error.len = ngx_snprintf(buf, sizeof(buf),
+                                 "the answer (%uz bytes) is not logged: it "
+                                 "may hold the token", call->body.len)
+                    - buf;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rv->r->connection->log, 0,
+                  "k8s metrics: %s (POST %s) failed: HTTP %l: %V",
+                  rv->kind == NGX_K8S_METRICS_REVIEW_TOKEN
+                  ? "TokenReview" : "SubjectAccessReview",
+                  call->url, call->status, &error);
+
+    rv->ctx->review_failed = 1;
+
+    rv->ctx->review_data.data = ngx_pstrdup(rv->r->pool, &error);
+    rv->ctx->review_data.len = rv->ctx->review_data.data ? error.len : 0;
+}
+
+
+/*
+ * An answer; its strings may hold NUL ("\u0000").  jansson refuses a NUL
+ * in an object key whatever its flags, and a SubjectAccessReview echoes
+ * the spec it was asked, whose extra keys may hold one (a header
+ * X-Remote-Extra-%00): such keys are renamed and the answer read again,
+ * its status (all that is read of it) has none.  A TokenReview's keys
+ * are the user's: one with a NUL fails the review.
+ */
+
+static json_t *
+ngx_k8s_metrics_review_load(ngx_str_t *body, ngx_uint_t kind,
+    json_error_t *error)
+{
+    json_t  *doc;
+
+    doc = json_loadb((char *) body->data, body->len, JSON_ALLOW_NUL, error);
+
+    if (doc == NULL && kind == NGX_K8S_METRICS_REVIEW_ACCESS
+        && json_error_code(error) == json_error_null_byte_in_key)
+    {
+        ngx_k8s_metrics_review_unnul(body);
+
+        doc = json_loadb((char *) body->data, body->len, JSON_ALLOW_NUL,
+                         error);
+    }
+
+    return doc;
+}
+
+
+/*
+ * In place, "\u0000" becomes "\ufffd" in every object key: strings are
+ * walked escape by escape (so "\\u0000" is left alone), and a string
+ * followed by ':' is a key.
+ */
+
+static void
+ngx_k8s_metrics_review_unnul(ngx_str_t *body)
+{
+    u_char      *p, *q, *start, *last;
+    ngx_uint_t   nul;
+
+    p = body->data;
+    last = body->data + body->len;
+
+    while (p < last) {
+
+        if (*p++ != '"') {
+            continue;
+        }
+
+        start = p;
+        nul = 0;
+
+        while (p < last && *p != '"') {
+
+            if (*p != '\\') {
+                p++;
+                continue;
+            }
+
+            if (last - p >= 6 && ngx_strncmp(p, "\\u0000", 6) == 0) {
+                nul = 1;
+            }
+
+            p += 2;
+        }
+
+        if (p >= last) {
+            return;
+        }
+
+        for (q = p + 1; q < last; q++) {
+            if (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n') {
+                break;
+            }
+        }
+
+        if (nul && q < last && *q == ':') {
+
+            for (q = start; q < p; q += (*q == '\\') ? 2 : 1) {
+                if (*q == '\\' && p - q >= 6
+                    && ngx_strncmp(q, "\\u0000", 6) == 0)
+                {
+                    ngx_memcpy(q + 2, "fffd", 4);
+                }
+            }
+        }
+
+        p++;
+    }
 }
 
 
@@ -338,8 +533,8 @@ static ngx_int_t
 ngx_k8s_metrics_review_answer(ngx_k8s_metrics_review_t *rv, json_t *status,
     ngx_uint_t *allowed, ngx_str_t *data)
 {
-    char        *user;
-    const char  *reason;
+    char    *user;
+    json_t  *reason;
 
     if (!json_is_object(status)) {
         return NGX_ERROR;
@@ -348,10 +543,15 @@ ngx_k8s_metrics_review_answer(ngx_k8s_metrics_review_t *rv, json_t *status,
     if (rv->kind == NGX_K8S_METRICS_REVIEW_ACCESS) {
         *allowed = json_is_true(json_object_get(status, "allowed"));
 
-        reason = json_string_value(json_object_get(status, "reason"));
+        reason = json_object_get(status, "reason");
 
-        data->data = (u_char *) (reason ? reason : "");
-        data->len = ngx_strlen(data->data);
+        if (json_is_string(reason)) {
+            data->data = (u_char *) json_string_value(reason);
+            data->len = json_string_length(reason);
+
+        } else {
+            ngx_str_set(data, "");
+        }
 
         return NGX_OK;
     }
@@ -381,141 +581,337 @@ ngx_k8s_metrics_review_answer(ngx_k8s_metrics_review_t *rv, json_t *status,
 }
 
 
-/* the "user", "groups", "extra", "uid" of a SubjectAccessReviewSpec */
+/*
+ * The "user", "groups", "extra", "uid" of a SubjectAccessReviewSpec.  Each
+ * byte that is not UTF-8 is U+FFFD, as Go's encoding/json writes it
+ * (kube-apiserver's aggregator passes the bytes it has); extra keys that
+ * become the same keep all their values.
+ */
 
 static json_t *
-ngx_k8s_metrics_review_user(ngx_k8s_metrics_identity_t *id)
+ngx_k8s_metrics_review_user(ngx_pool_t *pool, ngx_k8s_metrics_identity_t *id)
 {
     json_t                   *spec, *groups, *extra, *values;
-    ngx_str_t                *v;
-    ngx_uint_t                i, k;
+    ngx_str_t                 key;
+    ngx_uint_t                i;
     ngx_k8s_metrics_extra_t  *e;
 
-    groups = json_array();
-    v = id->groups.elts;
-
-    for (i = 0; i < id->groups.nelts; i++) {
-        json_array_append_new(groups, json_stringn((char *) v[i].data,
-                                                   v[i].len));
-    }
-
-    spec = json_pack("{s:s%, s:o}", "user", (char *) id->user.data,
-                     id->user.len, "groups", groups);
+    spec = json_object();
     if (spec == NULL) {
         return NULL;
     }
 
+    if (ngx_k8s_metrics_review_set(pool, spec, "user", &id->user) != NGX_OK) {
+        goto failed;
+    }
+
+    groups = json_array();
+
+    if (json_object_set_new(spec, "groups", groups) != 0
+        || ngx_k8s_metrics_review_append(pool, groups, &id->groups) != NGX_OK)
+    {
+        goto failed;
+    }
+
     if (id->extra.nelts) {
         extra = json_object();
+
+        if (json_object_set_new(spec, "extra", extra) != 0) {
+            goto failed;
+        }
+
         e = id->extra.elts;
 
         for (i = 0; i < id->extra.nelts; i++) {
-            values = json_array();
-            v = e[i].values.elts;
-
-            for (k = 0; k < e[i].values.nelts; k++) {
-                json_array_append_new(values,
-                                      json_stringn((char *) v[k].data,
-                                                   v[k].len));
+            if (ngx_k8s_metrics_utf8_replace(pool, &e[i].key, &key)
+                == NGX_ERROR)
+            {
+                goto failed;
             }
 
-            json_object_setn_new(extra, (char *) e[i].key.data, e[i].key.len,
-                                 values);
-        }
+            values = json_object_getn(extra, (char *) key.data, key.len);
 
-        json_object_set_new(spec, "extra", extra);
+            if (values == NULL) {
+                values = json_array();
+
+                if (json_object_setn_new(extra, (char *) key.data, key.len,
+                                         values)
+                    != 0)
+                {
+                    goto failed;
+                }
+            }
+
+            if (ngx_k8s_metrics_review_append(pool, values, &e[i].values)
+                != NGX_OK)
+            {
+                goto failed;
+            }
+        }
     }
 
-    if (id->uid.len) {
-        json_object_set_new(spec, "uid", json_stringn((char *) id->uid.data,
-                                                      id->uid.len));
+    if (id->uid.len
+        && ngx_k8s_metrics_review_set(pool, spec, "uid", &id->uid) != NGX_OK)
+    {
+        goto failed;
     }
 
     return spec;
+
+failed:
+
+    json_decref(spec);
+
+    return NULL;
 }
 
 
 /* the request's resource attributes, or non-resource ones */
 
 static json_t *
-ngx_k8s_metrics_review_attributes(ngx_k8s_metrics_ctx_t *ctx)
+ngx_k8s_metrics_review_attributes(ngx_pool_t *pool,
+    ngx_k8s_metrics_request_info_t *info)
 {
-    json_t                          *attrs;
-    ngx_k8s_metrics_request_info_t  *info;
+    json_t     *attrs, *wrap;
+    ngx_str_t   group, version;
 
-    info = &ctx->info;
-
-    if (!info->resource_request) {
-        return json_pack("{s:{s:s%, s:s%}}", "nonResourceAttributes",
-                         "path", (char *) info->path.data, info->path.len,
-                         "verb", (char *) info->verb.data, info->verb.len);
-    }
-
-    attrs = json_pack("{s:s%, s:s, s:s, s:s%}",
-                      "verb", (char *) info->verb.data, info->verb.len,
-                      "group", NGX_K8S_METRICS_GROUP,
-                      "version", NGX_K8S_METRICS_VERSION,
-                      "resource", (char *) info->resource.data,
-                      info->resource.len);
+    attrs = json_object();
     if (attrs == NULL) {
         return NULL;
     }
 
-    if (info->namespace.len) {
-        json_object_set_new(attrs, "namespace",
-                            json_stringn((char *) info->namespace.data,
-                                         info->namespace.len));
+    wrap = json_object();
+
+    if (!info->resource_request) {
+        if (json_object_set_new(wrap, "nonResourceAttributes", attrs) != 0
+            || ngx_k8s_metrics_review_set(pool, attrs, "path", &info->path)
+               != NGX_OK
+            || ngx_k8s_metrics_review_set(pool, attrs, "verb", &info->verb)
+               != NGX_OK)
+        {
+            json_decref(wrap);
+            return NULL;
+        }
+
+        return wrap;
     }
 
-    if (info->name.len) {
-        json_object_set_new(attrs, "name",
-                            json_stringn((char *) info->name.data,
-                                         info->name.len));
+    ngx_str_set(&group, NGX_K8S_METRICS_GROUP);
+    ngx_str_set(&version, NGX_K8S_METRICS_VERSION);
+
+    if (json_object_set_new(wrap, "resourceAttributes", attrs) != 0
+        || ngx_k8s_metrics_review_set(pool, attrs, "verb", &info->verb)
+           != NGX_OK
+        || ngx_k8s_metrics_review_set(pool, attrs, "group", &group) != NGX_OK
+        || ngx_k8s_metrics_review_set(pool, attrs, "version", &version)
+           != NGX_OK
+        || ngx_k8s_metrics_review_set(pool, attrs, "resource",
+                                      &info->resource)
+           != NGX_OK
+        || (info->namespace.len
+            && ngx_k8s_metrics_review_set(pool, attrs, "namespace",
+                                          &info->namespace)
+               != NGX_OK)
+        || (info->name.len
+            && ngx_k8s_metrics_review_set(pool, attrs, "name", &info->name)
+               != NGX_OK))
+    {
+        json_decref(wrap);
+        return NULL;
     }
 
-    return json_pack("{s:o}", "resourceAttributes", attrs);
+    return wrap;
 }
 
 
-/* a TokenReview's UserInfo: username, uid, groups, extra */
+static ngx_int_t
+ngx_k8s_metrics_review_set(ngx_pool_t *pool, json_t *object, const char *key,
+    ngx_str_t *value)
+{
+    if (json_object_set_new(object, key,
+                            ngx_k8s_metrics_review_string(pool, value))
+        != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_review_append(ngx_pool_t *pool, json_t *array,
+    ngx_array_t *values)
+{
+    ngx_str_t   *v;
+    ngx_uint_t   i;
+
+    v = values->elts;
+
+    for (i = 0; i < values->nelts; i++) {
+        if (json_array_append_new(array,
+                                  ngx_k8s_metrics_review_string(pool, &v[i]))
+            != 0)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static json_t *
+ngx_k8s_metrics_review_string(ngx_pool_t *pool, ngx_str_t *s)
+{
+    ngx_str_t  valid;
+
+    if (ngx_k8s_metrics_utf8_replace(pool, s, &valid) == NGX_ERROR) {
+        return NULL;
+    }
+
+    return json_stringn_nocheck((char *) valid.data, valid.len);
+}
+
+
+/*
+ * *out is s with each byte that is not part of valid UTF-8 replaced by
+ * U+FFFD, one for one, as Go's utf8.DecodeRune() reads them (encoding/json
+ * writes strings so): NGX_OK when s is valid UTF-8 (*out is s), else
+ * NGX_DECLINED with a copy from the pool, or without a pool no copy.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_utf8_replace(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
+{
+    u_char  *p, *last, *q;
+    size_t   n, bad;
+
+    *out = *s;
+
+    last = s->data + s->len;
+    bad = 0;
+
+    for (p = s->data; p < last; p += n ? n : 1) {
+        n = ngx_k8s_metrics_utf8_len(p, last);
+        bad += (n == 0);
+    }
+
+    if (bad == 0) {
+        return NGX_OK;
+    }
+
+    if (pool == NULL) {
+        return NGX_DECLINED;
+    }
+
+    out->data = ngx_pnalloc(pool, s->len + 2 * bad);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    q = out->data;
+
+    for (p = s->data; p < last; p += n ? n : 1) {
+        n = ngx_k8s_metrics_utf8_len(p, last);
+
+        if (n) {
+            q = ngx_cpymem(q, p, n);
+
+        } else {
+            q = ngx_cpymem(q, "\xef\xbf\xbd", 3);
+        }
+    }
+
+    out->len = q - out->data;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The length of the UTF-8 sequence at p, 0 when it is not one (RFC 3629:
+ * no overlong forms, no surrogates, nothing over U+10FFFF).
+ */
+
+static size_t
+ngx_k8s_metrics_utf8_len(u_char *p, u_char *last)
+{
+    u_char  lo, hi;
+    size_t  n, i;
+
+    if (*p < 0x80) {
+        return 1;
+    }
+
+    if (*p < 0xc2 || *p > 0xf4) {
+        return 0;
+    }
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (*p < 0xe0) {
+        n = 2;
+
+    } else if (*p < 0xf0) {
+        n = 3;
+        lo = (*p == 0xe0) ? 0xa0 : 0x80;
+        hi = (*p == 0xed) ? 0x9f : 0xbf;
+
+    } else {
+        n = 4;
+        lo = (*p == 0xf0) ? 0x90 : 0x80;
+        hi = (*p == 0xf4) ? 0x8f : 0xbf;
+    }
+
+    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * A TokenReview's UserInfo: username, uid, groups, extra; strings whole,
+ * NUL included.
+ */
 
 static ngx_int_t
 ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool, ngx_str_t *text,
     ngx_k8s_metrics_identity_t *id)
 {
-    size_t                    i, k;
+    size_t                    i, len;
     json_t                   *user, *groups, *extra, *values, *v;
-    const char               *key, *name;
+    const char               *key;
     ngx_k8s_metrics_extra_t  *e;
 
-    user = json_loadb((char *) text->data, text->len, 0, NULL);
-    name = json_string_value(json_object_get(user, "username"));
+    user = json_loadb((char *) text->data, text->len, JSON_ALLOW_NUL, NULL);
 
-    if (name == NULL || *name == '\0') {
+    v = json_object_get(user, "username");
+
+    if (!json_is_string(v) || json_string_length(v) == 0) {
         json_decref(user);
         return NGX_DECLINED;
     }
 
-    id->user.len = ngx_strlen(name);
-    id->user.data = ngx_pnalloc(pool, id->user.len);
-
-    if (id->user.data == NULL) {
+    if (ngx_k8s_metrics_copy_json_string(pool, &id->user, v) != NGX_OK) {
         goto failed;
     }
 
-    ngx_memcpy(id->user.data, name, id->user.len);
+    v = json_object_get(user, "uid");
 
-    if (json_string_value(json_object_get(user, "uid"))) {
-        id->uid.len = json_string_length(json_object_get(user, "uid"));
-        id->uid.data = ngx_pnalloc(pool, id->uid.len);
-
-        if (id->uid.data == NULL) {
-            goto failed;
-        }
-
-        ngx_memcpy(id->uid.data,
-                   json_string_value(json_object_get(user, "uid")),
-                   id->uid.len);
+    if (json_is_string(v)
+        && ngx_k8s_metrics_copy_json_string(pool, &id->uid, v) != NGX_OK)
+    {
+        goto failed;
     }
 
     groups = json_object_get(user, "groups");
@@ -528,14 +924,14 @@ ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool, ngx_str_t *text,
 
     extra = json_object_get(user, "extra");
 
-    json_object_foreach(extra, key, values) {
+    json_object_keylen_foreach(extra, key, len, values) {
         e = ngx_array_push(&id->extra);
         if (e == NULL) {
             goto failed;
         }
 
-        e->key.len = ngx_strlen(key);
-        e->key.data = ngx_pnalloc(pool, e->key.len);
+        e->key.len = len;
+        e->key.data = ngx_pnalloc(pool, len);
 
         if (e->key.data == NULL
             || ngx_array_init(&e->values, pool, 1, sizeof(ngx_str_t))
@@ -544,9 +940,9 @@ ngx_k8s_metrics_identity_from_json(ngx_pool_t *pool, ngx_str_t *text,
             goto failed;
         }
 
-        ngx_memcpy(e->key.data, key, e->key.len);
+        ngx_memcpy(e->key.data, key, len);
 
-        json_array_foreach(values, k, v) {
+        json_array_foreach(values, i, v) {
             if (ngx_k8s_metrics_push_json_string(pool, &e->values, v)
                 != NGX_OK)
             {
@@ -568,17 +964,10 @@ failed:
 
 
 static ngx_int_t
-ngx_k8s_metrics_push_json_string(ngx_pool_t *pool, ngx_array_t *a,
+ngx_k8s_metrics_copy_json_string(ngx_pool_t *pool, ngx_str_t *s,
     json_t *value)
 {
-    ngx_str_t  *s;
-
     if (!json_is_string(value)) {
-        return NGX_ERROR;
-    }
-
-    s = ngx_array_push(a);
-    if (s == NULL) {
         return NGX_ERROR;
     }
 
@@ -591,6 +980,21 @@ ngx_k8s_metrics_push_json_string(ngx_pool_t *pool, ngx_array_t *a,
     ngx_memcpy(s->data, json_string_value(value), s->len);
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_push_json_string(ngx_pool_t *pool, ngx_array_t *a,
+    json_t *value)
+{
+    ngx_str_t  *s;
+
+    s = ngx_array_push(a);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_k8s_metrics_copy_json_string(pool, s, value);
 }
 
 
@@ -613,7 +1017,7 @@ ngx_k8s_metrics_cache_get(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
-    ngx_k8s_metrics_cache_expire(kmcf, 0);
+    ngx_k8s_metrics_cache_expire(kmcf);
 
     node = kmcf->sh->reviews.root;
     sentinel = kmcf->sh->reviews.sentinel;
@@ -656,50 +1060,95 @@ ngx_k8s_metrics_cache_get(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
 }
 
 
+/*
+ * An answer is kept whole: the oldest ones make room for it, within the
+ * cache's share of the zone, and when the metrics leave the zone too full
+ * for it.  One larger than an entry may be is not kept (its request has
+ * it; the next asks again).
+ */
+
 static void
 ngx_k8s_metrics_cache_put(ngx_k8s_metrics_main_conf_t *kmcf, u_char *digest,
-    ngx_uint_t kind, ngx_uint_t allowed, ngx_str_t *data)
+    ngx_uint_t kind, ngx_uint_t allowed, ngx_str_t *data, ngx_log_t *log)
 {
-    size_t                          len;
+    size_t                          size, cost, share;
+    ngx_queue_t                    *q;
     ngx_k8s_metrics_review_node_t  *rn;
 
-    len = ngx_min(data->len, NGX_K8S_METRICS_REVIEW_MAX);
+    rn = NULL;
+    size = offsetof(ngx_k8s_metrics_review_node_t, data) + data->len;
+    cost = ngx_k8s_metrics_cache_cost(size);
+    share = kmcf->shm_zone->shm.size / NGX_K8S_METRICS_REVIEW_SHARE;
+
+    if (cost > share / NGX_K8S_METRICS_REVIEW_ENTRY) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "k8s metrics: review answer of %uz bytes not cached "
+                       "(at most %uz)", data->len,
+                       share / NGX_K8S_METRICS_REVIEW_ENTRY);
+        return;
+    }
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
-    rn = ngx_slab_alloc_locked(kmcf->shpool,
-                               sizeof(ngx_k8s_metrics_review_node_t) + len);
+    ngx_k8s_metrics_cache_expire(kmcf);
 
-    if (rn == NULL) {
-        /* the zone is full: drop every cached answer and try again */
-        ngx_k8s_metrics_cache_expire(kmcf, 1);
-        rn = ngx_slab_alloc_locked(kmcf->shpool,
-                                   sizeof(ngx_k8s_metrics_review_node_t)
-                                   + len);
+    for ( ;; ) {
+        if (kmcf->sh->reviews_size + cost <= share) {
+            rn = ngx_slab_alloc_locked(kmcf->shpool, size);
+
+            if (rn) {
+                break;
+            }
+        }
+
+        if (ngx_queue_empty(&kmcf->sh->reviews_queue)) {
+            ngx_shmtx_unlock(&kmcf->shpool->mutex);
+            return;
+        }
+
+        q = ngx_queue_last(&kmcf->sh->reviews_queue);
+        ngx_k8s_metrics_cache_drop(kmcf,
+               ngx_queue_data(q, ngx_k8s_metrics_review_node_t, queue));
     }
 
-    if (rn) {
-        ngx_memcpy(&rn->node.key, digest, sizeof(ngx_rbtree_key_t));
-        ngx_memcpy(rn->digest, digest, SHA256_DIGEST_LENGTH);
-        rn->expires = ngx_current_msec + NGX_K8S_METRICS_REVIEW_TTL;
-        rn->kind = kind;
-        rn->allowed = allowed;
-        rn->len = len;
-        ngx_memcpy(rn->data, data->data, len);
+    ngx_memcpy(&rn->node.key, digest, sizeof(ngx_rbtree_key_t));
+    ngx_memcpy(rn->digest, digest, SHA256_DIGEST_LENGTH);
+    rn->expires = ngx_current_msec + NGX_K8S_METRICS_REVIEW_TTL;
+    rn->kind = kind;
+    rn->allowed = allowed;
+    rn->cost = cost;
+    rn->len = data->len;
+    ngx_memcpy(rn->data, data->data, data->len);
 
-        ngx_rbtree_insert(&kmcf->sh->reviews, &rn->node);
-        ngx_queue_insert_head(&kmcf->sh->reviews_queue, &rn->queue);
-    }
+    ngx_rbtree_insert(&kmcf->sh->reviews, &rn->node);
+    ngx_queue_insert_head(&kmcf->sh->reviews_queue, &rn->queue);
+    kmcf->sh->reviews_size += cost;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 }
 
 
-/* under the zone's mutex: drops what has expired (or everything) */
+/* what ngx_slab_alloc() takes for size bytes: a power of two, or pages */
+
+static size_t
+ngx_k8s_metrics_cache_cost(size_t size)
+{
+    size_t  cost;
+
+    if (size > ngx_pagesize / 2) {
+        return ngx_align(size, ngx_pagesize);
+    }
+
+    for (cost = 8; cost < size; cost <<= 1) { /* void */ }
+
+    return cost;
+}
+
+
+/* under the zone's mutex: drops what has expired */
 
 static void
-ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_uint_t force)
+ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf)
 {
     ngx_queue_t                    *q;
     ngx_k8s_metrics_review_node_t  *rn;
@@ -708,14 +1157,25 @@ ngx_k8s_metrics_cache_expire(ngx_k8s_metrics_main_conf_t *kmcf,
         q = ngx_queue_last(&kmcf->sh->reviews_queue);
         rn = ngx_queue_data(q, ngx_k8s_metrics_review_node_t, queue);
 
-        if (!force && (ngx_msec_int_t) (rn->expires - ngx_current_msec) > 0) {
+        if ((ngx_msec_int_t) (rn->expires - ngx_current_msec) > 0) {
             return;
         }
 
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&kmcf->sh->reviews, &rn->node);
-        ngx_slab_free_locked(kmcf->shpool, rn);
+        ngx_k8s_metrics_cache_drop(kmcf, rn);
     }
+}
+
+
+/* under the zone's mutex */
+
+static void
+ngx_k8s_metrics_cache_drop(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_review_node_t *rn)
+{
+    ngx_queue_remove(&rn->queue);
+    ngx_rbtree_delete(&kmcf->sh->reviews, &rn->node);
+    kmcf->sh->reviews_size -= rn->cost;
+    ngx_slab_free_locked(kmcf->shpool, rn);
 }
 
 

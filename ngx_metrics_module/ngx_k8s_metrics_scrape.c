@@ -20,6 +20,13 @@
 /* a line longer than that is skipped as malformed: kubelets write < 1k */
 #define NGX_K8S_METRICS_MAX_LINE        8192
 #define NGX_K8S_METRICS_ERROR_BODY      200
+/* of a label value quoted in a reason */
+#define NGX_K8S_METRICS_REASON_LABEL    128
+
+/* where a pod reported by a kubelet is taken from (scrape_place) */
+#define NGX_K8S_METRICS_POD_TAKEN       0
+#define NGX_K8S_METRICS_POD_UNLISTED    1
+#define NGX_K8S_METRICS_POD_MISPLACED   2
 
 
 typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
@@ -40,11 +47,23 @@ typedef struct {
     ngx_str_t                       body;       /* start of a non-200 body */
     ngx_uint_t                      too_large;
 
+    ngx_str_t                       invalid;    /* the first bad value */
+    ngx_uint_t                      ninvalid;
+    unsigned                        node_memory:1;  /* a sample was seen */
+
     /* the hash of (namespace, pod, container) into batch->containers */
     uint32_t                       *slots;
     ngx_uint_t                      nslots;
 
     uint32_t                        failing;    /* crc32 of the reason */
+    unsigned                        reset:1;    /* before the next scrape */
+
+    /* pods not taken from it in the last cycle; one of this cycle's */
+    ngx_uint_t                      misplaced;
+    ngx_uint_t                      duplicates;
+    ngx_str_t                       example_ns;
+    ngx_str_t                       example_pod;
+    ngx_str_t                       example_node;   /* where it is taken */
 
     char                            errbuf[CURL_ERROR_SIZE];
     char                            peer[512];  /* subject and SANs seen */
@@ -78,8 +97,17 @@ struct ngx_k8s_metrics_scraper_s {
 };
 
 
+/* a pod of a cycle: its first container in a batch */
+typedef struct {
+    ngx_uint_t                      batch;
+    ngx_uint_t                      first;
+} ngx_k8s_metrics_pod_ref_t;
+
+
 static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
+static void ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k);
 static ngx_int_t ngx_k8s_metrics_scraper_set_nodes(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_node_conf_t *nodes,
     ngx_uint_t n);
@@ -102,10 +130,28 @@ static void ngx_k8s_metrics_scrape_failure_reason(
     ngx_k8s_metrics_kubelet_t *k, CURLcode result);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
+static ngx_int_t ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k);
+static ngx_uint_t ngx_k8s_metrics_scrape_place(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_csample_t *cs, ngx_str_t *node);
+static ngx_uint_t ngx_k8s_metrics_scrape_rejected_level(ngx_uint_t *last,
+    ngx_uint_t n);
+static ngx_int_t ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_duplicate(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_pod_ref_t *ref, ngx_k8s_metrics_pod_ref_t *winner);
+static void ngx_k8s_metrics_scrape_drop_duplicates(
+    ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_batch_t *batch);
+static ngx_k8s_metrics_csample_t *ngx_k8s_metrics_pod_ref(
+    ngx_k8s_metrics_pod_ref_t *ref);
+static int ngx_libc_cdecl ngx_k8s_metrics_cmp_pod_ref(const void *one,
+    const void *two);
 static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
     size_t nmemb, void *data);
 static ngx_int_t ngx_k8s_metrics_scrape_sample(void *data,
     ngx_k8s_metrics_sample_t *sample);
+static ngx_int_t ngx_k8s_metrics_scrape_invalid(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_sample_t *sample, const char *reason);
+static u_char *ngx_k8s_metrics_printable(u_char *dst, u_char *src, size_t n);
 static ngx_k8s_metrics_csample_t *ngx_k8s_metrics_scrape_container(
     ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_sample_t *sample);
 static ngx_int_t ngx_k8s_metrics_scrape_grow_slots(
@@ -120,6 +166,9 @@ static int ngx_k8s_metrics_scrape_verify(int ok, X509_STORE_CTX *store_ctx);
 
 static ngx_k8s_metrics_scraper_t  *ngx_k8s_metrics_scraper;
 static int                         ngx_k8s_metrics_ssl_ctx_index = -1;
+
+/* for qsort(), which has no context argument */
+static ngx_k8s_metrics_batch_t    *ngx_k8s_metrics_dedup_batches;
 
 
 /* init_process: the scraping process arms its timer */
@@ -301,24 +350,18 @@ ngx_k8s_metrics_scrape_discovered(ngx_k8s_metrics_scraper_t *s)
 }
 
 
-/* one easy handle per kubelet, kept across cycles with its options */
+/* one easy handle per kubelet, kept across cycles with its share */
 
 static ngx_int_t
 ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k)
 {
-    CURL                         *easy;
-    ngx_k8s_metrics_main_conf_t  *kmcf;
-
-    kmcf = s->kmcf;
-
-    easy = curl_easy_init();
-    if (easy == NULL) {
+    k->transfer.easy = curl_easy_init();
+    if (k->transfer.easy == NULL) {
         ngx_log_error(NGX_LOG_ALERT, s->log, 0, "curl_easy_init() failed");
         return NGX_ERROR;
     }
 
-    k->transfer.easy = easy;
     k->transfer.done = ngx_k8s_metrics_scrape_done;
     k->transfer.data = k;
 
@@ -337,7 +380,41 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
 
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_easy_setopt(easy, CURLOPT_SHARE, k->share);
+
+    /* curl_easy_reset() keeps the share: it is set once */
+    curl_easy_setopt(k->transfer.easy, CURLOPT_SHARE, k->share);
+
+    k->reset = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The options of the kubelet's scrapes, on a reset handle.
+ *
+ * libcurl before 8.17 counts the retries of a request sent on a kept-alive
+ * connection the kubelet had closed per easy handle, not per request (curl
+ * issue #18926): once five were made in the handle's life, the next one is
+ * refused ("Connection died, tried 5 times before giving up"), so a
+ * kubelet that closes idle connections failed every 7th scrape.  Short of
+ * a new handle, only curl_easy_reset() zeroes that count, and it keeps
+ * the share (the kept-alive connection) and the TLS sessions.  A retry
+ * opens a connection or fails its transfer: only after such a transfer is
+ * the handle reset, which a scrape on a kept-alive connection never pays.
+ */
+
+static void
+ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k)
+{
+    CURL                         *easy;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    kmcf = s->kmcf;
+    easy = k->transfer.easy;
+
+    curl_easy_reset(easy);
 
     curl_easy_setopt(easy, CURLOPT_URL, k->node->url.data);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -376,8 +453,6 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
         curl_easy_setopt(easy, CURLOPT_SSLKEY,
                          kmcf->kubelet_certificate_key.data);
     }
-
-    return NGX_OK;
 }
 
 
@@ -496,12 +571,33 @@ ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
 static void
 ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
 {
-    ngx_msec_t                  next, jitter;
+    ngx_msec_t                  next, jitter, last, elapsed;
     ngx_k8s_metrics_scraper_t  *s;
 
     s = ev->data;
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    /*
+     * After a reload the previous generation's scraper runs until its
+     * worker learns that it is to exit, and may start a cycle after this
+     * one armed its first tick: scraping now would give the store a window
+     * of a few milliseconds.  Keep that cycle's cadence instead.
+     */
+
+    last = s->kmcf->sh->last_scrape_start;
+    elapsed = ngx_current_msec - last;
+
+    if (!s->running && last && last != s->started
+        && elapsed < s->kmcf->resolution / 2)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                       "k8s metrics: another scraper started a cycle %M ms "
+                       "ago: keeping its cadence", elapsed);
+
+        ngx_add_timer(&s->tick, s->kmcf->resolution - elapsed);
         return;
     }
 
@@ -602,6 +698,9 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     k->too_large = 0;
     k->body.len = 0;
     k->body.data = NULL;
+    k->invalid.len = 0;
+    k->ninvalid = 0;
+    k->node_memory = 0;
     k->slots = NULL;
     k->nslots = 0;
     k->errbuf[0] = '\0';
@@ -629,6 +728,11 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
                                 ngx_k8s_metrics_scrape_sample, k);
 
+    if (k->reset) {
+        ngx_k8s_metrics_scrape_options(s, k);
+        k->reset = 0;
+    }
+
     curl_easy_setopt(k->transfer.easy, CURLOPT_HTTPHEADER, s->headers);
 
     if (ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK) {
@@ -646,7 +750,7 @@ ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
 {
     ngx_k8s_metrics_kubelet_t *k = data;
 
-    size_t  len, n, i;
+    size_t  len, n;
 
     len = size * nmemb;
     k->received += len;
@@ -674,10 +778,9 @@ ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
 
         n = ngx_min(len, NGX_K8S_METRICS_ERROR_BODY - k->body.len);
 
-        for (i = 0; i < n; i++) {
-            k->body.data[k->body.len++] = (ptr[i] >= 0x20 && ptr[i] < 0x7f)
-                                          ? ptr[i] : ' ';
-        }
+        (void) ngx_k8s_metrics_printable(k->body.data + k->body.len,
+                                         (u_char *) ptr, n);
+        k->body.len += n;
 
         return len;
     }
@@ -698,10 +801,30 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     ngx_k8s_metrics_kubelet_t *k = data;
 
     int64_t                     time;
+    uint64_t                    value;
+    const char                 *reason;
     ngx_k8s_metrics_batch_t    *batch;
     ngx_k8s_metrics_csample_t  *cs;
 
     batch = k->batch;
+
+    switch (sample->kind) {
+
+    case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
+    case NGX_K8S_METRICS_SAMPLE_NODE_MEMORY:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
+        break;
+
+    default:
+        return NGX_OK;
+    }
+
+    reason = ngx_k8s_metrics_sample_value(sample, &value);
+    if (reason) {
+        return ngx_k8s_metrics_scrape_invalid(k, sample, reason);
+    }
 
     /* a sample without a timestamp is of the time the scrape began */
     time = sample->timestamp_ms > 0 ? sample->timestamp_ms
@@ -710,21 +833,17 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     switch (sample->kind) {
 
     case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
-        batch->point.cpu = (uint64_t) (sample->value * 1e9);
+        batch->point.cpu = value;
         batch->point.time = time;
         return NGX_OK;
 
     case NGX_K8S_METRICS_SAMPLE_NODE_MEMORY:
-        batch->memory = (uint64_t) sample->value;
+        batch->memory = value;
+        k->node_memory = 1;
         return NGX_OK;
-
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
-        break;
 
     default:
-        return NGX_OK;
+        break;
     }
 
     cs = ngx_k8s_metrics_scrape_container(k, sample);
@@ -735,22 +854,98 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     switch (sample->kind) {
 
     case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
-        cs->point.cpu = (uint64_t) (sample->value * 1e9);
+        cs->point.cpu = value;
         cs->point.time = time;
         cs->has_cpu = 1;
         break;
 
     case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
-        cs->memory = (uint64_t) sample->value;
+        cs->memory = value;
         cs->has_memory = 1;
         break;
 
     default: /* NGX_K8S_METRICS_SAMPLE_CONTAINER_START */
-        cs->start = (int64_t) (sample->value * 1000);
+        cs->start = (int64_t) value;
         break;
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A value the store cannot keep fails the node (validate()): the first
+ * one, with its metric and labels, is its reason; the parser counts each
+ * such line as malformed.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_invalid(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_sample_t *sample, const char *reason)
+{
+    u_char     *p, *last, sep;
+    ngx_str_t  *label[3];
+    ngx_uint_t  i;
+    u_char      buf[NGX_MAX_ERROR_STR];
+
+    static const char  *names[] = { "namespace", "pod", "container" };
+
+    if (k->ninvalid++) {
+        return NGX_DECLINED;
+    }
+
+    label[0] = &sample->namespace;
+    label[1] = &sample->pod;
+    label[2] = &sample->container;
+
+    /* at most 3 labels of 128 bytes, a value of 64: the buffer holds all */
+
+    last = buf + sizeof(buf);
+    p = ngx_slprintf(buf, last, "%V", sample->name);
+    sep = '{';
+
+    for (i = 0; i < 3; i++) {
+        if (label[i]->len == 0) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, last, "%c%s=\"", sep, names[i]);
+        p = ngx_k8s_metrics_printable(p, label[i]->data,
+                                      ngx_min(label[i]->len,
+                                              NGX_K8S_METRICS_REASON_LABEL));
+        *p++ = '"';
+        sep = ',';
+    }
+
+    if (sep == ',') {
+        *p++ = '}';
+    }
+
+    p = ngx_slprintf(p, last, " %V %s", &sample->text, reason);
+
+    k->invalid.data = ngx_pnalloc(k->scraper->pool, p - buf);
+    if (k->invalid.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    k->invalid.len = p - buf;
+    ngx_memcpy(k->invalid.data, buf, k->invalid.len);
+
+    return NGX_DECLINED;
+}
+
+
+/* control characters and bytes past ASCII as spaces: for the log */
+
+static u_char *
+ngx_k8s_metrics_printable(u_char *dst, u_char *src, size_t n)
+{
+    while (n--) {
+        *dst++ = (*src >= 0x20 && *src < 0x7f) ? *src : ' ';
+        src++;
+    }
+
+    return dst;
 }
 
 
@@ -873,6 +1068,7 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 {
     ngx_k8s_metrics_kubelet_t *k = t->data;
 
+    long                        connects;
     ngx_k8s_metrics_batch_t    *batch;
     ngx_k8s_metrics_scraper_t  *s;
 
@@ -881,6 +1077,14 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
     batch->duration = ngx_current_msec - k->started;
 
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &k->status);
+
+    if (result != CURLE_OK
+        || curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects)
+           != CURLE_OK
+        || connects)
+    {
+        k->reset = 1;
+    }
 
     if (result != CURLE_OK || k->status != 200) {
         ngx_k8s_metrics_scrape_failure_reason(k, result);
@@ -917,33 +1121,25 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 
 
 /*
- * The node needs both of its samples; a container needs CPU and memory,
- * and, as metrics-server, is dropped when either is zero (a terminated
- * container the kubelet still reports).  What remains is sorted by
- * namespace, pod and name: the store's order.
+ * A value the store cannot keep fails the node, as does a response without
+ * the node's samples.  Then metrics-server's decoder: a node whose CPU or
+ * memory is zero is not served, its pods are.
  */
 
 static ngx_int_t
 ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
 {
-    ngx_uint_t                    i, n, zero, incomplete, unlisted;
-    ngx_k8s_metrics_batch_t      *batch;
-    ngx_k8s_metrics_cluster_t    *cluster;
-    ngx_k8s_metrics_csample_t    *cs;
-    ngx_k8s_metrics_counters_t   *counters;
+    ngx_k8s_metrics_batch_t  *batch;
 
     batch = k->batch;
-    counters = &k->scraper->kmcf->sh->counters;
 
-    /* with an apiserver, only the running pods it lists are served */
-
-    cluster = k->scraper->cluster;
-
-    if (cluster && !ngx_k8s_metrics_cluster_synced(cluster)) {
-        cluster = NULL;
+    if (k->ninvalid) {
+        ngx_k8s_metrics_scrape_fail(k, "invalid value: %V (%ui in the "
+                                    "response)", &k->invalid, k->ninvalid);
+        return NGX_DECLINED;
     }
 
-    if (batch->point.time == 0 || batch->memory == 0) {
+    if (batch->point.time == 0 || !k->node_memory) {
         ngx_k8s_metrics_scrape_fail(k, "the response has no node CPU or "
                                     "memory sample (%ui lines, %ui "
                                     "malformed)", k->parser.lines,
@@ -951,33 +1147,114 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
         return NGX_DECLINED;
     }
 
+    if (batch->point.cpu == 0 || batch->memory == 0) {
+        ngx_log_debug3(NGX_LOG_DEBUG_EVENT, k->scraper->log, 0,
+                       "k8s metrics: node \"%V\" not served: CPU %uL, "
+                       "memory %uL", &k->node->name, batch->point.cpu,
+                       batch->memory);
+
+        ngx_memzero(&batch->point, sizeof(ngx_k8s_metrics_point_t));
+        batch->memory = 0;
+
+        (void) ngx_atomic_fetch_add(
+                               &k->scraper->kmcf->sh->counters.dropped_zero,
+                               1);
+    }
+
+    return ngx_k8s_metrics_scrape_pods(k);
+}
+
+
+/*
+ * At most k8s_metrics_kubelet_max_pods pods, or the node fails.  A pod is
+ * taken as scrape_place says; then, as metrics-server's decoder
+ * (checkContainerMetrics()), it is dropped whole when one of its
+ * containers lacks CPU or memory, or has either at zero (a container just
+ * created or terminated).  What remains is sorted by namespace, pod and
+ * name: the store's order.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
+{
+    ngx_str_t                     node;
+    ngx_uint_t                    i, j, n, nelts, npods, place, level,
+                                  zero, incomplete, unlisted, misplaced,
+                                 *drop;
+    ngx_k8s_metrics_batch_t      *batch;
+    ngx_k8s_metrics_csample_t    *cs;
+    ngx_k8s_metrics_counters_t   *counters;
+
+    batch = k->batch;
+    counters = &k->scraper->kmcf->sh->counters;
+
     cs = batch->containers.elts;
+    nelts = batch->containers.nelts;
+
+    ngx_qsort(cs, nelts, sizeof(ngx_k8s_metrics_csample_t),
+              ngx_k8s_metrics_cmp_csample);
+
+    npods = 0;
+
+    for (i = 0; i < nelts; i++) {
+        npods += ngx_k8s_metrics_new_pod(cs, i);
+    }
+
+    if (npods > k->scraper->kmcf->kubelet_max_pods) {
+        ngx_k8s_metrics_scrape_fail(k, "the kubelet reports %ui pods, more "
+                                    "than k8s_metrics_kubelet_max_pods "
+                                    "(%ui)", npods,
+                                    k->scraper->kmcf->kubelet_max_pods);
+        return NGX_DECLINED;
+    }
+
     n = 0;
     zero = 0;
     incomplete = 0;
     unlisted = 0;
+    misplaced = 0;
 
-    for (i = 0; i < batch->containers.nelts; i++) {
-        if (!cs[i].has_cpu || !cs[i].has_memory) {
-            incomplete++;
-            continue;
-        }
+    /* cs[i - 1] is never overwritten before cs[i] is looked at: n <= i */
 
-        if (cs[i].point.cpu == 0 || cs[i].memory == 0) {
-            zero++;
-            continue;
-        }
+    for (i = 0; i < nelts; i = j) {
+        drop = NULL;
 
-        if (cluster && ngx_k8s_metrics_cluster_pod_labels(cluster,
-                                                          &cs[i].namespace,
-                                                          &cs[i].pod)
-                       == NULL)
+        for (j = i; j < nelts && ngx_k8s_metrics_cmp_pod(&cs[i], &cs[j]) == 0;
+             j++)
         {
-            unlisted++;
+            if (!cs[j].has_cpu || !cs[j].has_memory) {
+                drop = &incomplete;
+
+            } else if (drop == NULL
+                       && (cs[j].point.cpu == 0 || cs[j].memory == 0))
+            {
+                drop = &zero;
+            }
+        }
+
+        place = ngx_k8s_metrics_scrape_place(k, &cs[i], &node);
+
+        if (place == NGX_K8S_METRICS_POD_UNLISTED) {
+            drop = &unlisted;
+
+        } else if (place == NGX_K8S_METRICS_POD_MISPLACED) {
+            drop = &misplaced;
+
+            if (batch->misplaced++ == 0) {
+                k->example_ns = cs[i].namespace;
+                k->example_pod = cs[i].pod;
+                k->example_node = node;
+            }
+        }
+
+        if (drop) {
+            *drop += j - i;
             continue;
         }
 
-        cs[n++] = cs[i];
+        while (i < j) {
+            cs[n++] = cs[i++];
+        }
     }
 
     batch->containers.nelts = n;
@@ -995,10 +1272,250 @@ ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
         (void) ngx_atomic_fetch_add(&counters->dropped_unlisted, unlisted);
     }
 
-    ngx_qsort(cs, n, sizeof(ngx_k8s_metrics_csample_t),
-              ngx_k8s_metrics_cmp_csample);
+    if (misplaced) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_misplaced, misplaced);
+    }
+
+    level = ngx_k8s_metrics_scrape_rejected_level(&k->misplaced,
+                                                  batch->misplaced);
+    if (level) {
+        ngx_log_error(level, k->scraper->log, 0,
+                      "k8s metrics: node \"%V\" reported %ui pods that the "
+                      "apiserver places on other nodes, e.g. \"%V/%V\" on "
+                      "node \"%V\": they are not taken from it",
+                      &k->node->name, batch->misplaced, &k->example_ns,
+                      &k->example_pod, &k->example_node);
+    }
 
     return NGX_OK;
+}
+
+
+/*
+ * With the apiserver, a pod is taken only from the kubelet of the node its
+ * spec.nodeName names, so no kubelet can publish another node's pod.  A
+ * pod the apiserver does not list as running, or not yet (its pods not
+ * listed yet, a pod younger than its watch event), is not taken, as
+ * before: metrics-server serves only the pods of its lister, and a kubelet
+ * cannot add a pod the apiserver has not placed on its node.  Without an
+ * apiserver every pod is taken; scrape_dedup keeps each to one node.
+ */
+
+static ngx_uint_t
+ngx_k8s_metrics_scrape_place(ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_csample_t *cs, ngx_str_t *node)
+{
+    ngx_k8s_metrics_cluster_t  *cluster;
+
+    cluster = k->scraper->cluster;
+
+    if (cluster == NULL) {
+        return NGX_K8S_METRICS_POD_TAKEN;
+    }
+
+    if (ngx_k8s_metrics_cluster_find_pod(cluster, &cs->namespace, &cs->pod,
+                                          node)
+        == NULL)
+    {
+        return NGX_K8S_METRICS_POD_UNLISTED;
+    }
+
+    if (node->len != k->node->name.len
+        || ngx_strncmp(node->data, k->node->name.data, node->len) != 0)
+    {
+        return NGX_K8S_METRICS_POD_MISPLACED;
+    }
+
+    return NGX_K8S_METRICS_POD_TAKEN;
+}
+
+
+/*
+ * Pods a kubelet reported that are not taken from it are logged once per
+ * node and cycle: a warning the first cycle, info while it goes on, so
+ * that a kubelet cannot flood the log.  0: nothing to log.
+ */
+
+static ngx_uint_t
+ngx_k8s_metrics_scrape_rejected_level(ngx_uint_t *last, ngx_uint_t n)
+{
+    ngx_uint_t  level;
+
+    level = *last ? NGX_LOG_INFO : NGX_LOG_WARN;
+    *last = n;
+
+    return n ? level : 0;
+}
+
+
+/*
+ * Without an apiserver nothing says where a pod runs: a pod that several
+ * kubelets report is served once, from the first node by name (the
+ * batches are in that order), and taken from none of the others.  With
+ * one, scrape_place already takes each pod from one node only.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_uint_t                  i, k, first;
+    ngx_array_t                 refs;
+    ngx_k8s_metrics_batch_t    *batch;
+    ngx_k8s_metrics_pod_ref_t  *ref;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    if (ngx_array_init(&refs, s->pool, 256, sizeof(ngx_k8s_metrics_pod_ref_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < s->nkubelets; i++) {
+        batch = &s->batches[i];
+        cs = batch->containers.elts;
+
+        for (k = 0; batch->ok && k < batch->containers.nelts; k++) {
+            if (!ngx_k8s_metrics_new_pod(cs, k)) {
+                continue;
+            }
+
+            ref = ngx_array_push(&refs);
+            if (ref == NULL) {
+                return NGX_ERROR;
+            }
+
+            ref->batch = i;
+            ref->first = k;
+        }
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: %ui pods reported in the cycle", refs.nelts);
+
+    ngx_k8s_metrics_dedup_batches = s->batches;
+
+    ref = refs.elts;
+    ngx_qsort(ref, refs.nelts, sizeof(ngx_k8s_metrics_pod_ref_t),
+              ngx_k8s_metrics_cmp_pod_ref);
+
+    for (first = 0, i = 1; i < refs.nelts; i++) {
+        if (ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_pod_ref(&ref[i]),
+                                    ngx_k8s_metrics_pod_ref(&ref[first]))
+            != 0)
+        {
+            first = i;
+            continue;
+        }
+
+        ngx_k8s_metrics_scrape_duplicate(s, &ref[i], &ref[first]);
+    }
+
+    for (i = 0; i < s->nkubelets; i++) {
+        ngx_k8s_metrics_scrape_drop_duplicates(s, s->kubelets[i],
+                                               &s->batches[i]);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the containers of the pod at ref, a copy of the one at winner */
+
+static void
+ngx_k8s_metrics_scrape_duplicate(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_pod_ref_t *ref, ngx_k8s_metrics_pod_ref_t *winner)
+{
+    ngx_uint_t                  k;
+    ngx_k8s_metrics_batch_t    *batch;
+    ngx_k8s_metrics_kubelet_t  *kubelet;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    batch = &s->batches[ref->batch];
+    kubelet = s->kubelets[ref->batch];
+    cs = batch->containers.elts;
+
+    if (batch->duplicates++ == 0) {
+        kubelet->example_ns = cs[ref->first].namespace;
+        kubelet->example_pod = cs[ref->first].pod;
+        kubelet->example_node = s->batches[winner->batch].node->name;
+    }
+
+    for (k = ref->first;
+         k < batch->containers.nelts
+         && (k == ref->first || !ngx_k8s_metrics_new_pod(cs, k));
+         k++)
+    {
+        cs[k].duplicate = 1;
+    }
+}
+
+
+static void
+ngx_k8s_metrics_scrape_drop_duplicates(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch)
+{
+    ngx_uint_t                  i, n, level;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    if (!batch->ok) {
+        return;
+    }
+
+    level = ngx_k8s_metrics_scrape_rejected_level(&k->duplicates,
+                                                  batch->duplicates);
+    if (level == 0) {
+        return;
+    }
+
+    cs = batch->containers.elts;
+
+    for (i = 0, n = 0; i < batch->containers.nelts; i++) {
+        if (!cs[i].duplicate) {
+            cs[n++] = cs[i];
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.dropped_duplicate,
+                                batch->containers.nelts - n);
+
+    batch->containers.nelts = n;
+
+    ngx_log_error(level, s->log, 0,
+                  "k8s metrics: node \"%V\" reported %ui pods that a node "
+                  "before it by name reports too, e.g. \"%V/%V\" on node "
+                  "\"%V\": they are served from that node only",
+                  &k->node->name, batch->duplicates, &k->example_ns,
+                  &k->example_pod, &k->example_node);
+}
+
+
+static ngx_k8s_metrics_csample_t *
+ngx_k8s_metrics_pod_ref(ngx_k8s_metrics_pod_ref_t *ref)
+{
+    return (ngx_k8s_metrics_csample_t *)
+               ngx_k8s_metrics_dedup_batches[ref->batch].containers.elts
+           + ref->first;
+}
+
+
+/* by namespace and pod, then by node */
+
+static int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_pod_ref(const void *one, const void *two)
+{
+    ngx_int_t                   rc;
+    ngx_k8s_metrics_pod_ref_t  *a, *b;
+
+    a = (ngx_k8s_metrics_pod_ref_t *) one;
+    b = (ngx_k8s_metrics_pod_ref_t *) two;
+
+    rc = ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_pod_ref(a),
+                                 ngx_k8s_metrics_pod_ref(b));
+    if (rc) {
+        return (int) rc;
+    }
+
+    return (a->batch < b->batch) ? -1 : (a->batch > b->batch);
 }
 
 
@@ -1011,13 +1528,7 @@ ngx_k8s_metrics_cmp_csample(const void *one, const void *two)
     a = (ngx_k8s_metrics_csample_t *) one;
     b = (ngx_k8s_metrics_csample_t *) two;
 
-    rc = ngx_memn2cmp(a->namespace.data, b->namespace.data,
-                      a->namespace.len, b->namespace.len);
-    if (rc) {
-        return (int) rc;
-    }
-
-    rc = ngx_memn2cmp(a->pod.data, b->pod.data, a->pod.len, b->pod.len);
+    rc = ngx_k8s_metrics_cmp_pod(a, b);
     if (rc) {
         return (int) rc;
     }
@@ -1097,6 +1608,11 @@ ngx_k8s_metrics_scrape_failure_reason(ngx_k8s_metrics_kubelet_t *k,
         return;
 
     default:
+        /* a kubelet may echo the request: never the token, here or in
+         * /metrics */
+        ngx_k8s_metrics_redact(&k->body, k->scraper->headers
+                                         ? k->scraper->headers->data : NULL);
+
         ngx_k8s_metrics_scrape_fail(k, "the kubelet answered HTTP %l: "
                                     "\"%V\"", k->status, &k->body);
         return;
@@ -1202,11 +1718,13 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 
     /* a worker on its way out leaves the store to its successor */
 
-    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate
+        && (s->cluster || ngx_k8s_metrics_scrape_dedup(s) == NGX_OK))
+    {
         (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
                         s->nkubelets,
                         s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
-                        s->cluster, s->log);
+                        s->cluster, s->pool, s->log);
     }
 
     duration = ngx_current_msec - s->started;

@@ -22,6 +22,12 @@
 /* metrics-server's freshContainerMinMetricsResolution */
 #define NGX_K8S_METRICS_FRESH_MIN     10000
 
+/* readyz: how many cycles old the served snapshot may be (store_fresh) */
+#define NGX_K8S_METRICS_STALE_CYCLES  3
+
+/* the reason of a node left out of a snapshot that did not fit */
+#define NGX_K8S_METRICS_LEFT_OUT      "do not fit in k8s_metrics_zone"
+
 
 typedef struct {
     ngx_k8s_metrics_snapshot_t     *snap;
@@ -33,14 +39,39 @@ typedef struct {
     ngx_uint_t                      label;
     ngx_k8s_metrics_pod_labels_pt   pod_labels;
     void                           *data;
+
+    /* metrics-server's nodeReady(), podReady(): a point kept as prev */
+    unsigned                        nodes_ready:1;
+    unsigned                        pods_ready:1;
 } ngx_k8s_metrics_builder_t;
+
+
+/* what the pods of one batch take in a snapshot */
+typedef struct {
+    ngx_uint_t                      index;      /* of the batch */
+    size_t                          size;
+    ngx_uint_t                      npods;
+    ngx_uint_t                      ncontainers;
+    ngx_uint_t                      nlabels;
+} ngx_k8s_metrics_part_t;
 
 
 static size_t ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_snapshot_t *snap);
-static ngx_flag_t ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs,
-    ngx_uint_t k);
+    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_part_t *parts);
+static void ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_part_t *part);
+static u_char *ngx_k8s_metrics_snapshot_alloc(
+    ngx_k8s_metrics_main_conf_t *kmcf, size_t size);
+static u_char *ngx_k8s_metrics_snapshot_fit(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
+    ngx_k8s_metrics_part_t *parts, ngx_k8s_metrics_snapshot_t *counts,
+    size_t *size, ngx_uint_t *left_out, ngx_pool_t *pool);
+static void ngx_k8s_metrics_log_left_out(ngx_k8s_metrics_batch_t *batches,
+    ngx_k8s_metrics_part_t *parts, ngx_uint_t n,
+    ngx_k8s_metrics_snapshot_t *old, ngx_log_t *log);
+static int ngx_libc_cdecl ngx_k8s_metrics_cmp_parts(const void *one,
+    const void *two);
 static void ngx_k8s_metrics_sort_labels(ngx_k8s_metrics_builder_t *b,
     ngx_uint_t first);
 static int ngx_libc_cdecl ngx_k8s_metrics_cmp_labels(const void *one,
@@ -53,8 +84,11 @@ static void ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_snode_t *onode, ngx_uint_t index);
 static void ngx_k8s_metrics_pod_labels(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_spod_t *pod, ngx_k8s_metrics_csample_t *cs);
-static void ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
-    ngx_k8s_metrics_snode_t *onode, ngx_k8s_metrics_batch_t *batch);
+static void ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_snode_t *node, ngx_k8s_metrics_snode_t *onode,
+    ngx_k8s_metrics_batch_t *batch);
+static void ngx_k8s_metrics_log_readiness(ngx_k8s_metrics_builder_t *b,
+    ngx_log_t *log);
 static void ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_scontainer_t *c, ngx_k8s_metrics_scontainer_t *oc,
     ngx_k8s_metrics_csample_t *cs);
@@ -251,6 +285,43 @@ ngx_k8s_metrics_store_collection_timely(ngx_http_request_t *r)
 }
 
 
+/*
+ * readyz: the served snapshot is at most 3 x the longer of the resolution
+ * and the kubelet timeout old.  A cycle publishes once its slowest kubelet
+ * has answered or timed out, and a tick that finds the cycle still running
+ * is skipped: a healthy store is up to about resolution + timeout old, up
+ * to twice the timeout plus a resolution when cycles overrun.  Three times
+ * the longer of the two covers both and still fails once two cycles in a
+ * row could not publish (a zone too small for the cluster, a scraper that
+ * no longer runs).  No snapshot yet: metric-storage-ready says so.
+ */
+
+ngx_flag_t
+ngx_k8s_metrics_store_fresh(ngx_http_request_t *r, ngx_msec_int_t *age,
+    ngx_msec_t *limit)
+{
+    ngx_msec_t                    published;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
+
+    *limit = NGX_K8S_METRICS_STALE_CYCLES
+             * ngx_max(kmcf->resolution, kmcf->kubelet_timeout);
+
+    published = kmcf->sh->published;
+    *age = published ? (ngx_msec_int_t) (ngx_current_msec - published) : 0;
+
+    return *age <= (ngx_msec_int_t) *limit;
+}
+
+
+ngx_msec_int_t
+ngx_k8s_metrics_snapshot_age(ngx_k8s_metrics_snapshot_t *snap)
+{
+    return (ngx_msec_int_t) (ngx_current_msec - (ngx_msec_t) snap->published);
+}
+
+
 ngx_k8s_metrics_snapshot_t *
 ngx_k8s_metrics_snapshot_acquire(ngx_k8s_metrics_main_conf_t *kmcf)
 {
@@ -291,17 +362,22 @@ ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
 /*
  * Builds the snapshot of a finished cycle from the previous one and the
  * cycle's batches (one per node, sorted by node name), and makes it the
- * current one.  When the zone is full the previous snapshot stays.
+ * current one.  A snapshot too large for the zone leaves out the pods of
+ * the largest nodes until it fits (snapshot_fit); when even the nodes
+ * alone do not fit, the previous snapshot stays, and readyz fails once it
+ * is stale (store_fresh).
  */
 
 ngx_int_t
 ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_log_t *log)
+    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_pool_t *pool,
+    ngx_log_t *log)
 {
     u_char                      *p;
     size_t                       size;
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, left_out;
+    ngx_k8s_metrics_part_t      *parts;
     ngx_k8s_metrics_snapshot_t   counts, *snap, *old;
     ngx_k8s_metrics_builder_t    b;
 
@@ -310,19 +386,37 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     b.pod_labels = pod_labels;
     b.data = data;
 
-    size = ngx_k8s_metrics_snapshot_size(&b, batches, n, &counts);
+    parts = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_part_t));
+    if (parts == NULL) {
+        return NGX_ERROR;
+    }
 
-    p = ngx_slab_alloc(kmcf->shpool, size);
+    size = ngx_k8s_metrics_snapshot_size(&b, batches, n, &counts, parts);
+    left_out = 0;
+
+    p = ngx_k8s_metrics_snapshot_alloc(kmcf, size);
+
     if (p == NULL) {
         (void) ngx_atomic_fetch_add(&kmcf->sh->counters.zone_full, 1);
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "k8s metrics: k8s_metrics_zone \"%V\" is full: %uz "
-                      "bytes needed for %ui nodes, %ui pods, %ui containers; "
-                      "serving the previous snapshot",
-                      &kmcf->shm_zone->shm.name, size, counts.nnodes,
-                      counts.npods, counts.ncontainers);
-        return NGX_DECLINED;
+
+        p = ngx_k8s_metrics_snapshot_fit(kmcf, batches, n, parts, &counts,
+                                         &size, &left_out, pool);
+        if (p == NULL) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "k8s metrics: k8s_metrics_zone \"%V\" is full: "
+                          "%uz bytes needed for %ui nodes even without "
+                          "their pods; serving the previous snapshot",
+                          &kmcf->shm_zone->shm.name, size, counts.nnodes);
+            return NGX_DECLINED;
+        }
+
+        (void) ngx_atomic_fetch_add(&kmcf->sh->counters.zone_left_out,
+                                    left_out);
     }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, log, 0,
+                   "k8s metrics: snapshot of %uz bytes: %ui nodes (%ui left "
+                   "out), %ui pods", size, n, left_out, counts.npods);
 
     snap = (ngx_k8s_metrics_snapshot_t *) p;
     *snap = counts;
@@ -346,6 +440,8 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
 
     old = ngx_k8s_metrics_snapshot_acquire(kmcf);
 
+    ngx_k8s_metrics_log_left_out(batches, parts, left_out, old, log);
+
     b.snap = snap;
     b.old = old;
     b.strings = snap->strings;
@@ -362,15 +458,9 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_qsort(snap->pod_order, snap->npods, sizeof(uint32_t),
               ngx_k8s_metrics_cmp_pod_order);
 
-    snap->ready = 0;
+    snap->ready = b.nodes_ready && b.pods_ready;
 
-    for (i = 0; i < n && !snap->ready; i++) {
-        snap->ready = ngx_k8s_metrics_node_served(&snap->nodes[i]);
-    }
-
-    for (i = 0; i < snap->npods && !snap->ready; i++) {
-        snap->ready = ngx_k8s_metrics_pod_served(snap, &snap->pods[i]);
-    }
+    ngx_k8s_metrics_log_readiness(&b, log);
 
     if (old) {
         ngx_k8s_metrics_snapshot_release(kmcf, old);
@@ -380,6 +470,7 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
 
     old = kmcf->sh->snapshot;
     kmcf->sh->snapshot = snap;
+    kmcf->sh->published = (ngx_msec_t) snap->published;
 
     if (old) {
         ngx_k8s_metrics_retire(kmcf, old);
@@ -393,90 +484,282 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
 }
 
 
+/*
+ * A snapshot is taken only if the next one, as large, will fit beside it
+ * once the current one is freed: one that fits now but leaves no room for
+ * its successor would be followed by a cycle that does not fit, and a node
+ * left out then would come back and go again every other cycle, its series
+ * starting over each time.  The store says itself what did not fit and
+ * what it left out: the slab allocator's "no memory" would only repeat it,
+ * once per attempt.
+ */
+
+static u_char *
+ngx_k8s_metrics_snapshot_alloc(ngx_k8s_metrics_main_conf_t *kmcf,
+    size_t size)
+{
+    u_char           *p;
+    size_t            room;
+    ngx_slab_pool_t  *shpool;
+
+    shpool = kmcf->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ngx_k8s_metrics_free_retired(kmcf);
+
+    shpool->log_nomem = 0;
+    p = ngx_slab_alloc_locked(shpool, size);
+    shpool->log_nomem = 1;
+
+    if (p) {
+        room = shpool->pfree * ngx_pagesize
+               + (kmcf->sh->snapshot ? kmcf->sh->snapshot->size : 0);
+
+        if (room < size) {
+            ngx_slab_free_locked(shpool, p);
+            p = NULL;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return p;
+}
+
+
+/*
+ * A snapshot too large for the zone: the largest nodes lose their pods,
+ * one at a time, until the rest fits.  Such a node is a failed node of the
+ * cycle, with its reason, as when its kubelet fails: its points are not
+ * kept, so its series start over once it fits again (no rate spans the
+ * cycles it missed), and no other node's series is touched.  The parts end
+ * sorted, the *left_out first ones left out.
+ */
+
+static u_char *
+ngx_k8s_metrics_snapshot_fit(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
+    ngx_k8s_metrics_part_t *parts, ngx_k8s_metrics_snapshot_t *counts,
+    size_t *size, ngx_uint_t *left_out, ngx_pool_t *pool)
+{
+    u_char                   *p;
+    ngx_str_t                 reason;
+    ngx_uint_t                i;
+    ngx_k8s_metrics_part_t   *part;
+    ngx_k8s_metrics_batch_t  *batch;
+    u_char                    buf[NGX_MAX_ERROR_STR];
+
+    ngx_qsort(parts, n, sizeof(ngx_k8s_metrics_part_t),
+              ngx_k8s_metrics_cmp_parts);
+
+    for (i = 0; i < n && parts[i].npods; i++) {
+        part = &parts[i];
+        batch = &batches[part->index];
+
+        reason.data = buf;
+        reason.len = ngx_snprintf(buf, sizeof(buf),
+                                  "its %ui pods (%uz bytes) "
+                                  NGX_K8S_METRICS_LEFT_OUT " \"%V\" (%uz "
+                                  "bytes) beside the other nodes: the "
+                                  "largest nodes are left out first",
+                                  part->npods, part->size,
+                                  &kmcf->shm_zone->shm.name,
+                                  kmcf->shm_zone->shm.size)
+                     - buf;
+
+        batch->error.data = ngx_pstrdup(pool, &reason);
+        if (batch->error.data == NULL) {
+            return NULL;
+        }
+
+        batch->error.len = reason.len;
+        batch->ok = 0;
+
+        *size = *size - part->size + reason.len;
+        counts->npods -= part->npods;
+        counts->ncontainers -= part->ncontainers;
+        counts->nlabels -= part->nlabels;
+
+        p = ngx_k8s_metrics_snapshot_alloc(kmcf, *size);
+
+        if (p) {
+            *left_out = i + 1;
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the largest first; the first by name among equals */
+
+static int ngx_libc_cdecl
+ngx_k8s_metrics_cmp_parts(const void *one, const void *two)
+{
+    ngx_k8s_metrics_part_t  *a, *b;
+
+    a = (ngx_k8s_metrics_part_t *) one;
+    b = (ngx_k8s_metrics_part_t *) two;
+
+    if (a->size != b->size) {
+        return (a->size < b->size) ? 1 : -1;
+    }
+
+    return (a->index < b->index) ? -1 : (a->index > b->index);
+}
+
+
+/* an error the first cycle a node is left out, info while it stays so */
+
+static void
+ngx_k8s_metrics_log_left_out(ngx_k8s_metrics_batch_t *batches,
+    ngx_k8s_metrics_part_t *parts, ngx_uint_t n,
+    ngx_k8s_metrics_snapshot_t *old, ngx_log_t *log)
+{
+    ngx_uint_t                i, level;
+    ngx_k8s_metrics_snode_t  *onode;
+    ngx_k8s_metrics_batch_t  *batch;
+
+    for (i = 0; i < n; i++) {
+        batch = &batches[parts[i].index];
+        onode = ngx_k8s_metrics_find_node(old, &batch->node->name);
+
+        level = (onode && !onode->scraped
+                 && ngx_strnstr(old->strings + onode->error.off,
+                                (char *) NGX_K8S_METRICS_LEFT_OUT,
+                                onode->error.len))
+                ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+        ngx_log_error(level, log, 0,
+                      "k8s metrics: node \"%V\" is left out of the snapshot: "
+                      "%V", &batch->node->name, &batch->error);
+    }
+}
+
+
 /* the counts of a snapshot, and its size with all its strings */
 
 static size_t
 ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_snapshot_t *snap)
+    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_part_t *parts)
 {
-    size_t                        strings;
-    json_t                       *labels, *value;
+    size_t                        size;
     ngx_uint_t                    i, k;
-    const char                   *key;
     ngx_k8s_metrics_label_t      *label;
-    ngx_k8s_metrics_csample_t    *cs;
     ngx_k8s_metrics_node_conf_t  *node;
 
     ngx_memzero(snap, sizeof(ngx_k8s_metrics_snapshot_t));
 
     snap->nnodes = n;
-    strings = 0;
+    size = sizeof(ngx_k8s_metrics_snapshot_t)
+           + n * sizeof(ngx_k8s_metrics_snode_t);
 
     for (i = 0; i < n; i++) {
         node = batches[i].node;
 
-        strings += node->name.len + node->address.len + batches[i].error.len;
+        size += node->name.len + node->address.len + batches[i].error.len;
 
         if (node->labels) {
             label = node->labels->elts;
             snap->nlabels += node->labels->nelts;
+            size += node->labels->nelts * sizeof(ngx_k8s_metrics_slabel_t);
 
             for (k = 0; k < node->labels->nelts; k++) {
-                strings += label[k].key.len + label[k].value.len;
+                size += label[k].key.len + label[k].value.len;
             }
         }
 
-        if (!batches[i].ok) {
+        ngx_k8s_metrics_pods_size(b, &batches[i], &parts[i]);
+        parts[i].index = i;
+
+        snap->npods += parts[i].npods;
+        snap->ncontainers += parts[i].ncontainers;
+        snap->nlabels += parts[i].nlabels;
+        size += parts[i].size;
+    }
+
+    return size;
+}
+
+
+/* what the pods of a batch take: structures, labels and strings */
+
+static void
+ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_part_t *part)
+{
+    size_t                      strings;
+    json_t                     *labels, *value;
+    ngx_uint_t                  k;
+    const char                 *key;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    ngx_memzero(part, sizeof(ngx_k8s_metrics_part_t));
+
+    if (!batch->ok) {
+        return;
+    }
+
+    cs = batch->containers.elts;
+    strings = 0;
+
+    for (k = 0; k < batch->containers.nelts; k++) {
+        strings += cs[k].name.len;
+
+        if (!ngx_k8s_metrics_new_pod(cs, k)) {
             continue;
         }
 
-        cs = batches[i].containers.elts;
+        part->npods++;
+        strings += cs[k].namespace.len + cs[k].pod.len;
 
-        for (k = 0; k < batches[i].containers.nelts; k++) {
-            strings += cs[k].name.len;
+        labels = b->pod_labels ? b->pod_labels(b->data, &cs[k].namespace,
+                                               &cs[k].pod)
+                               : NULL;
 
-            if (!ngx_k8s_metrics_new_pod(cs, k)) {
-                continue;
-            }
-
-            snap->npods++;
-            strings += cs[k].namespace.len + cs[k].pod.len;
-
-            labels = b->pod_labels ? b->pod_labels(b->data, &cs[k].namespace,
-                                                   &cs[k].pod)
-                                   : NULL;
-
-            json_object_foreach(labels, key, value) {
-                snap->nlabels++;
-                strings += ngx_strlen(key) + json_string_length(value);
-            }
+        json_object_foreach(labels, key, value) {
+            part->nlabels++;
+            strings += ngx_strlen(key) + json_string_length(value);
         }
-
-        snap->ncontainers += batches[i].containers.nelts;
     }
 
-    return sizeof(ngx_k8s_metrics_snapshot_t)
-           + n * sizeof(ngx_k8s_metrics_snode_t)
-           + snap->npods * sizeof(ngx_k8s_metrics_spod_t)
-           + snap->ncontainers * sizeof(ngx_k8s_metrics_scontainer_t)
-           + snap->nlabels * sizeof(ngx_k8s_metrics_slabel_t)
-           + snap->npods * sizeof(uint32_t)
-           + strings;
+    part->ncontainers = batch->containers.nelts;
+    part->size = part->npods * (sizeof(ngx_k8s_metrics_spod_t)
+                                + sizeof(uint32_t))
+                 + part->ncontainers * sizeof(ngx_k8s_metrics_scontainer_t)
+                 + part->nlabels * sizeof(ngx_k8s_metrics_slabel_t)
+                 + strings;
 }
 
 
 /* containers are sorted by namespace and pod: a pod starts at k */
 
-static ngx_flag_t
+ngx_flag_t
 ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs, ngx_uint_t k)
 {
-    return k == 0
-           || ngx_memn2cmp(cs[k].pod.data, cs[k - 1].pod.data,
-                           cs[k].pod.len, cs[k - 1].pod.len) != 0
-           || ngx_memn2cmp(cs[k].namespace.data, cs[k - 1].namespace.data,
-                           cs[k].namespace.len, cs[k - 1].namespace.len)
-              != 0;
+    return k == 0 || ngx_k8s_metrics_cmp_pod(&cs[k], &cs[k - 1]) != 0;
+}
+
+
+/* by namespace, then pod name */
+
+ngx_int_t
+ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *one,
+    ngx_k8s_metrics_csample_t *two)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_memn2cmp(one->namespace.data, two->namespace.data,
+                      one->namespace.len, two->namespace.len);
+    if (rc) {
+        return rc;
+    }
+
+    return ngx_memn2cmp(one->pod.data, two->pod.data, one->pod.len,
+                        two->pod.len);
 }
 
 
@@ -505,9 +788,13 @@ ngx_k8s_metrics_build_node(ngx_k8s_metrics_builder_t *b,
         node->successes = onode->successes;
         node->failures = onode->failures;
         node->malformed = onode->malformed;
+        node->misplaced = onode->misplaced;
+        node->duplicates = onode->duplicates;
     }
 
     node->malformed += batch->malformed;
+    node->misplaced += batch->misplaced;
+    node->duplicates += batch->duplicates;
 
     if (batch->ok) {
         node->successes++;
@@ -539,7 +826,7 @@ ngx_k8s_metrics_build_node(ngx_k8s_metrics_builder_t *b,
         return;
     }
 
-    ngx_k8s_metrics_node_points(node, onode, batch);
+    ngx_k8s_metrics_node_points(b, node, onode, batch);
     ngx_k8s_metrics_build_pods(b, batch, node, onode, index);
 }
 
@@ -568,12 +855,16 @@ ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
 /*
  * As metrics-server's node storage: the new point becomes the last one;
  * the previous last one, if older, becomes prev; a point no newer than the
- * last keeps the old prev.  A decrease of the counter starts over.
+ * last keeps the old prev.  A decrease of the counter starts over (where
+ * metrics-server keeps the pair and fails its rate: it counts for
+ * readiness all the same).  A node whose point the scraper dropped (time
+ * 0) has none.
  */
 
 static void
-ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
-    ngx_k8s_metrics_snode_t *onode, ngx_k8s_metrics_batch_t *batch)
+ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
+    ngx_k8s_metrics_snode_t *node, ngx_k8s_metrics_snode_t *onode,
+    ngx_k8s_metrics_batch_t *batch)
 {
     node->last = batch->point;
     node->memory = batch->memory;
@@ -587,6 +878,10 @@ ngx_k8s_metrics_node_points(ngx_k8s_metrics_snode_t *node,
 
     } else if (onode->prev.time && onode->prev.time < batch->point.time) {
         node->prev = onode->prev;
+    }
+
+    if (node->prev.time) {
+        b->nodes_ready = 1;
     }
 
     if (node->prev.time && node->prev.cpu > node->last.cpu) {
@@ -740,6 +1035,12 @@ ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
         } else if (oc->prev.time && oc->prev.time < cs->point.time) {
             c->prev = oc->prev;
         }
+    }
+
+    /* a pod with one container that has a prev makes podReady() true */
+
+    if (c->prev.time) {
+        b->pods_ready = 1;
     }
 
     if (c->prev.time && c->prev.cpu > c->last.cpu) {
@@ -935,6 +1236,42 @@ ngx_k8s_metrics_free_retired(ngx_k8s_metrics_main_conf_t *kmcf)
 }
 
 
+/*
+ * Readiness as metrics-server v0.9's storage: Ready() is NodeReady() &&
+ * PodReady(), each true when the cycle's store kept a point to compute a
+ * rate from: a node with a prev point; a container with one, whether or
+ * not every container of its pod has one.  So no pod at all, or only pods
+ * of containers just seen, is not ready.  Changes are logged, as
+ * metrics-server logs them.
+ */
+
+static void
+ngx_k8s_metrics_log_readiness(ngx_k8s_metrics_builder_t *b, ngx_log_t *log)
+{
+    ngx_uint_t  was;
+
+    was = b->old ? b->old->ready : 0;
+
+    if (b->snap->ready == was) {
+        return;
+    }
+
+    if (b->snap->ready) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "k8s metrics: the store is ready: node and pod "
+                      "metrics can be served");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "k8s metrics: the store is not ready:%s%s",
+                  b->nodes_ready ? "" : " no node has two points",
+                  b->pods_ready ? "" : (b->nodes_ready
+                                        ? " no container has two points"
+                                        : ", no container either"));
+}
+
+
 ngx_flag_t
 ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node)
 {
@@ -967,13 +1304,17 @@ ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
 }
 
 
-/* nanocores, as metrics-server: uint64(float64(delta ns) / window seconds) */
+/*
+ * Nanocores, as metrics-server: uint64(float64(delta ns) / window seconds);
+ * a rate beyond 2^64 (a counter jumping by centuries within a second) is
+ * the largest one, where the conversion would be undefined.
+ */
 
 uint64_t
 ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev)
 {
-    double  window;
+    double  window, rate;
 
     window = (double) (last->time - prev->time) / 1000;
 
@@ -981,5 +1322,11 @@ ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
         return 0;
     }
 
-    return (uint64_t) ((double) (last->cpu - prev->cpu) / window);
+    rate = (double) (last->cpu - prev->cpu) / window;
+
+    if (rate >= 18446744073709551616.0) {
+        return UINT64_MAX;
+    }
+
+    return (uint64_t) rate;
 }

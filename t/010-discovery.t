@@ -259,6 +259,7 @@ GET /anon/readyz
 [+]ping ok
 [+]metadata-informer-sync ok
 [-]metric-storage-ready failed: reason withheld
+[+]metric-snapshot-fresh ok
 [+]shutdown ok
 readyz check failed
 --- error_log

@@ -193,7 +193,7 @@ Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json
 --- request eval
 [$::Ready, "GET /anon/readyz?verbose", "GET /anon/livez"]
 --- response_body eval
-["ready\n", "[+]ping ok\n[+]metadata-informer-sync ok\n[+]metric-storage-ready ok\n[+]shutdown ok\nreadyz check passed\n", "ok"]
+["ready\n", "[+]ping ok\n[+]metadata-informer-sync ok\n[+]metric-storage-ready ok\n[+]metric-snapshot-fresh ok\n[+]shutdown ok\nreadyz check passed\n", "ok"]
 
 
 

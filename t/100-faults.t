@@ -93,8 +93,8 @@ our $Nodes = '/admin/apis/metrics.k8s.io/v1beta1/nodes';
 our $Pods = '/admin/apis/metrics.k8s.io/v1beta1/pods';
 
 our $ReadyzPassed = "[+]ping ok\n[+]metadata-informer-sync ok\n"
-                    . "[+]metric-storage-ready ok\n[+]shutdown ok\n"
-                    . "readyz check passed\n";
+                    . "[+]metric-storage-ready ok\n[+]metric-snapshot-fresh ok\n"
+                    . "[+]shutdown ok\nreadyz check passed\n";
 
 sub q_ { my $s = shift; $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge; $s }
 
@@ -305,7 +305,7 @@ qr/\[error\].*scraping node "node-bomb" \(https:\/\/127\.0\.0\.1:\d+\/metrics\/r
 --- response_body eval
 ["ready\n",
  "[+]ping ok\n[-]metadata-informer-sync failed: reason withheld\n"
- . "[-]metric-storage-ready failed: reason withheld\n[+]shutdown ok\nreadyz check failed\n",
+ . "[-]metric-storage-ready failed: reason withheld\n[+]metric-snapshot-fresh ok\n[+]shutdown ok\nreadyz check failed\n",
  "NodeMetricsList\n",
  "ctl\n", "ready\n", "ready\n", ::healthy_nodes(1, 2, 3), ::healthy_pods(1, 2, 3), $::ReadyzPassed]
 --- shutdown_error_log eval

@@ -622,7 +622,7 @@ GET /anon/readyz
 --- response_body_filters eval
 [\&K8sMetricsCheck::summary]
 --- response_body eval
-["[+]ping ok\n[+]metadata-informer-sync ok\n[+]metric-storage-ready ok\n[+]shutdown ok\nreadyz check passed\n",
+["[+]ping ok\n[+]metadata-informer-sync ok\n[+]metric-storage-ready ok\n[+]metric-snapshot-fresh ok\n[+]shutdown ok\nreadyz check passed\n",
  "NodeMetricsList\n" . CORE::join('', map { "node-0000$_ cpu=ok memory=ok window=ok labels=\n" } 1 .. 3),
  "ok"]
 --- error_log eval

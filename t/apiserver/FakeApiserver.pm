@@ -175,7 +175,7 @@ sub remove_token { my ($s, $t) = @_; $s->ctl('/token', { token => $t, remove => 
 sub access       { my ($s, $user, $perms) = @_; $s->ctl('/access', { user => $user, perms => $perms }) }
 
 # modes: mode(sar_status => 500, sar_delay => 2000, tokenreview_status => 500,
-#   tokenreview_delay => MS, list_status => N, 'list_status:nodes' => N, watch_status => N,
+#   tokenreview_delay => MS, tokenreview_truncate => BYTES, list_status => N, 'list_status:nodes' => N, watch_status => N,
 #   get_status => N, bookmark_interval => S, watch_timeout_default => S, expired_as_http => 1,
 #   ignore_limit_rv0 => 1); 0 clears
 sub mode         { my ($s, %o) = @_; $s->ctl('/mode', \%o) }

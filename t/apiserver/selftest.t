@@ -3,7 +3,8 @@
 # Starts the fake apiserver (3 nodes x 4 pods, the PKI's ConfigMap) on free ports in 6000-6999
 # (FAKE_APISERVER_PORT / FAKE_APISERVER_CONTROL_PORT override), and talks to it with curl the
 # way the module does (cluster CA, bearer token): lists and pagination, selectors, the metadata
-# view of pods, live watch events (latency), resume, 410, cut, timeout bookmarks, SAR, TokenReview,
+# view of pods, live watch events (latency), the list form on a watch (the stream ends at its first
+# event, as kube-apiserver ends it), resume, 410, cut, timeout bookmarks, SAR, TokenReview,
 # the authentication ConfigMap and its rotation, error Statuses, the call log, and stop.
 # Needs nginx + njs, openssl and curl.
 use strict;
@@ -353,6 +354,78 @@ for my $proto ('--http1.1', '--http2') {
     watch_end($w, 3);
 }
 
+# the list form on a watch: negotiated (AllowsMediaTypeTransform does not tell lists from
+# objects), but no event can be made a list, and kube-apiserver cannot encode it as it is: the
+# stream ends, cleanly, before the first event; an ERROR's Status still goes through
+{
+    my $rv = $api->rv;
+    my $w = watch_open("/api/v1/pods?watch=1&resourceVersion=$rv&allowWatchBookmarks=true&timeoutSeconds=30", '-H', $H_POM);
+    ok($api->wait_watches(1, res => 'pods'), 'a pod watch with as=PartialObjectMetadataList starts');
+    $api->set_pod_labels('team-b', 'pod-00001-003', { app => 'z' });
+    my $t0 = time;
+    my $ev = watch_next($w, 3);
+    my ($rc) = watch_end($w, 3);
+    is($ev, undef, '... the first event is not sent');
+    is($rc, 0, '... the stream ends cleanly (the last chunk)');
+    ok(time - $t0 < 1, '... at that event');
+    my ($wc) = grep { $_->{query} =~ /resourceVersion=$rv&/ } @{ $api->calls(type => 'watch', res => 'pods') };
+    is($wc && $wc->{status}, 200, '... after a 200');
+    like($wc && $wc->{warning}, qr/ends the stream/, '... the call log says why');
+    my $log = do { local (@ARGV, $/) = "$tmp/api/error.log"; <> } // '';
+    like($log, qr/unable to encode watch object \*core\.Pod: no kind is registered for the type core\.Pod/,
+         '... and the server log says what kube-apiserver logs');
+
+    $w = watch_open("/api/v1/pods?watch=1&resourceVersion=$rv&timeoutSeconds=30", '-H', $H_POM);
+    ($rc) = watch_end($w, 3);
+    is($w->{buf} . $rc, '0', 'watched again from the same resourceVersion: the same end, nothing sent');
+
+    $w = watch_open('/api/v1/pods?watch=1&timeoutSeconds=30', '-H', $H_POM);
+    ($rc) = watch_end($w, 3);
+    is($w->{buf} . $rc, '0', 'without a resourceVersion: ends at the first synthetic ADDED');
+
+    $w = watch_open("/api/v1/nodes?watch=1&resourceVersion=" . $api->rv . "&allowWatchBookmarks=true&timeoutSeconds=30", '-H', $H_POM);
+    ok($api->wait_watches(1, res => 'nodes'), 'a node watch with the list form');
+    $api->bookmark;
+    ($rc) = watch_end($w, 3);
+    is($w->{buf} . $rc, '0', '... ends at a BOOKMARK too');
+
+    # the q values order the clauses (goautoneg), the list form losing here
+    my $q = 'Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1;q=0.5,'
+            . 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+    $w = watch_open("/api/v1/pods?watch=1&resourceVersion=" . $api->rv . "&timeoutSeconds=30", '-H', $q);
+    ok($api->wait_watches(1, res => 'pods'), 'q=0.5 on the list form, 1 on the object form');
+    $api->set_pod_labels('team-b', 'pod-00001-003', { app => 'q' });
+    $ev = watch_next($w, 3);
+    is($ev && "$ev->{type} $ev->{object}{kind}", 'MODIFIED PartialObjectMetadata', '... the object form wins');
+    $api->cut;
+    watch_end($w, 3);
+
+    # an ERROR goes through the list form's encoder
+    my $old = $api->rv;
+    $api->modify_node('node-00002', set_labels => { e => 1 });
+    my $g = $api->gone;
+    $w = watch_open("/api/v1/nodes?watch=1&resourceVersion=$old", '-H', $H_POM);
+    $ev = watch_next($w, 3);
+    is($ev && "$ev->{type} $ev->{object}{code}", 'ERROR 410', 'the list form, from before the history: the ERROR 410 is sent');
+    watch_end($w, 3);
+
+    # mode watch_unencodable: the same end with the right form
+    $api->mode('watch_unencodable:pods' => 1);
+    $w = watch_open("/api/v1/pods?watch=1&resourceVersion=" . $api->rv . "&timeoutSeconds=30", '-H', $H_POM1);
+    ok($api->wait_watches(1, res => 'pods'), 'mode watch_unencodable:pods');
+    $api->set_pod_labels('team-b', 'pod-00001-003', { app => 'u' });
+    ($rc) = watch_end($w, 3);
+    is($w->{buf} . $rc, '0', '... a metadata watch ends before its first event');
+    $w = watch_open("/api/v1/nodes?watch=1&resourceVersion=$g->{rv}&timeoutSeconds=30");
+    ok($api->wait_watches(1, res => 'nodes'), '... other resources unaffected');
+    $api->modify_node('node-00002', set_labels => { e => 2 });
+    $ev = watch_next($w, 3);
+    is($ev && $ev->{type}, 'MODIFIED', '... their events are sent');
+    $api->cut;
+    watch_end($w, 3);
+    $api->mode('watch_unencodable:pods' => 0);
+}
+
 # 410: history gone
 {
     my $old = $api->rv;
@@ -488,7 +561,13 @@ $api->mode(tokenreview_status => 500);
 ($code) = post_json($TRP, { spec => { token => 'alice-token' } });
 is($code, 500, 'tokenreview_status 500');
 $api->mode(tokenreview_status => 0);
-is(scalar @{ $api->calls(type => 'tokenreview') }, 5, 'TokenReview calls recorded');
+$api->mode(tokenreview_truncate => 140);
+my ($cut_code, $cut_json, $cut_body);
+($cut_code, $cut_json, $cut_body) = post_json($TRP, { spec => { token => 'alice-token' } });
+ok($cut_code == 201 && !$cut_json && $cut_body =~ /^\{"kind":"TokenReview",.*"token":"alice-token"/
+   && length($cut_body) == 141, 'tokenreview_truncate 140: the first 140 bytes, spec.token in them');
+$api->mode(tokenreview_truncate => 0);
+is(scalar @{ $api->calls(type => 'tokenreview') }, 6, 'TokenReview calls recorded');
 
 # =============================================================================================
 # the authentication ConfigMap

@@ -24,7 +24,8 @@ package K8sMetricsTest;
 # exists, else the bundled Test::Nginx::Lite, which behaves as the real one
 # does (t/lib/Test/Nginx/Lite.pm).  For every block it loads the module
 # under test and forbids alerts, leaked sockets and sanitizer reports in
-# the error log, while nginx runs and after it has stopped.
+# the error log, while nginx runs and after it has stopped, and the test
+# credentials (@Secrets) in it.
 #
 # The error log checks see the block's whole log (check_accum_error_log):
 # the real runner checks "--- error_log" after each request of a block,
@@ -79,6 +80,13 @@ our $Root = abs_path(File::Spec->rel2abs(dirname(__FILE__) . '/../..'));
 # log after nginx has exited, where "open socket ... left" appears).
 our @ForbiddenLogPatterns = ('[alert]', '[emerg]', 'open socket',
                              'Sanitizer', 'runtime error');
+
+# Credentials no block may log: the bearer tokens the fake apiserver
+# (t/apiserver/seed.pl) knows, the module's own among them, and the ones
+# suites present; a suite adds its own (push @K8sMetricsTest::Secrets).
+our @Secrets = ('metrics-server-token', 'admin-token', 'alice-token',
+                'bob-token', 'nobody-token', 'restricted-token',
+                'not-a-token');
 
 my $set_up;
 
@@ -224,7 +232,7 @@ sub preprocess_block {
     my $expected = $block->error_log;
     my @extra;
 
-    for my $pat (@ForbiddenLogPatterns) {
+    for my $pat (@ForbiddenLogPatterns, @Secrets) {
         next if $must_die && $pat eq '[emerg]';
         next if value_contains($expected, $pat);
 
@@ -580,7 +588,8 @@ CONF
 
 # Client personas: each location /NAME/ forwards the request (headers
 # included) to the module's TLS server presenting one certificate of the
-# test PKI, and verifies the server's certificate, as the aggregator does.
+# test PKI (or [CRT, KEY]: paths in it, or absolute ones), and verifies the
+# server's certificate, as the aggregator does.
 our %Personas = (
     'anon'              => undef,
     'fp'                => 'front-proxy-client',
@@ -609,11 +618,10 @@ sub personas {
         my $tls = '';
 
         if (defined $cert) {
-            my ($crt, $key) = ref $cert ? @$cert
-                                        : ("$cert.crt", "$cert.key");
-            $tls = "proxy_ssl_certificate \$TEST_NGINX_PKI/$crt;\n"
-                 . "            proxy_ssl_certificate_key "
-                 . "\$TEST_NGINX_PKI/$key;";
+            my ($crt, $key) = map { m{^/} ? $_ : "\$TEST_NGINX_PKI/$_" }
+                              ref $cert ? @$cert : ("$cert.crt", "$cert.key");
+            $tls = "proxy_ssl_certificate $crt;\n"
+                 . "            proxy_ssl_certificate_key $key;";
         }
 
         $conf .= <<"CONF";

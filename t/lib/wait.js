@@ -1,7 +1,11 @@
 // For the suites: GET /wait?path=P[&status=S][&match=TEXT][&absent=TEXT]
-// [&header=NAME:VALUE][&timeout=MS] polls http://127.0.0.1:$server_port$P until it answers S
-// (default 200) with TEXT in its body (and the other TEXT not in it), then
-// answers 200 "ready"; 504 when time runs out.
+// [&header=NAME:VALUE][&timeout=MS][&after=MS][&body=1] polls
+// http://127.0.0.1:$server_port$P until it answers S (default 200) with TEXT in
+// its body (and the other TEXT not in it), then answers 200 "ready" (with
+// body=1: that answer's status and body); 504 when time runs out.  after=MS
+// starts polling only then: under the real Test::Nginx, whose error_log checks
+// see only what each request of a block logged, a request that lasts more
+// than a resolution sees a scrape cycle's log lines.
 // Scrapes happen on nginx's timer: a test waits for them instead of sleeping.
 
 function pause(ms) {
@@ -15,6 +19,7 @@ async function wait(r) {
     var match = r.args.match ? decodeURIComponent(r.args.match) : null;
     var absent = r.args.absent ? decodeURIComponent(r.args.absent) : null;
     var deadline = Date.now() + (r.args.timeout ? Number(r.args.timeout) : 20000);
+    var after = r.args.after ? Number(r.args.after) : 0;
     var last = '';
     var headers = {};
 
@@ -24,9 +29,14 @@ async function wait(r) {
         headers[h.slice(0, colon)] = h.slice(colon + 1);
     }
 
+    if (after) {
+        await pause(after);
+    }
+
     while (Date.now() < deadline) {
         try {
-            var res = await ngx.fetch(url, { headers: headers });
+            var res = await ngx.fetch(url, { headers: headers,
+                                             max_response_body_size: 1 << 26 });
             var body = await res.text();
             last = res.status + ' ' + body.slice(0, 200);
 
@@ -34,7 +44,11 @@ async function wait(r) {
                 && (match === null || body.indexOf(match) >= 0)
                 && (absent === null || body.indexOf(absent) < 0))
             {
-                r.return(200, 'ready\n');
+                if (r.args.body) {
+                    r.return(res.status, body);
+                } else {
+                    r.return(200, 'ready\n');
+                }
                 return;
             }
         } catch (e) {

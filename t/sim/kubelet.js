@@ -18,6 +18,7 @@
 //   node cpu            = (sum of m over the configured pods) + 250 m, counter from
 //                         T0 - 7200000 (boot), memory = sum + 805306368 (768 MiB);
 //                         node values ignore drop_pod/add_pod/restart.
+//   claimed pod k       (claim_pod: a pod of any name) = pod number CLAIM_BASE + k of node n
 
 import fs from 'fs';
 
@@ -27,6 +28,7 @@ const NODE_CPU_OVERHEAD_M = 250;
 const NODE_MEM_OVERHEAD = 805306368;
 const START_BEFORE_MS = 3600000;
 const BOOT_BEFORE_MS = 7200000;
+const CLAIM_BASE = 100000;
 const CT = 'text/plain; version=0.0.4; charset=utf-8';
 
 const HELP = {
@@ -56,7 +58,7 @@ const HELP = {
         ['[ALPHA] (Deprecated since 1.29.0) 1 if there was an error while getting container metrics, 0 otherwise', 'gauge'],
 };
 
-const MODES = ['normal', 'reset', 'restart', 'counter_reset', 'drop_pod', 'add_pod', 'garbage',
+const MODES = ['normal', 'reset', 'restart', 'counter_reset', 'drop_pod', 'add_pod', 'claim_pod', 'garbage',
                'empty', 'status', 'hang', 'slow', 'close_mid_body', 'oversize', 'oversize_chunked',
                'gzip', 'redirect', 'malformed_lines'];
 
@@ -166,7 +168,7 @@ function gofloat(x) {
 function statePath(P, n) { return P.dir + '/state/nodes/' + nodeName(n) + '.json'; }
 
 function pristine() {
-    return { mode: 'normal', arg: '', restarts: {}, reset_at: 0, dropped: {}, added: [] };
+    return { mode: 'normal', arg: '', restarts: {}, reset_at: 0, dropped: {}, added: [], claimed: [] };
 }
 
 // Every node has a state file from the start (kubelet-sim writes "{}"): a missing file would
@@ -217,6 +219,21 @@ function model(P, n, st, now) {
             const mem = memBytes(n, p, c);
             pod.cs.push({ c: c, name: containerName(c), m: m, start: start, cpuNs: cpuNs,
                           mem: mem });
+            pod.cpuNs += cpuNs;
+            pod.mem += mem;
+        }
+        pods.push(pod);
+    }
+    for (let k = 0; k < st.claimed.length; k++) {
+        const p = CLAIM_BASE + k;
+        const pod = { p: p, name: st.claimed[k].name, ns: st.claimed[k].ns, cpuNs: 0, mem: 0, cs: [] };
+        for (let c = 0; c < P.containers; c++) {
+            const start = startMs(P, n, p, c);
+            const m = cpuMilli(n, p, c);
+            const from = start > reset ? start : reset;
+            const cpuNs = now > from ? m * 1000 * (now - from) : 0;
+            const mem = memBytes(n, p, c);
+            pod.cs.push({ c: c, name: containerName(c), m: m, start: start, cpuNs: cpuNs, mem: mem });
             pod.cpuNs += cpuNs;
             pod.mem += mem;
         }
@@ -296,6 +313,7 @@ function metricsBody(P, n, st, now) {
             pname.push(podName(n, p));
         }
     }
+    if (st.claimed.length) { claimPods(st, pp, pns, pname); }
     const np = pp.length;
     const C = P.containers;
     const cnames = [];
@@ -360,6 +378,21 @@ function metricsBody(P, n, st, now) {
              helpType('resource_scrape_error'), 'resource_scrape_error 0\n',
              helpType('scrape_error'), 'scrape_error 0\n');
     return out;
+}
+
+// claim_pod: the claimed pods join the node's own, all in (namespace, name) order again
+function claimPods(st, pp, pns, pname) {
+    for (let k = 0; k < st.claimed.length; k++) {
+        pp.push(CLAIM_BASE + k);
+        pns.push(st.claimed[k].ns);
+        pname.push(st.claimed[k].name);
+    }
+    const idx = [];
+    for (let i = 0; i < pp.length; i++) { idx.push(i); }
+    const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+    idx.sort((a, b) => cmp(pns[a], pns[b]) || cmp(pname[a], pname[b]));
+    const p2 = idx.map((i) => pp[i]), ns2 = idx.map((i) => pns[i]), n2 = idx.map((i) => pname[i]);
+    for (let i = 0; i < idx.length; i++) { pp[i] = p2[i]; pns[i] = ns2[i]; pname[i] = n2[i]; }
 }
 
 // malformed_lines: these 7 lines are inserted (they name no real pod); every good line stays.
@@ -645,6 +678,16 @@ function applyMode(P, n, st, mode, arg, a) {
         }
         return st;
     }
+    case 'claim_pod': {
+        // arg "NS/NAME[,NS/NAME...]": pods of any name, another node's included
+        const list = String(arg || '').split(',');
+        for (let k = 0; k < list.length; k++) {
+            const m = /^([a-z0-9.-]+)\/([a-z0-9.-]+)$/.exec(list[k]);
+            if (!m) { throw new Error('claim_pod: need NS/NAME[,NS/NAME...], not "' + list[k] + '"'); }
+            st.claimed.push({ ns: m[1], name: m[2] });
+        }
+        return st;
+    }
     case 'status':
         if (!/^\d{3}$/.test(arg)) { throw new Error('status: need a 3-digit code as arg'); }
         st.mode = mode;
@@ -670,7 +713,8 @@ function stateView(P, n, st) {
     const dropped = {};
     for (const p in st.dropped) { dropped[podName(n, +p)] = st.dropped[p]; }
     return { node: nodeName(n), ip: ipOfNode(P, n), mode: st.mode, arg: st.arg,
-             counter_reset_ms: st.reset_at, restarts: restarts, dropped: dropped, added: added };
+             counter_reset_ms: st.reset_at, restarts: restarts, dropped: dropped, added: added,
+             claimed: st.claimed.map((c) => c.ns + '/' + c.name) };
 }
 
 function ctlMode(r) {

@@ -221,6 +221,12 @@ like($body, qr/^pod_cpu_usage_seconds_total\{namespace="default",pod="pod-00005-
 like($body, qr/^pod_memory_working_set_bytes\{namespace="kube-system",pod="pod-00005-031"\} /m, 'add_pod: pod-00005-031');
 my $cnt = () = $body =~ /^container_cpu_usage_seconds_total/mg;
 is($cnt, 62, 'add_pod + drop_pod: 31 pods x 2 containers');
+mode('claim_pod', 'default/pod-00001-000');
+(undef, $body) = curl($u5, @client);
+my @claimed = $body =~ /^container_memory_working_set_bytes\{container="app",namespace="default",pod="(pod-00001-000|pod-00005-000)"\} (\S+) /mg;
+is("@claimed", 'pod-00001-000 ' . go_float(container_memory_bytes(5, 100000, 0))
+               . ' pod-00005-000 ' . go_float(container_memory_bytes(5, 0, 0)),
+   'claim_pod: another node\'s pod, in its place, with the values of pod 100000');
 mode('reset');
 (undef, $body) = curl($u5, @client);
 $cnt = () = $body =~ /^container_cpu_usage_seconds_total/mg;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <locale.h>
+#include <math.h>
 
 
 #define MAX_SAMPLES  4096
@@ -27,6 +28,8 @@ typedef struct {
     char                            namespace[320];
     char                            pod[320];
     char                            container[320];
+    char                            name[64];
+    char                            text[72];
     double                          value;
     int64_t                         timestamp_ms;
 } rec_t;
@@ -36,6 +39,7 @@ typedef struct {
     rec_t                           recs[MAX_SAMPLES];
     ngx_uint_t                      n;
     ngx_uint_t                      abort_after;    /* 0: never */
+    ngx_uint_t                      decline_negative;
     ngx_uint_t                      lines;
     ngx_uint_t                      samples;
     ngx_uint_t                      unknown;
@@ -275,6 +279,10 @@ record(void *data, ngx_k8s_metrics_sample_t *s)
         return NGX_ERROR;
     }
 
+    if (run->decline_negative && s->value < 0) {
+        return NGX_DECLINED;
+    }
+
     r = &run->recs[run->n++];
 
     memset(r, 0, sizeof(rec_t));
@@ -284,10 +292,15 @@ record(void *data, ngx_k8s_metrics_sample_t *s)
 
     if (s->namespace.len >= sizeof(r->namespace)
         || s->pod.len >= sizeof(r->pod)
-        || s->container.len >= sizeof(r->container))
+        || s->container.len >= sizeof(r->container)
+        || s->name->len >= sizeof(r->name)
+        || s->text.len >= sizeof(r->text))
     {
         return NGX_ERROR;
     }
+
+    memcpy(r->name, s->name->data, s->name->len);
+    memcpy(r->text, s->text.data, s->text.len);
 
     memcpy(r->namespace, s->namespace.data, s->namespace.len);
     memcpy(r->pod, s->pod.data, s->pod.len);
@@ -311,9 +324,12 @@ run_chunks(run_t *run, const char *payload, size_t len, size_t *cuts,
     size_t                     from, to;
     ngx_int_t                  rc;
     ngx_uint_t                 i;
+    ngx_uint_t                 decline;
     ngx_k8s_metrics_parser_t   parser;
 
+    decline = run->decline_negative;
     memset(run, 0, sizeof(run_t));
+    run->decline_negative = decline;
 
     buf = malloc(bufsize ? bufsize : 1);
 
@@ -661,12 +677,19 @@ static line_case_t  line_cases[] = {
     { "node_cpu_usage_seconds_total -", 0, 0, 1 },
     { "node_cpu_usage_seconds_total 0x10", 0, 0, 1 },
     { "node_cpu_usage_seconds_total 1_000", 0, 0, 1 },
-    { "node_cpu_usage_seconds_total NaN", 0, 0, 1 },
-    { "node_cpu_usage_seconds_total nan 1", 0, 0, 1 },
-    { "node_cpu_usage_seconds_total +Inf", 0, 0, 1 },
-    { "node_cpu_usage_seconds_total -Inf 1700000000000", 0, 0, 1 },
-    { "node_cpu_usage_seconds_total Inf", 0, 0, 1 },
-    { "node_cpu_usage_seconds_total 1e400", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total +NaN", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total -nan", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total na", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total nanx", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total NaN1", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total in", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total +in", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total infin", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total infinityy", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total Infx 1", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total +-Inf", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total 1Inf", 0, 0, 1 },
+    { "node_cpu_usage_seconds_total .Inf", 0, 0, 1 },
     { "node_cpu_usage_seconds_total 1 abc", 0, 0, 1 },
     { "node_cpu_usage_seconds_total 1 1.5", 0, 0, 1 },
     { "node_cpu_usage_seconds_total 1 2 3", 0, 0, 1 },
@@ -747,6 +770,14 @@ static line_case_t  line_cases[] = {
     { "node_cpu_usage_seconds_total{ } 1", 1, 0, 0 },
     { "node_cpu_usage_seconds_total{a=\"b\"} 1", 1, 0, 0 },
     { "node_cpu_usage_seconds_total 1 9223372036854775807", 1, 0, 0 },
+    { "node_cpu_usage_seconds_total NaN", 1, 0, 0 },
+    { "node_cpu_usage_seconds_total nan 1", 1, 0, 0 },
+    { "node_cpu_usage_seconds_total +Inf", 1, 0, 0 },
+    { "node_cpu_usage_seconds_total -Inf 1700000000000", 1, 0, 0 },
+    { "node_cpu_usage_seconds_total Inf", 1, 0, 0 },
+    { "node_cpu_usage_seconds_total -infinity\t5", 1, 0, 0 },
+    { "node_cpu_usage_seconds_total 1e400", 1, 0, 0 },
+    { "node_cpu_usage_seconds_total -3.0e+10", 1, 0, 0 },
     { "node_cpu_usage_seconds_total 1 -9223372036854775808", 1, 0, 0 },
     { "scrape_error 1", 1, 0, 0 },
     { "resource_scrape_error 1", 1, 0, 0 },
@@ -789,7 +820,15 @@ static number_case_t  number_cases[] = {
     { "2.2250738585072014e-308", 2.2250738585072014e-308 },
     { "1.6999920001234567e+09", 1.6999920001234567e+09 },
     { "000000000000000000000000000000000000000000123", 123 },
-    { "0.000000000000000000000000000000000000000000123", 1.23e-43 }
+    { "0.000000000000000000000000000000000000000000123", 1.23e-43 },
+    { "+Inf", HUGE_VAL },
+    { "-Inf", -HUGE_VAL },
+    { "inf", HUGE_VAL },
+    { "INFINITY", HUGE_VAL },
+    { "-Infinity", -HUGE_VAL },
+    { "1e400", HUGE_VAL },
+    { "-1.8e308", -HUGE_VAL },
+    { "-3.0e+10", -3e10 }
 };
 
 
@@ -841,6 +880,35 @@ test_lines(void)
               run->n ? run->recs[0].value : -1.0, number_cases[i].value);
     }
 
+    /* NaN, and what the handler sees of a sample: name, value as written */
+
+    run_whole(run, "node_memory_working_set_bytes NaN 5\n"
+                   "container_start_time_seconds{container=\"c\","
+                   "namespace=\"n\",pod=\"p\"}\t 1.7e+09 \n", 256);
+
+    check(run->n == 2 && isnan(run->recs[0].value)
+          && strcmp(run->recs[0].name, "node_memory_working_set_bytes") == 0
+          && strcmp(run->recs[0].text, "NaN") == 0
+          && run->recs[0].timestamp_ms == 5
+          && strcmp(run->recs[1].name, "container_start_time_seconds") == 0
+          && strcmp(run->recs[1].text, "1.7e+09") == 0,
+          "NaN, names and texts: %lu samples", (unsigned long) run->n);
+
+    /* a sample the handler declines is a malformed line, not a sample */
+
+    run->decline_negative = 1;
+    run_whole(run, "node_cpu_usage_seconds_total -1\n"
+                   "node_cpu_usage_seconds_total 2\n"
+                   "node_memory_working_set_bytes -Inf 3\n", 256);
+
+    check(run->rc == NGX_OK && run->n == 1 && run->samples == 1
+          && run->malformed == 2 && run->lines == 3
+          && run->recs[0].value == 2,
+          "declined: %lu samples, %lu malformed", (unsigned long) run->samples,
+          (unsigned long) run->malformed);
+
+    run->decline_negative = 0;
+
     /* a known metric after a bad line: parsing goes on */
 
     run_whole(run, "node_cpu_usage_seconds_total x\n"
@@ -887,6 +955,108 @@ test_lines(void)
     }
 
     free(run);
+}
+
+
+/* the conversion to the store's units: what fits, and why not */
+
+typedef struct {
+    ngx_k8s_metrics_sample_kind_e   kind;
+    double                          value;
+    const char                     *reason;     /* NULL: fits */
+    uint64_t                        result;
+} value_case_t;
+
+
+#define CPU     NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU
+#define MEMORY  NGX_K8S_METRICS_SAMPLE_NODE_MEMORY
+#define START   NGX_K8S_METRICS_SAMPLE_CONTAINER_START
+
+#define NEGATIVE    "is negative"
+#define NAN_        "is not a number"
+#define CPU_RANGE   "is out of range: CPU seconds x 1e9 must be below 2^64"
+#define BYTES_RANGE "is out of range: bytes must be below 2^64"
+#define MS_RANGE    "is out of range: seconds x 1000 must be below 2^63"
+
+
+static value_case_t  value_cases[] = {
+    { CPU, 0, NULL, 0 },
+    { CPU, -0.0, NULL, 0 },
+    { CPU, 1.5, NULL, 1500000000 },
+    { CPU, 357.35491, NULL, 357354910000ULL },
+    /* the largest double below 2^64 / 1e9, and the next */
+    { CPU, 18446744073.70955, NULL, 18446744073709549568ULL },
+    { CPU, 18446744073.709553, CPU_RANGE, 0 },
+    { CPU, 1e30, CPU_RANGE, 0 },
+    { CPU, HUGE_VAL, CPU_RANGE, 0 },
+    { CPU, -HUGE_VAL, NEGATIVE, 0 },
+    { CPU, -1e-300, NEGATIVE, 0 },
+    { CPU, NAN, NAN_, 0 },
+    { NGX_K8S_METRICS_SAMPLE_NODE_CPU, -1, NEGATIVE, 0 },
+    { NGX_K8S_METRICS_SAMPLE_POD_CPU, 1e20, CPU_RANGE, 0 },
+
+    { MEMORY, 0, NULL, 0 },
+    { MEMORY, 1.764917248e+09, NULL, 1764917248 },
+    /* fractions of a byte are dropped, as metrics-server's uint64() */
+    { MEMORY, 1048576.75, NULL, 1048576 },
+    { MEMORY, 0.5, NULL, 0 },
+    { MEMORY, 18446744073709549568.0, NULL, 18446744073709549568ULL },
+    { MEMORY, 18446744073709551615.0, BYTES_RANGE, 0 },
+    { MEMORY, 1e30, BYTES_RANGE, 0 },
+    { MEMORY, -3.0e+10, NEGATIVE, 0 },
+    { MEMORY, HUGE_VAL, BYTES_RANGE, 0 },
+    { MEMORY, NAN, NAN_, 0 },
+    { NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY, -1, NEGATIVE, 0 },
+    { NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP, 1e20, BYTES_RANGE, 0 },
+    { NGX_K8S_METRICS_SAMPLE_NODE_SWAP, 4096, NULL, 4096 },
+    { NGX_K8S_METRICS_SAMPLE_POD_MEMORY, NAN, NAN_, 0 },
+
+    { START, 0, NULL, 0 },
+    { START, 1.6999920001234567e+09, NULL, 1699992000123ULL },
+    /* the largest double below 2^63 / 1000, and the next */
+    { START, 9223372036854774.0, NULL, 9223372036854773760ULL },
+    { START, 9223372036854776.0, MS_RANGE, 0 },
+    { START, 1e300, MS_RANGE, 0 },
+    { START, -1, NEGATIVE, 0 },
+    { START, NAN, NAN_, 0 }
+};
+
+
+static void
+test_values(void)
+{
+    uint64_t                   v;
+    ngx_uint_t                 i;
+    const char                *reason;
+    value_case_t              *vc;
+    ngx_k8s_metrics_sample_t   sample;
+
+    memset(&sample, 0, sizeof(sample));
+
+    for (i = 0; i < sizeof(value_cases) / sizeof(value_case_t); i++) {
+        vc = &value_cases[i];
+
+        sample.kind = vc->kind;
+        sample.value = vc->value;
+        v = 12345;
+
+        reason = ngx_k8s_metrics_sample_value(&sample, &v);
+
+        if (vc->reason == NULL) {
+            check(reason == NULL && v == vc->result,
+                  "value %d: %.17g kind %d: \"%s\", %llu, expected %llu",
+                  (int) i, vc->value, (int) vc->kind,
+                  reason ? reason : "fits", (unsigned long long) v,
+                  (unsigned long long) vc->result);
+
+        } else {
+            check(reason != NULL && strcmp(reason, vc->reason) == 0
+                  && v == 12345,
+                  "value %d: %.17g kind %d: \"%s\", expected \"%s\"",
+                  (int) i, vc->value, (int) vc->kind,
+                  reason ? reason : "fits", vc->reason);
+        }
+    }
 }
 
 
@@ -1281,6 +1451,7 @@ main(int argc, char **argv)
     free(crlf);
 
     test_lines();
+    test_values();
     test_overlong();
     test_numbers();
     test_garbage();
