@@ -17,13 +17,7 @@ our $HttpConfig = K8sMetricsTest::api_server(directives => q{
 
 our $Config = K8sMetricsTest::personas();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
-});
+K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
 
 run_tests();
 

@@ -29,12 +29,10 @@ sub with_directives {
     return K8sMetricsTest::api_server(directives => shift);
 }
 
+K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
+
 add_block_preprocessor(sub {
     my $block = shift;
-
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
 
     # "--- who: NAME" requests the node list as persona NAME
     if (defined $block->who) {

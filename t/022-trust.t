@@ -16,7 +16,6 @@
 
 use lib 't/lib';
 use K8sMetricsTest;
-use K8sMetricsOps ();
 use File::Copy qw(copy);
 use File::Path qw(make_path);
 use HTTP::Tiny;
@@ -25,7 +24,7 @@ use JSON::PP ();
 no_root_location();
 no_shuffle();
 
-our $Api = K8sMetricsOps::fake_apiserver();
+our $Api = K8sMetricsTest::fake_apiserver(per_block => 0);
 
 # ---- the certificates of this file, beside the test PKI
 
@@ -126,7 +125,7 @@ our %AsAdmin = ('X-Remote-User' => 'admin', 'X-Remote-Group' => 'system:masters'
 # request to this server each, as the front proxy's admin, in order
 sub steps {
     my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
-    my $url = 'http://127.0.0.1:' . K8sMetricsOps::server_port();
+    my $url = 'http://127.0.0.1:' . K8sMetricsTest::server_port();
 
     for my $step (@_) {
         my ($method, $path, $body, $status, $like) = @$step;
@@ -156,7 +155,7 @@ sub wait_metric {
 # lines of this block's error log that match
 sub log_count {
     my $re = shift;
-    my $log = K8sMetricsOps::slurp(K8sMetricsOps::servroot() . '/logs/error.log');
+    my $log = K8sMetricsTest::slurp(K8sMetricsTest::servroot() . '/logs/error.log');
     return scalar(() = $log =~ /$re/g);
 }
 
@@ -182,6 +181,9 @@ our @Escapes = (
     "/readyz/../apis/metrics.k8s.io/v1beta1/pods",
 );
 
+K8sMetricsTest::block_defaults(http_config => $StaticHttp,
+                               config => $StaticConfig);
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -197,10 +199,6 @@ add_block_preprocessor(sub {
         $block->set_value('config', $ConfigMapConfig)
             unless defined $block->config;
     }
-
-    $block->set_value('http_config', $StaticHttp)
-        unless defined $block->http_config;
-    $block->set_value('config', $StaticConfig) unless defined $block->config;
 
     # "--- denied_as: PERSONA": its node list asked as the front proxy's
     # admin is a 401
@@ -227,7 +225,7 @@ sub refused_by_nginx {
     my @got;
 
     for my $path ("$V1beta1/namespaces/ns-evil%00/pods", "/apis/../../pods") {
-        my $c = K8sMetricsOps::TLSConnection->connect($ENV{TEST_NGINX_TLS_PORT},
+        my $c = K8sMetricsTest::TLSConnection->connect($ENV{TEST_NGINX_TLS_PORT},
                     "$pki/front-proxy-client.crt", "$pki/front-proxy-client.key");
         my $r = $c->request($path, 'X-Remote-User' => 'admin',
                             'X-Remote-Group' => 'system:masters');

@@ -15,12 +15,7 @@ sub api {
 # Each block is a configuration of its own: without a "--- config" the
 # runner would not start nginx for it (Test::Nginx sends such a block to
 # the nginx of the block before).
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('config', '    location = /t { return 200 "up\n"; }')
-        unless defined $block->config;
-});
+K8sMetricsTest::block_defaults(config => '    location = /t { return 200 "up\n"; }');
 
 run_tests();
 

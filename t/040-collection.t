@@ -22,13 +22,8 @@ our $Nodes = join '', map {
             ($_ == 2 ? 'gpu' : 'cpu'), $_
 } 1 .. 3;
 
-our $Kubelets = q{
-    k8s_metrics_resolution 1s;
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    k8s_metrics_kubelet_timeout 3s;
-};
+our $Kubelets = "    k8s_metrics_resolution 1s;\n" . K8sMetricsTest::kubelet_tls()
+                . "    k8s_metrics_kubelet_timeout 3s;\n";
 
 our $Api = q{
             k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
@@ -47,13 +42,7 @@ our $HttpConfig = http_config();
 our $Config = K8sMetricsTest::personas() . K8sMetricsTest::waiter_location();
 
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
-});
+K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
 
 our $Ready = "GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/pods&match=pod-00003-003";
 

@@ -11,7 +11,6 @@
 use lib 't/lib';
 use K8sMetricsTest;
 use K8sMetricsCheck;
-use K8sMetricsOps;
 
 use IO::Socket::INET;
 use JSON::PP ();
@@ -20,8 +19,8 @@ no_root_location();
 no_shuffle();
 worker_connections(1024);
 
-our $Sim = K8sMetricsOps::kubelet_sim(nodes => 3, pods => 4, containers => 2);
-our $Api = K8sMetricsOps::fake_apiserver();
+our $Sim = K8sMetricsTest::kubelet_sim(nodes => 3, pods => 4, containers => 2);
+our $Api = K8sMetricsTest::fake_apiserver(per_block => 0);
 
 # a port where nothing listens: the kubelets of the nodes that only take
 # room in the zone
@@ -31,12 +30,8 @@ if (IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $Closed,
     die "something listens on 127.0.0.1:$Closed; this test needs it closed\n";
 }
 
-our $StaticKubelets = q{
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    include $TEST_NGINX_SIM_NODES;
-};
+our $StaticKubelets = K8sMetricsTest::kubelet_tls()
+                      . "    include \$TEST_NGINX_SIM_NODES;\n";
 
 # nodes and pods from the fake apiserver; each node's kubelet at the port
 # of its status (the simulator's for its nodes)
@@ -178,14 +173,12 @@ our $BigNodes = JSON::PP::encode_json({ items => [ map {
 } @Big ] });
 our $BigGone = JSON::PP::encode_json({ items => [ map { { name => $_ } } @Big ] });
 
+K8sMetricsTest::block_defaults(config => $Config);
+
+# "--- apiserver": a fresh fake apiserver, listing the simulator's nodes and
+# pods
 add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('config', $Config) unless defined $block->config;
-
-    # "--- apiserver": a fresh fake apiserver, listing the simulator's
-    # nodes and pods
-    K8sMetricsOps::restart_apiserver() if defined $block->apiserver;
+    K8sMetricsTest::restart_apiserver() if defined $_[0]->apiserver;
 });
 
 run_tests();

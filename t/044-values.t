@@ -81,9 +81,7 @@ sub http_config {
         zone => 'k8s_metrics_zone metrics:2m;',
         http => q{
     k8s_metrics_resolution 1s;
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
+} . K8sMetricsTest::kubelet_tls() . q{
     k8s_metrics_kubelet_timeout 3s;
 
     map $msec $k8s_now_ms {
@@ -173,14 +171,9 @@ sub good_alone {
             has(@_)];
 }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('config', $Config) unless defined $block->config;
-    $block->set_value('response_body_filters', [\&view])
-        unless defined $block->response_body_filters;
-    $block->set_value('timeout', 15) unless defined $block->timeout;
-});
+K8sMetricsTest::block_defaults(config => $Config,
+                               response_body_filters => [\&view],
+                               timeout => 15);
 
 run_tests();
 

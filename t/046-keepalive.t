@@ -7,7 +7,6 @@
 
 use lib 't/lib';
 use K8sMetricsTest;
-use K8sMetricsOps ();
 use JSON::PP ();
 
 no_root_location();
@@ -22,9 +21,7 @@ our $HttpConfig = K8sMetricsTest::api_server(
     zone => 'k8s_metrics_zone metrics:2m;',
     http => q{
     k8s_metrics_resolution 2s;
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
+} . K8sMetricsTest::kubelet_tls() . q{
     k8s_metrics_kubelet_timeout 1500ms;
     include $TEST_NGINX_SIM_NODES;
 } . K8sMetricsTest::waiter_http(),
@@ -35,17 +32,11 @@ our $HttpConfig = K8sMetricsTest::api_server(
 
 our $Config = K8sMetricsTest::personas() . K8sMetricsTest::waiter_location();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
-});
+K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
 
 # the scrape counters of both nodes, and how the simulator saw them come
 sub scrapes {
-    my $m = K8sMetricsOps::prom(shift);
+    my $m = K8sMetricsTest::prom(shift);
     return join '', map {
         my $node = "node-0000$_";
         sprintf "%s success>=30:%s failure:%d\n", $node,

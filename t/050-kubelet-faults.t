@@ -31,13 +31,8 @@ sub http_config {
 
     return K8sMetricsTest::api_server(
         zone => 'k8s_metrics_zone metrics:2m;',
-        http => q{
-    k8s_metrics_resolution 1s;
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    include $TEST_NGINX_SIM_NODES;
-} . ($kubelet // q{    k8s_metrics_kubelet_timeout 2s;
+        http => "    k8s_metrics_resolution 1s;\n" . K8sMetricsTest::kubelet_tls()
+                . "    include \$TEST_NGINX_SIM_NODES;\n" . ($kubelet // q{    k8s_metrics_kubelet_timeout 2s;
 }) . $BadPeers . K8sMetricsTest::waiter_http(),
         directives => q{
             k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
@@ -64,13 +59,7 @@ sub healthy_nodes {
     } @_;
 }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
-});
+K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
 
 run_tests();
 

@@ -22,13 +22,8 @@ sub http_config {
     return K8sMetricsTest::api_server(
         zone => 'k8s_metrics_zone metrics:2m;',
         listen => 'ssl http2 reuseport',
-        http => q{
-    k8s_metrics_resolution 1s;
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    include $TEST_NGINX_SIM_NODES;
-} . ($extra // '') . K8sMetricsTest::waiter_http(),
+        http => "    k8s_metrics_resolution 1s;\n" . K8sMetricsTest::kubelet_tls()
+                . "    include \$TEST_NGINX_SIM_NODES;\n" . ($extra // '') . K8sMetricsTest::waiter_http(),
         directives => q{
             k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
             k8s_metrics_authorization always_allow;
@@ -41,25 +36,8 @@ our $Healthy = "NodeMetricsList\n" . join '', map {
     "node-0000$_ cpu=ok memory=ok window=ok labels=\n"
 } 1 .. 3;
 
-# the workers of the running generation, in the order they were started
-sub running_workers {
-    my $master = `cat $ENV{TEST_NGINX_SERVROOT_ABS}/logs/nginx.pid`;
-    chomp $master;
-    my @workers;
-    for my $stat (glob "/proc/[0-9]*/stat") {
-        open my $fh, '<', $stat or next;
-        my ($pid, $ppid) = (<$fh> =~ /^(\d+) \(.*\) \S+ (\d+)/s);
-        next unless defined $ppid && $ppid == $master;
-        open my $cmd, '<', "/proc/$pid/cmdline" or next;
-        my $title = <$cmd> // '';
-        $title =~ s/\0+$//;
-        push @workers, $pid if $title =~ /worker process$/;
-    }
-    return sort { $a <=> $b } @workers;
-}
-
 # the scraping worker: the first worker of the running generation
-sub scraping_worker { (running_workers())[0] }
+sub scraping_worker { (K8sMetricsTest::running_workers())[0] }
 
 # the node list's timestamp: recorded on the first call, compared after
 our $FirstStamp;
@@ -75,13 +53,7 @@ sub scrape_advances {
     return $stamp gt $FirstStamp ? "newer than the first" : "not newer: $stamp";
 }
 
-$ENV{TEST_NGINX_SERVROOT_ABS} = Cwd::abs_path($ENV{TEST_NGINX_SERVROOT} // 't/servroot');
-
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('config', $Config) unless defined $block->config;
-});
+K8sMetricsTest::block_defaults(config => $Config);
 
 # Kills the scraping worker of the running generation with SIGKILL and
 # waits for the master to replace it (it logs the exit first): for a
@@ -92,7 +64,7 @@ sub kill_scraper {
     kill 'KILL', $pid;
 
     for (1 .. 500) {
-        my @workers = running_workers();
+        my @workers = K8sMetricsTest::running_workers();
         return if @workers == 2 && !grep { $_ == $pid } @workers;
         select(undef, undef, undef, 0.02);
     }

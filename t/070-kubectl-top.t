@@ -12,7 +12,9 @@ use Test::More;
 
 my $root = abs_path(dirname(__FILE__) . '/..');
 my $port = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
-my $dir = "$root/t/servroot-demo";
+# beside the server root, as the other suites' peers: per run
+my $dir = ($ENV{TEST_NGINX_SERVROOT} || "$root/t/servroot") . '-demo';
+$dir =~ s{/+(?=-demo\z)}{};
 
 my ($kubectl) = grep { -x } map { "$_/kubectl" } split /:/, $ENV{PATH};
 $kubectl //= "";

@@ -4,7 +4,8 @@
 # cert-manager overlays; conf/in-cluster.conf is what the ConfigMap and the
 # image carry; deploy/make-certs.sh --dry-run makes a serving certificate
 # that verifies under the caBundle it writes.  Plain Test::More: no nginx
-# runs here (nginx -t of the in-cluster configuration at the end).
+# runs here (nginx -t of the in-cluster configuration at the end).  Each
+# subtest is one rule of what a cluster needs.
 
 use strict;
 use warnings;
@@ -129,30 +130,39 @@ subtest 'kustomizations stay within what kustomize v2.0.3 reads' => sub {
 
 # --- the base ---
 
-my ($base_yaml, @base) = render('deploy/base');
-my (undef, @top) = render('deploy');
-my (undef, @certgen) = render('deploy/certgen');
-my $canon = JSON::PP->new->canonical;
-is_deeply([sort map { $canon->encode($_) } @top],
-          [sort map { $canon->encode($_) } @base, @certgen],
-          'kubectl kustomize deploy renders the base and deploy/certgen (t/082)');
+my ($base_yaml, @base, @certgen);
 
-is_deeply(kinds(@base), {
-    ServiceAccount => 1, ClusterRole => 2, ClusterRoleBinding => 2,
-    RoleBinding => 1, ConfigMap => 1, Deployment => 1, Service => 1,
-    APIService => 1,
-}, 'base: the kinds, and nothing else');
+subtest 'deploy/ renders offline, as its base and deploy/certgen (t/082)' => sub {
+    my @top;
+    my $canon = JSON::PP->new->canonical;
+    ($base_yaml, @base) = render('deploy/base');
+    (undef, @top) = render('deploy');
+    (undef, @certgen) = render('deploy/certgen');
+    is_deeply([sort map { $canon->encode($_) } @top],
+              [sort map { $canon->encode($_) } @base, @certgen],
+              'kubectl kustomize deploy renders the base and deploy/certgen');
+};
 
-my %cluster_scoped = map { $_ => 1 } qw(ClusterRole ClusterRoleBinding APIService);
-for (grep { !$cluster_scoped{ $_->{kind} } } @base) {
-    is($_->{metadata}{namespace}, 'kube-system',
-       "$_->{kind}/$_->{metadata}{name} is in kube-system");
-}
+subtest 'the base holds these kinds, and nothing else' => sub {
+    is_deeply(kinds(@base), {
+        ServiceAccount => 1, ClusterRole => 2, ClusterRoleBinding => 2,
+        RoleBinding => 1, ConfigMap => 1, Deployment => 1, Service => 1,
+        APIService => 1,
+    }, 'the kinds');
+};
+
+subtest 'every namespaced object is in kube-system' => sub {
+    my %cluster_scoped = map { $_ => 1 } qw(ClusterRole ClusterRoleBinding APIService);
+    for (grep { !$cluster_scoped{ $_->{kind} } } @base) {
+        is($_->{metadata}{namespace}, 'kube-system',
+           "$_->{kind}/$_->{metadata}{name} is in kube-system");
+    }
+};
 
 my $sa = find(\@base, 'ServiceAccount', 'ngx-metrics');
-ok($sa, 'ServiceAccount ngx-metrics');
 
-subtest 'RBAC' => sub {
+subtest 'RBAC: the reader role aggregates to view, edit and admin, and reads metrics only' => sub {
+    ok($sa, 'ServiceAccount ngx-metrics');
     my $reader = find(\@base, 'ClusterRole', 'system:aggregated-metrics-reader');
     ok($reader, 'ClusterRole system:aggregated-metrics-reader');
     for my $to (qw(view edit admin)) {
@@ -164,7 +174,9 @@ subtest 'RBAC' => sub {
                             resources => [qw(pods nodes)],
                             verbs => [qw(get list watch)] }]),
               'reader: get, list, watch on metrics.k8s.io pods and nodes, only');
+};
 
+subtest 'RBAC: the module may get nodes/metrics, list and watch nodes and pods, only' => sub {
     my $role = find(\@base, 'ClusterRole', 'system:ngx-metrics');
     ok($role, 'ClusterRole system:ngx-metrics');
     is_deeply(norm_rules($role->{rules}),
@@ -173,7 +185,9 @@ subtest 'RBAC' => sub {
                           { apiGroups => [''], resources => [qw(nodes pods)],
                             verbs => [qw(list watch)] }]),
               'module: get nodes/metrics; list, watch nodes and pods; only');
+};
 
+subtest 'RBAC: each binding gives its role to the service account only' => sub {
     my $subject = [{ kind => 'ServiceAccount', name => $sa->{metadata}{name},
                      namespace => 'kube-system' }];
     my @bindings = (
@@ -204,7 +218,7 @@ my $pod = $deploy->{spec}{template}{spec};
 my ($ctr) = @{ $pod->{containers} };
 my ($port) = grep { $_->{name} eq 'https' } @{ $ctr->{ports} };
 
-subtest 'APIService' => sub {
+subtest 'APIService: metrics.k8s.io/v1beta1 served by the Service on 443, TLS verified' => sub {
     ok($apisvc, 'APIService v1beta1.metrics.k8s.io');
     my $s = $apisvc->{spec};
     is($s->{group}, 'metrics.k8s.io', 'group');
@@ -222,7 +236,7 @@ subtest 'APIService' => sub {
     ok(!exists $s->{caBundle}, 'caBundle not in the manifest (set on the live object)');
 };
 
-subtest 'Service' => sub {
+subtest 'Service: port 443 to the container port, selecting the pods' => sub {
     ok($svc, 'Service ngx-metrics');
     my ($p) = @{ $svc->{spec}{ports} };
     is($p->{port}, 443, 'port 443');
@@ -232,7 +246,7 @@ subtest 'Service' => sub {
        'selects the pods');
 };
 
-subtest 'Deployment' => sub {
+subtest 'Deployment: one replica of one nginx container, as the service account' => sub {
     ok($deploy, 'Deployment ngx-metrics');
     is($deploy->{spec}{replicas}, 1, 'one replica in the base');
     ok(matches($deploy->{spec}{selector}{matchLabels},
@@ -245,7 +259,9 @@ subtest 'Deployment' => sub {
     ok(!$pod->{hostNetwork}, 'not hostNetwork in the base');
     is(scalar @{ $pod->{containers} }, 1, 'one container: nginx, no sidecar');
     like($ctr->{image}, qr{(^|/)ngx-metrics-module:latest$}, 'image ngx-metrics-module');
+};
 
+subtest 'Deployment: the pod runs unprivileged (non-root, no capability, read-only root)' => sub {
     my $psc = $pod->{securityContext};
     my $csc = $ctr->{securityContext};
     ok($psc->{runAsNonRoot}, 'pod: runAsNonRoot');
@@ -260,14 +276,18 @@ subtest 'Deployment' => sub {
        'container: seccomp RuntimeDefault');
     ok(!defined $csc->{runAsUser} || $csc->{runAsUser} == 101,
        'container: runAsUser 101 if set');
+};
 
+subtest 'Deployment: nginx listens on an unprivileged container port, not the kubelet\'s' => sub {
     ok($port, 'container port named https');
     isnt($port->{containerPort}, 10250, 'not the kubelet\'s port 10250 (hostNetwork)');
     cmp_ok($port->{containerPort}, '>=', 1024,
            'unprivileged: no NET_BIND_SERVICE needed');
     my ($listen) = $conf =~ /^\s*listen\s+(?:[\d.]+:)?(\d+)\s+ssl/m;
     is($listen, $port->{containerPort}, 'nginx listens on the container port');
+};
 
+subtest 'Deployment: readiness /readyz and liveness /livez, over HTTPS on that port' => sub {
     for ([ readinessProbe => '/readyz' ], [ livenessProbe => '/livez' ]) {
         my ($probe, $path) = @$_;
         my $g = $ctr->{$probe}{httpGet};
@@ -277,19 +297,25 @@ subtest 'Deployment' => sub {
         ok($g->{port} eq $port->{name} || $g->{port} eq $port->{containerPort},
            "$probe: on the container port");
     }
+};
 
+subtest 'Deployment: CPU and memory requested, memory limited' => sub {
     my $res = $ctr->{resources};
     ok($res->{requests}{cpu} && $res->{requests}{memory}, 'requests cpu and memory');
     ok($res->{limits}{memory}, 'a memory limit');
+};
 
-    my %vol = map { $_->{name} => $_ } @{ $pod->{volumes} };
-    my %mnt = map { $_->{mountPath} => $_ } @{ $ctr->{volumeMounts} };
+my %vol = map { $_->{name} => $_ } @{ $pod->{volumes} };
+my %mnt = map { $_->{mountPath} => $_ } @{ $ctr->{volumeMounts} };
 
+subtest 'Deployment: nginx writes only under /tmp, an emptyDir' => sub {
     ok($mnt{'/tmp'} && $vol{ $mnt{'/tmp'}{name} }{emptyDir}, '/tmp is an emptyDir');
     for my $path ($conf =~ /^\s*(?:pid|\w+_temp_path)\s+(\S+);/mg) {
         like($path, qr{^/tmp/}, "nginx writes $path under /tmp");
     }
+};
 
+subtest 'Deployment: nginx.conf from the generated ConfigMap, whose change rolls the pods' => sub {
     my $cm = find(\@base, 'ConfigMap');
     my $m = $mnt{'/etc/nginx/nginx.conf'};
     ok($m, 'the ConfigMap is mounted as /etc/nginx/nginx.conf');
@@ -298,7 +324,9 @@ subtest 'Deployment' => sub {
        '... from the generated ConfigMap ' . $cm->{metadata}{name});
     like($cm->{metadata}{name}, qr/^ngx-metrics-config-\w+$/,
          'the ConfigMap name carries a content hash (a change rolls the pods)');
+};
 
+subtest 'Deployment: the serving pair from Secret ngx-metrics-tls, renewed in place' => sub {
     # ssl_certificate DIR/tls.crt, DIR possibly a variable set by a map
     my ($tls_dir) = $conf =~ m{^\s*ssl_certificate\s+(\S+)/tls\.crt;}m;
     if ($tls_dir && $tls_dir =~ /^\$(\w+)$/) {
@@ -320,7 +348,9 @@ subtest 'the ConfigMap carries conf/in-cluster.conf' => sub {
         or diag('cp conf/in-cluster.conf deploy/base/nginx.conf');
 };
 
-subtest 'conf/in-cluster.conf' => sub {
+(my $conf_code = $conf) =~ s/#.*//g;
+
+subtest 'conf/in-cluster.conf: only directives of SPEC section 3' => sub {
     # SPEC section 3: the directive names are a contract
     my %spec = map { $_ => 1 } qw(
         k8s_metrics_zone k8s_metrics_resolution k8s_metrics_node
@@ -341,11 +371,12 @@ subtest 'conf/in-cluster.conf' => sub {
         k8s_metrics_authentication_configmap k8s_metrics_anonymous
         k8s_metrics_authorization k8s_metrics_authorization_always_allow_paths);
 
-    (my $code = $conf) =~ s/#.*//g;
-    my @used = $code =~ /^\s*(k8s_metrics_\w+)/mg;
+    my @used = $conf_code =~ /^\s*(k8s_metrics_\w+)/mg;
     ok(@used > 5, 'it configures the module');
     is(join(' ', grep { !$spec{$_} } @used), '', 'every directive is one of SPEC section 3');
+};
 
+subtest 'conf/in-cluster.conf: the in-cluster settings a pod needs' => sub {
     my @want = (
         qr/^load_module \/usr\/lib\/nginx\/modules\/ngx_http_k8s_metrics_module\.so;/m,
         qr/^pid \/tmp\/nginx\.pid;/m,
@@ -365,20 +396,27 @@ subtest 'conf/in-cluster.conf' => sub {
         qr/^worker_rlimit_nofile \d+;/m,
         qr/^\s*worker_connections \d+;/m,
     );
-    like($code, $_, "has $_") for @want;
-    unlike($code, qr/^\s*user\s/m, 'no user directive (not root)');
-    unlike($code, qr/^\s*k8s_metrics_kubelet_insecure_tls on/m, 'kubelets verified');
+    like($conf_code, $_, "has $_") for @want;
+};
 
-    my ($format) = $code =~ /log_format k8s (.*?);/s;
+subtest 'conf/in-cluster.conf: not root, kubelets verified' => sub {
+    unlike($conf_code, qr/^\s*user\s/m, 'no user directive (not root)');
+    unlike($conf_code, qr/^\s*k8s_metrics_kubelet_insecure_tls on/m, 'kubelets verified');
+};
+
+subtest 'conf/in-cluster.conf: the access log names the user, groups and authenticator' => sub {
+    my ($format) = $conf_code =~ /log_format k8s (.*?);/s;
     like($format, qr/\$k8s_metrics_$_\b/, "the access log has \$k8s_metrics_$_")
         for qw(user groups authenticator);
+};
 
-    my ($wc) = $code =~ /worker_connections (\d+);/;
-    my ($nofile) = $code =~ /worker_rlimit_nofile (\d+);/;
+subtest 'conf/in-cluster.conf: worker_rlimit_nofile covers worker_connections' => sub {
+    my ($wc) = $conf_code =~ /worker_connections (\d+);/;
+    my ($nofile) = $conf_code =~ /worker_rlimit_nofile (\d+);/;
     cmp_ok($nofile, '>=', $wc, 'worker_rlimit_nofile covers worker_connections');
 };
 
-subtest 'Dockerfile' => sub {
+subtest 'Dockerfile: Debian\'s nginx with the module and conf/in-cluster.conf, as user 101' => sub {
     my $df = slurp("$root/deploy/Dockerfile");
     like($df, qr/^ARG BASE_IMAGE=debian:\$\{DEBIAN_RELEASE\}$/m, 'Debian builder');
     like($df, qr/^FROM \$\{BASE_IMAGE\} AS builder$/m, '... as the builder');
@@ -406,9 +444,11 @@ subtest 'Dockerfile' => sub {
 
 # --- HA ---
 
-my ($ha_yaml, @ha) = render('deploy/ha');
+my ($ha_yaml, @ha);
 
-subtest 'HA overlay' => sub {
+subtest 'deploy/ha renders offline' => sub { ($ha_yaml, @ha) = render('deploy/ha') };
+
+subtest 'HA overlay: two replicas on distinct nodes, a PodDisruptionBudget, the base\'s container' => sub {
     is_deeply(kinds(@ha), { %{ kinds(@base, @certgen) }, PodDisruptionBudget => 1 },
               'the base, the certgen Job (one certificate for both replicas) and a PDB');
     my $d = find(\@ha, 'Deployment', 'ngx-metrics');
@@ -433,9 +473,13 @@ subtest 'HA overlay' => sub {
 
 # --- cert-manager ---
 
-my ($cm_yaml, @cm) = render('deploy/cert-manager');
+my ($cm_yaml, @cm);
 
-subtest 'cert-manager overlay' => sub {
+subtest 'deploy/cert-manager renders offline' => sub {
+    ($cm_yaml, @cm) = render('deploy/cert-manager');
+};
+
+subtest 'cert-manager overlay: a self-signed CA issues the serving certificate, cainjector fills the caBundle' => sub {
     is_deeply(kinds(@cm), { %{ kinds(@base) }, Issuer => 2, Certificate => 2 },
               'the base, two Issuers, two Certificates');
     for (grep { $_->{apiVersion} =~ /^cert-manager\.io\// } @cm) {
@@ -473,19 +517,21 @@ subtest 'cert-manager overlay' => sub {
 
 # --- deploy/make-certs.sh ---
 
-subtest 'make-certs.sh' => sub {
-    # a kubectl that only records what it is asked
-    my $bin = "$tmp/bin";
-    mkdir $bin;
-    spew("$bin/kubectl", <<"EOF");
+# a kubectl that only records what it is asked
+my $fake_bin = "$tmp/bin";
+mkdir $fake_bin;
+spew("$fake_bin/kubectl", <<"EOF");
 #!/bin/sh
 printf '%s\\n' "\$*" >>'$tmp/kubectl.log'
 case "\$*" in "get apiservice "*) [ -e '$tmp/has-apiservice' ] || exit 1 ;; esac
 exit 0
 EOF
-    chmod 0755, "$bin/kubectl";
-    local $ENV{PATH} = "$bin:$ENV{PATH}";
-    my $out = "$tmp/certs";
+chmod 0755, "$fake_bin/kubectl";
+my $certs = "$tmp/certs";
+
+subtest 'make-certs.sh --dry-run: a serving pair under its CA, the Secret, the caBundle patch; no kubectl' => sub {
+    local $ENV{PATH} = "$fake_bin:$ENV{PATH}";
+    my $out = $certs;
 
     my $log = `'$root/deploy/make-certs.sh' --dry-run --out '$out' 2>&1`;
     is($?, 0, '--dry-run succeeds') or diag($log);
@@ -521,17 +567,26 @@ EOF
        'the APIService patch: caBundle = base64 of the CA');
     ok(exists $patch->{spec}{insecureSkipTLSVerify} && !$patch->{spec}{insecureSkipTLSVerify},
        'the APIService patch: insecureSkipTLSVerify false');
+};
+
+subtest 'make-certs.sh again keeps the CA and renews the serving certificate; --new-ca replaces the CA' => sub {
+    local $ENV{PATH} = "$fake_bin:$ENV{PATH}";
+    my $out = $certs;
 
     my ($ca1, $crt1) = (slurp("$out/ca.crt"), slurp("$out/tls.crt"));
-    $log = `'$root/deploy/make-certs.sh' --dry-run --out '$out' 2>&1`;
+    my $log = `'$root/deploy/make-certs.sh' --dry-run --out '$out' 2>&1`;
     is($?, 0, 'a second run succeeds') or diag($log);
     is(slurp("$out/ca.crt"), $ca1, 'a second run keeps the CA (caBundle unchanged)');
     isnt(slurp("$out/tls.crt"), $crt1, '... and renews the serving certificate');
     $log = `'$root/deploy/make-certs.sh' --dry-run --new-ca --out '$out' 2>&1`;
     isnt(slurp("$out/ca.crt"), $ca1, '--new-ca makes a new CA');
+};
 
-    # without --dry-run: the Secret, then the caBundle
-    $log = `'$root/deploy/make-certs.sh' --out '$out' 2>&1`;
+subtest 'make-certs.sh without --dry-run: the Secret applied, then the APIService\'s caBundle patched' => sub {
+    local $ENV{PATH} = "$fake_bin:$ENV{PATH}";
+    my $out = $certs;
+
+    my $log = `'$root/deploy/make-certs.sh' --out '$out' 2>&1`;
     isnt($?, 0, 'no APIService yet: fails') or diag($log);
     like($log, qr/kubectl apply -k/, '... saying to apply the manifests first');
     unlink "$tmp/kubectl.log";

@@ -8,7 +8,6 @@
 use lib 't/lib';
 use K8sMetricsTest;
 use K8sMetricsCheck;
-use K8sMetricsOps ();
 use File::Copy qw(copy);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
@@ -54,12 +53,10 @@ sub node_names {
     return join(' ', @names) . "\n";
 }
 
+K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
+
 add_block_preprocessor(sub {
     my $block = shift;
-
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
 
     # "--- as_admin": the front proxy names admin, of system:masters
     if (defined $block->as_admin) {
@@ -75,13 +72,13 @@ our $Ready = "GET /wait?path=/admin$Nodes&match=node-00003&timeout=15000";
 # ---- CA and the clock, not the connection
 
 sub wait_ready {
-    my $r = K8sMetricsOps::get("/wait?path=/admin$Nodes&match=node-00003&timeout=15000");
+    my $r = K8sMetricsTest::get("/wait?path=/admin$Nodes&match=node-00003&timeout=15000");
     die "the module did not serve the nodes\n" unless $r->{status} == 200;
 }
 
 sub front_proxy_connection {
     my ($crt, $key) = @_;
-    return K8sMetricsOps::TLSConnection->connect($ENV{TEST_NGINX_TLS_PORT}, $crt, $key);
+    return K8sMetricsTest::TLSConnection->connect($ENV{TEST_NGINX_TLS_PORT}, $crt, $key);
 }
 
 sub statuses {
@@ -99,12 +96,12 @@ sub ca_replaced_under_connection {
     my $c = front_proxy_connection("$pki/front-proxy-client.crt", "$pki/front-proxy-client.key");
     my $before = statuses($c, 2);
 
-    my $pem = K8sMetricsOps::slurp("$pki/unknown-ca.crt");
-    my $port = K8sMetricsOps::server_port();
+    my $pem = K8sMetricsTest::slurp("$pki/unknown-ca.crt");
+    my $port = K8sMetricsTest::server_port();
     my $set = HTTP::Tiny->new->post("http://127.0.0.1:$port/apictl/configmap/set",
         { content => JSON::PP::encode_json({'requestheader-client-ca-file' => $pem}) });
-    my $taken = K8sMetricsOps::wait_until(sub {
-        ((K8sMetricsOps::metrics() // {})->{k8s_metrics_authentication_configmap_updates_total} // 0) >= 2
+    my $taken = K8sMetricsTest::wait_until(sub {
+        ((K8sMetricsTest::metrics() // {})->{k8s_metrics_authentication_configmap_updates_total} // 0) >= 2
     }, 10);
 
     my $after = statuses($c, 2);

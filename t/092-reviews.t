@@ -8,7 +8,6 @@
 
 use lib 't/lib';
 use K8sMetricsTest;
-use K8sMetricsOps ();
 use File::Path qw(make_path);
 
 no_root_location();
@@ -128,13 +127,7 @@ sub specs {
     return join '', map { JSON::PP->new->canonical->ascii->encode($_->{spec}) . "\n" } @$calls;
 }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value('http_config', http_config())
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
-});
+K8sMetricsTest::block_defaults(http_config => http_config(), config => $Config);
 
 run_tests();
 
@@ -244,8 +237,8 @@ qr/TokenReview \(POST https:\/\/127\.0\.0\.1:\d+\/apis\/authentication\.k8s\.io\
     }
 } . K8sMetricsTest::waiter_http())
 --- init
-K8sMetricsOps::wait_until(sub {
-    (K8sMetricsOps::metrics() // {})->{'k8s_metrics_scrapes_total{node="node-echo",result="failure"}'}
+K8sMetricsTest::wait_until(sub {
+    (K8sMetricsTest::metrics() // {})->{'k8s_metrics_scrapes_total{node="node-echo",result="failure"}'}
 }, 15) or die "node-echo was not scraped\n";
 --- request
 GET /admin/metrics

@@ -7,7 +7,6 @@
 
 use lib 't/lib';
 use K8sMetricsTest;
-use K8sMetricsOps ();
 use JSON::PP ();
 
 no_root_location();
@@ -42,12 +41,10 @@ our $AddPod = "POST /apictl/pod/add\n"
               . '{"namespace":"team-a","name":"pod-00001-002","node":"node-00001",'
               . '"labels":{"app":"new"}}';
 
+K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
+
 add_block_preprocessor(sub {
     my $block = shift;
-
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
 
     # a fresh fake apiserver for each block, with "--- api_modes" (NAME
     # VALUE lines) set before nginx starts
@@ -129,8 +126,8 @@ node-00001 add_pod
 --- api_modes
 watch_unencodable:pods 1
 --- init
-K8sMetricsOps::wait_until(sub {
-    (K8sMetricsOps::get("/admin$::Pods")->{content} // '') =~ /pod-00002-001/
+K8sMetricsTest::wait_until(sub {
+    (K8sMetricsTest::get("/admin$::Pods")->{content} // '') =~ /pod-00002-001/
 }, 15);
 $K8sMetricsTest::Api->add_pod(namespace => 'team-a', name => 'pod-00001-002',
                               node => 'node-00001', labels => { app => 'new' });

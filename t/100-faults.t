@@ -14,7 +14,6 @@
 use lib 't/lib';
 use K8sMetricsTest;
 use K8sMetricsCheck;
-use K8sMetricsOps;
 
 use File::Temp qw(tempdir);
 use IO::Compress::Gzip;
@@ -23,8 +22,8 @@ use IO::Socket::INET;
 no_root_location();
 no_shuffle();
 
-our $Sim = K8sMetricsOps::kubelet_sim(nodes => 3, pods => 4, containers => 2);
-our $Api = K8sMetricsOps::fake_apiserver();
+our $Sim = K8sMetricsTest::kubelet_sim(nodes => 3, pods => 4, containers => 2);
+our $Api = K8sMetricsTest::fake_apiserver(per_block => 0);
 our $Peer = $ENV{TEST_NGINX_PEER_PORT};
 
 # a port where nothing listens: a kubelet refusing connections
@@ -65,12 +64,8 @@ our $Bomb = qq{
     k8s_metrics_node node-bomb 127.0.0.1:$Peer;
 };
 
-our $Kubelets = q{
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    include $TEST_NGINX_SIM_NODES;
-};
+our $Kubelets = K8sMetricsTest::kubelet_tls()
+                . "    include \$TEST_NGINX_SIM_NODES;\n";
 
 sub http_config {
     my ($extra) = @_;
@@ -150,24 +145,24 @@ sub scrape_status {
 # 256 MiB: a module that buffered it would need twice the bound)
 sub bomb_view {
     my $body = shift;
-    my $pid = K8sMetricsOps::scraping_worker();
-    my $hwm = K8sMetricsOps::vm_kb($pid, 'VmHWM');
+    my $pid = K8sMetricsTest::scraping_worker();
+    my $hwm = K8sMetricsTest::vm_kb($pid, 'VmHWM');
     return scrape_status($body) . "scraper peak RSS: "
            . (!defined $hwm ? "unknown (scraper not found)"
               : $hwm < 128 * 1024 ? "under 128 MiB" : "$hwm kB") . "\n";
 }
 
+K8sMetricsTest::block_defaults(config => $Config);
+
 add_block_preprocessor(sub {
     my $block = shift;
-
-    $block->set_value('config', $Config) unless defined $block->config;
 
     # "--- apiserver": a fresh fake apiserver, with these modes (JSON) set
     # before nginx starts
     if (defined $block->apiserver) {
         my $modes = $block->apiserver =~ /\S/
                     ? JSON::PP::decode_json($block->apiserver) : {};
-        K8sMetricsOps::restart_apiserver(%$modes);
+        K8sMetricsTest::restart_apiserver(%$modes);
         $block->set_value('http_config', $ApiHttpConfig)
             unless defined $block->http_config;
     }

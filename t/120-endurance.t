@@ -22,7 +22,6 @@
 use lib 't/lib';
 use K8sMetricsTest;
 use K8sMetricsCheck;
-use K8sMetricsOps;
 
 use Time::HiRes qw(sleep time);
 
@@ -35,8 +34,8 @@ our $Warmup = int($Cycles / 5) > 10 ? int($Cycles / 5) : 10;
 
 our $Pods = 4;       # the simulator's pods per node, besides the churned ones
 our $Live = 3;       # churned pods alive at once on each node
-our $Sim = K8sMetricsOps::kubelet_sim(nodes => 3, pods => $Pods, containers => 2);
-our $Api = K8sMetricsOps::fake_apiserver();
+our $Sim = K8sMetricsTest::kubelet_sim(nodes => 3, pods => $Pods, containers => 2);
+our $Api = K8sMetricsTest::fake_apiserver(per_block => 0);
 
 our $HttpConfig = K8sMetricsTest::api_server(
     zone => 'k8s_metrics_zone metrics:2m;',
@@ -71,8 +70,8 @@ sub nodes_view {
 
 sub sample {
     my ($cycle) = @_;
-    my $m = K8sMetricsOps::metrics() or return undef;
-    my $pid = K8sMetricsOps::scraping_worker();
+    my $m = K8sMetricsTest::metrics() or return undef;
+    my $pid = K8sMetricsTest::scraping_worker();
     return {
         cycle => $cycle,
         zone => $m->{k8s_metrics_zone_used_bytes},
@@ -80,7 +79,7 @@ sub sample {
         pods => $m->{k8s_metrics_pods_stored},
         unlisted => $m->{'k8s_metrics_samples_dropped_total{reason="unlisted"}'},
         pid => $pid,
-        rss => K8sMetricsOps::vm_kb($pid, 'VmRSS'),
+        rss => K8sMetricsTest::vm_kb($pid, 'VmRSS'),
     };
 }
 
@@ -112,22 +111,22 @@ sub churn {
 }
 
 sub drive {
-    K8sMetricsOps::wait_until(sub {
-        K8sMetricsOps::get("$NodesPath")->{content} =~ /node-00003/
+    K8sMetricsTest::wait_until(sub {
+        K8sMetricsTest::get("$NodesPath")->{content} =~ /node-00003/
     }, 20) or die "the module does not serve the nodes\n";
 
     my $start = time;
-    my $seen = K8sMetricsOps::metrics()->{k8s_metrics_scrape_cycles_total};
+    my $seen = K8sMetricsTest::metrics()->{k8s_metrics_scrape_cycles_total};
     my ($bad_lists, $unlisted0) = (0, undef);
 
     for my $k (0 .. $Cycles - 1) {
-        $seen = K8sMetricsOps::wait_cycles($seen, 10)
+        $seen = K8sMetricsTest::wait_cycles($seen, 10)
             // die "no scrape cycle in 10s (cycle $k)\n";
         churn($k);
 
         # every tenth cycle, what is served: every node, rates right
         if ($k % 10 == 5) {
-            my $s = nodes_view(K8sMetricsOps::get($NodesPath)->{content});
+            my $s = nodes_view(K8sMetricsTest::get($NodesPath)->{content});
             if ($s ne $Healthy) {
                 $bad_lists++;
                 Test::More::diag("cycle $k: $s");
@@ -197,11 +196,7 @@ sub pods_view {
            . ($bad ne '' ? "BAD:\n$bad" : '');
 }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', $HttpConfig);
-    $block->set_value('config', $Config);
-});
+K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
 
 run_tests();
 

@@ -23,9 +23,12 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use HTTP::Tiny;
+use lib abs_path(dirname(__FILE__)) . '/../lib';
 use JSON::PP;
+use PeerDaemon;
 use Time::HiRes qw(sleep time);
+
+our @ISA = ('PeerDaemon');
 
 our $BIN = abs_path(dirname(__FILE__)) . '/fake-apiserver';
 my $JSON = JSON::PP->new->canonical->utf8->allow_nonref;
@@ -36,13 +39,7 @@ my $JSON = JSON::PP->new->canonical->utf8->allow_nonref;
 #      http1 => 1, poll_ms => 25, log_level => 'info', quiet => 1])
 sub start {
     my ($class, %o) = @_;
-    my @cmd = ($BIN, 'start', '--dir', $o{dir}, '--pki', $o{pki}, '--port', $o{port},
-               '--control-port', $o{control_port});
-    for my $k (qw(sim nodes base_ip kubelet_port pods containers poll_ms log_level)) {
-        next unless defined $o{$k};
-        (my $opt = $k) =~ tr/_/-/;
-        push @cmd, "--$opt", $o{$k};
-    }
+    my @extra;
     if (defined $o{extra}) {
         my $file = $o{extra};
         if (ref $file) {
@@ -52,22 +49,19 @@ sub start {
             print $fh $JSON->encode($o{extra});
             close $fh;
         }
-        push @cmd, '--extra', $file;
+        @extra = ('--extra', $file);
     }
-    push @cmd, '--no-pods' if $o{no_pods};
-    push @cmd, '--no-configmap' if $o{no_configmap};
-    push @cmd, '--http1' if $o{http1};
-    push @cmd, '--quiet' if $o{quiet};
-    system(@cmd) == 0 or die "fake-apiserver start failed: @cmd\n";
-    return $class->attach($o{dir});
+    return $class->start_daemon($BIN, \%o,
+        [qw(port control_port sim nodes base_ip kubelet_port pods containers
+            poll_ms log_level)],
+        [qw(no_pods no_configmap http1 quiet)],
+        '--pki', $o{pki}, @extra);
 }
 
 # attach to a running fake apiserver (reads DIR/apiserver.json)
 sub attach {
     my ($class, $dir) = @_;
-    open my $fh, '<', "$dir/apiserver.json" or die "$dir/apiserver.json: $!\n";
-    my $p = decode_json(do { local $/; <$fh> });
-    my $self = bless { %$p, http => HTTP::Tiny->new(timeout => 60) }, $class;
+    my $self = $class->attach_daemon($dir, 'apiserver.json');
     # the module's bearer token file
     my $tf = "$dir/token";
     unless (-e $tf) {
@@ -79,10 +73,7 @@ sub attach {
     return $self;
 }
 
-sub stop {
-    my ($self) = @_;
-    system($BIN, 'stop', '--dir', $self->{dir}, '--quiet');
-}
+sub stop { $_[0]->stop_daemon($BIN) }
 
 sub url        { $_[0]->{url} }
 sub ca         { $_[0]->{ca} }
@@ -106,19 +97,10 @@ sub curl_args {
 
 # ---- control calls ----
 
-sub _q { my $s = shift; $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge; $s }
+sub _q { PeerDaemon::uri_escape(@_) }
 
 # $api->ctl(PATH [, \%body]): GET without a body, POST with one; dies on a non-2xx answer
-sub ctl {
-    my ($self, $path, $body) = @_;
-    my $url = $self->control . $path;
-    my $r = defined $body
-        ? $self->{http}->post($url, { headers => { 'Content-Type' => 'application/json' },
-                                      content => $JSON->encode($body) })
-        : $self->{http}->get($url);
-    die "fake-apiserver control $path: $r->{status} $r->{content}\n" unless $r->{success};
-    return decode_json($r->{content});
-}
+sub ctl { my ($s, $path, $body) = @_; $s->control_call($path, $body) }
 
 # nodes: add_node(name => N, address => IP, port => P, labels => {...}, annotations => {...},
 #   addresses => [{type, address}], external_ip => IP, hostname => H, ready => 0|1,

@@ -10,6 +10,12 @@ package K8sMetricsTest;
 #     __DATA__
 #     === TEST 1: ...
 #
+# and its helpers, called by their full names (K8sMetricsTest::api_server(),
+# ::kubelet_sim(), ::get(), ...): the configuration of the module's server,
+# the peers (kubelet simulator, fake apiserver) and what a test needs to
+# watch nginx from the outside (t/lib/K8sMetricsOps.pm, kept for the files
+# that name it, is this module under its old name).
+#
 # It picks the runner and gives its whole API to the test file, so that the
 # same file runs under both: the real Test::Nginx::Socket (openresty's
 # test-nginx) when Perl finds it (installed, e.g. "cpanm Test::Nginx", or
@@ -53,7 +59,10 @@ use Fcntl qw(:flock);
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use File::Spec ();
+use HTTP::Tiny;
+use JSON::PP ();
 use POSIX ();
+use Time::HiRes qw(sleep time);
 
 our $Runner;
 our $Sim;
@@ -264,7 +273,7 @@ sub hup_mode {
 # after 10 s, a failure of the block before), and waits until it is gone.
 # Its exit status is left to the runner (the bundled one reaps it).
 sub stop_previous_nginx {
-    my $pid = read_file(servroot() . '/logs/nginx.pid');
+    my $pid = slurp(servroot() . '/logs/nginx.pid');
 
     return unless $pid =~ /^\s*(\d+)\s*$/ && process_alive($1);
     $pid = $1;
@@ -292,10 +301,10 @@ sub process_alive {
     return 0 unless kill 0, $pid;
 
     # a daemon that exited lingers as a zombie until it is reaped
-    return read_file("/proc/$pid/stat") !~ /^\d+ \(.*\) Z/s;
+    return slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z/s;
 }
 
-sub read_file {
+sub slurp {
     my $file = shift;
 
     open my $fh, '<', $file or return '';
@@ -461,14 +470,16 @@ sub kubelet_sim {
 # The fake kube-apiserver (t/apiserver) for this test file, listing the
 # simulator's nodes and pods; started afresh for every block (see
 # preprocess_block), so that what a block changes does not leak into the
-# next, unless $ApiPerBlock is 0 (K8sMetricsOps: a test restarts it when it
-# wants to).  $ENV{TEST_NGINX_APISERVER_CONF} is a file of the directives
-# that point the module at it; /apictl/... in waiter_location() is its
-# control.
+# next, unless per_block => 0 (then started once; a test restarts it when
+# it wants to, restart_apiserver()).  $ENV{TEST_NGINX_APISERVER_CONF} is a
+# file of the directives that point the module at it; /apictl/... in
+# waiter_location() is its control.
 our %ApiOptions;
 
 sub fake_apiserver {
     my (%opts) = @_;
+
+    $ApiPerBlock = delete $opts{per_block} // 1;
 
     unshift @INC, "$Root/t/apiserver"
         unless grep { $_ eq "$Root/t/apiserver" } @INC;
@@ -515,6 +526,36 @@ END {
         $Api->stop if $Api;
         $Sim->stop if $Sim;
     }
+}
+
+# The sections every block of a file gets unless it has its own:
+#
+#     K8sMetricsTest::block_defaults(http_config => $HttpConfig,
+#                                    config => $Config);
+#
+# A file's own block preprocessor, added after this, runs before it.
+sub block_defaults {
+    my (%sections) = @_;
+
+    runner_call('add_block_preprocessor', sub {
+        my $block = shift;
+
+        for my $name (sort keys %sections) {
+            $block->set_value($name, $sections{$name})
+                unless defined $block->$name;
+        }
+    });
+}
+
+# The module's kubelet client as the suites configure it: the kubelets'
+# certificates verified against the test PKI's CA, the module presenting
+# kubelet-client (CN system:metrics-server).
+sub kubelet_tls {
+    return <<'CONF';
+    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
+    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
+    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
+CONF
 }
 
 # The waiter (t/lib/wait.js): "GET /wait?path=/anon/readyz" returns once
@@ -596,6 +637,240 @@ CONF
     }
 
     return $conf;
+}
+
+
+# ---- nginx from the outside ----
+
+sub master_pid {
+    my $pid = slurp(servroot() . '/logs/nginx.pid');
+    return $pid =~ /^\s*(\d+)/ ? $1 : undef;
+}
+
+sub children {
+    my $ppid = shift;
+    my @pids;
+
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my $s = slurp($stat);
+        push @pids, $1 if $s =~ /^(\d+) \(.*\) \S+ (\d+)/s && $2 == $ppid;
+    }
+
+    return sort { $a <=> $b } @pids;
+}
+
+sub title {
+    my $t = slurp("/proc/$_[0]/cmdline");
+    $t =~ tr/\0/ /;
+    $t =~ s/\s+\z//;
+    return $t;
+}
+
+# the running workers of a master (not those shutting down)
+sub running_workers {
+    my $master = shift // master_pid();
+    return grep { title($_) =~ /worker process$/ } children($master);
+}
+
+# workers of an older generation, still finishing their connections
+sub exiting_workers {
+    my $master = shift // master_pid();
+    return grep { title($_) =~ /is shutting down/ } children($master);
+}
+
+# inodes of the established TCP connections to a remote port
+sub tcp_inodes_to {
+    my $port = shift;
+    my %inodes;
+
+    for my $table ('/proc/net/tcp', '/proc/net/tcp6') {
+        for my $line (split /\n/, slurp($table)) {
+            my @f = split ' ', $line;
+            next unless @f > 9 && $f[2] =~ /:([0-9A-F]{4})$/;
+            next unless hex($1) == $port && $f[3] eq '01';
+            $inodes{ $f[9] } = 1;
+        }
+    }
+
+    return \%inodes;
+}
+
+sub socket_inodes {
+    my $pid = shift;
+    my @inodes;
+
+    opendir my $dh, "/proc/$pid/fd" or return ();
+    for my $fd (readdir $dh) {
+        my $l = readlink "/proc/$pid/fd/$fd" // next;
+        push @inodes, $1 if $l =~ /^socket:\[(\d+)\]$/;
+    }
+
+    return @inodes;
+}
+
+# The process that scrapes: the single process without a master, else
+# the worker holding connections to the kubelets (keep-alive: they stay
+# open between cycles).  undef while none is found.
+sub scraping_worker {
+    my ($kubelet_port) = @_;
+    my $master = master_pid() // return undef;
+
+    my @workers = running_workers($master);
+    return $master unless @workers || children($master);
+
+    my $conns = tcp_inodes_to($kubelet_port // $ENV{TEST_NGINX_SIM_PORT});
+    my @found = grep {
+        my $pid = $_;
+        grep { $conns->{$_} } socket_inodes($pid);
+    } @workers;
+
+    return @found == 1 ? $found[0] : undef;
+}
+
+# waits for the scraping worker (it has connections once it scraped)
+sub wait_scraping_worker {
+    my ($timeout, $not) = @_;
+    my $deadline = time + ($timeout // 10);
+
+    while (time < $deadline) {
+        my $pid = scraping_worker();
+        return $pid if $pid && (!defined $not || $pid != $not);
+        sleep 0.05;
+    }
+
+    return undef;
+}
+
+# a field of /proc/PID/status in kB (VmRSS, VmHWM, ...)
+sub vm_kb {
+    my ($pid, $field) = @_;
+    return undef unless $pid;
+    return slurp("/proc/$pid/status") =~ /^\Q$field\E:\s+(\d+) kB/m ? $1 : undef;
+}
+
+
+# ---- requests to the test's own server (plain HTTP, the personas) ----
+
+sub server_port { runner_call('server_port') }
+
+my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
+
+sub get {
+    my ($path, %o) = @_;
+    my $t0 = time;
+    my $r = $http->get('http://127.0.0.1:' . server_port() . $path,
+                       { headers => $o{headers} // {} });
+    $r->{elapsed} = time - $t0;
+    return $r;
+}
+
+# /metrics as {'name{labels}' => value}
+sub prom {
+    my $text = shift;
+    my %m;
+    for my $line (split /\n/, $text // '') {
+        next if $line =~ /^#/;
+        $m{$1} = $2 if $line =~ /^(\S+(?:\{.*\})?) (\S+)$/;
+    }
+    return \%m;
+}
+
+sub metrics {
+    my $r = get('/admin/metrics');
+    return $r->{status} == 200 ? prom($r->{content}) : undef;
+}
+
+# waits until $cond->() is true; returns its value (undef on timeout)
+sub wait_until {
+    my ($cond, $timeout, $step) = @_;
+    my $deadline = time + ($timeout // 10);
+
+    for (;;) {
+        my $v = $cond->();
+        return $v if $v;
+        return undef if time > $deadline;
+        sleep($step // 0.1);
+    }
+}
+
+# waits until k8s_metrics_scrape_cycles_total passes $n; returns the count
+sub wait_cycles {
+    my ($n, $timeout) = @_;
+    return wait_until(sub {
+        my $m = metrics() or return undef;
+        my $c = $m->{k8s_metrics_scrape_cycles_total} // 0;
+        return $c > $n ? $c : undef;
+    }, $timeout, 0.05);
+}
+
+sub json { JSON::PP->new->canonical->utf8->encode($_[0]) }
+
+# ---- one TLS connection held open: openssl s_client, requests on it ----
+#
+#     my $c = K8sMetricsTest::TLSConnection->connect($port, $cert, $key);
+#     my $r = $c->request('/path', 'X-Remote-User' => 'admin');
+#     # {status => 200, body => '...'}, or {status => 0, error => '...'}
+#     # when the connection is gone: a new one is never made
+#     $c->disconnect;
+
+package K8sMetricsTest::TLSConnection;
+
+use IO::Select;
+use IPC::Open3 qw(open3);
+use Time::HiRes qw(time);
+
+sub connect {
+    my ($class, $port, $cert, $key) = @_;
+    my ($in, $out);
+    open my $null, '>', '/dev/null' or die "/dev/null: $!\n";
+    my $pid = open3($in, $out, '>&' . fileno($null),
+                    $ENV{OPENSSL} // 'openssl', 's_client', '-quiet',
+                    '-connect', "127.0.0.1:$port", '-servername', 'localhost',
+                    '-cert', $cert, '-key', $key);
+    $in->autoflush(1);
+    return bless { pid => $pid, in => $in, out => $out, buf => '' }, $class;
+}
+
+# reads until $want->() returns true; false on EOF or timeout
+sub _fill {
+    my ($self, $want, $timeout) = @_;
+    my $deadline = time + $timeout;
+    my $sel = IO::Select->new($self->{out});
+    until ($want->()) {
+        my $left = $deadline - time;
+        return 0 if $left <= 0 || !$sel->can_read($left);
+        my $n = sysread $self->{out}, $self->{buf}, 65536, length $self->{buf};
+        return 0 unless $n;
+    }
+    return 1;
+}
+
+sub request {
+    my ($self, $path, %headers) = @_;
+    my $head = join '', map { "$_: $headers{$_}\r\n" } sort keys %headers;
+    print { $self->{in} } "GET $path HTTP/1.1\r\nHost: localhost\r\n$head\r\n"
+        or return { status => 0, error => "write: $!" };
+
+    $self->_fill(sub { $self->{buf} =~ /\r\n\r\n/ }, 10)
+        or return { status => 0, error => 'no response header (connection closed?)' };
+    $self->{buf} =~ s/^(.*?)\r\n\r\n//s;
+    my $header = $1;
+    my ($status) = $header =~ m{^HTTP/1\.1 (\d+)};
+    my ($length) = $header =~ /^Content-Length: (\d+)\r?$/mi;
+    return { status => 0, error => "no Content-Length in:\n$header" }
+        unless defined $length;
+
+    $self->_fill(sub { length $self->{buf} >= $length }, 10)
+        or return { status => 0, error => 'body cut short' };
+    my $body = substr $self->{buf}, 0, $length, '';
+    return { status => $status, body => $body, header => $header };
+}
+
+sub disconnect {
+    my $self = shift;
+    close $self->{in};
+    kill 'TERM', $self->{pid};
+    waitpid $self->{pid}, 0;
 }
 
 1;

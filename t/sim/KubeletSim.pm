@@ -23,10 +23,13 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use HTTP::Tiny;
+use lib abs_path(dirname(__FILE__)) . '/../lib';
 use JSON::PP;
+use PeerDaemon;
 use POSIX qw(floor);
 use Exporter 'import';
+
+our @ISA = ('PeerDaemon');
 
 our @FORMULAS = qw(node_name pod_name pod_namespace container_name
     container_cpu_millicores container_cpu_nanocores container_memory_bytes container_start_ms
@@ -162,35 +165,17 @@ sub go_float {
 # log_level, access_log => 1, quiet => 1])
 sub start {
     my ($class, %o) = @_;
-    my @cmd = ($SIM, 'start', '--dir', $o{dir}, '--pki', $o{pki}, '--nodes', $o{nodes});
-    for my $k (qw(pods containers port base_ip workers control_port listen path
-                  keepalive_timeout log_level)) {
-        next unless defined $o{$k};
-        (my $opt = $k) =~ tr/_/-/;
-        push @cmd, "--$opt", $o{$k};
-    }
-    push @cmd, '--anonymous' if $o{anonymous};
-    push @cmd, '--http2' if $o{http2};
-    push @cmd, '--gzip' if $o{gzip};
-    push @cmd, '--access-log' if $o{access_log};
-    push @cmd, '--quiet' if $o{quiet};
-    system(@cmd) == 0 or die "kubelet-sim start failed: @cmd\n";
-    return $class->attach($o{dir});
+    return $class->start_daemon($SIM, \%o,
+        [qw(pods containers port base_ip workers control_port listen path
+            keepalive_timeout log_level)],
+        [qw(anonymous http2 gzip access_log quiet)],
+        '--pki', $o{pki}, '--nodes', $o{nodes});
 }
 
 # attach to a running simulator (reads DIR/sim.json)
-sub attach {
-    my ($class, $dir) = @_;
-    open my $fh, '<', "$dir/sim.json" or die "$dir/sim.json: $!\n";
-    my $p = decode_json(do { local $/; <$fh> });
-    my $self = bless { %$p, http => HTTP::Tiny->new(timeout => 60) }, $class;
-    return $self;
-}
+sub attach { $_[0]->attach_daemon($_[1], 'sim.json') }
 
-sub stop {
-    my ($self) = @_;
-    system($SIM, 'stop', '--dir', $self->{dir}, '--quiet');
-}
+sub stop { $_[0]->stop_daemon($SIM) }
 
 sub nodes_conf {
     my ($self) = @_;
@@ -213,14 +198,9 @@ sub url {
     return "https://" . $self->node_ip($n) . ":$self->{port}$self->{path}";
 }
 
-sub _get {
-    my ($self, $path) = @_;
-    my $r = $self->{http}->get("http://127.0.0.1:$self->{control_port}$path");
-    die "kubelet-sim control $path: $r->{status} $r->{content}\n" unless $r->{success};
-    return decode_json($r->{content});
-}
+sub _get { $_[0]->control_call($_[1]) }
 
-sub _q { my $s = shift; $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge; $s }
+sub _q { PeerDaemon::uri_escape(@_) }
 
 # $sim->mode(NODE, MODE [, ARG]); NODE: node-00001 | 1 | IP | 'all' | 'a,b'
 sub mode {

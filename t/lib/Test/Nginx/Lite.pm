@@ -582,8 +582,10 @@ $temp
     # http_config
 $sec{http_config}
 
+    # (as Test::Nginx: on every address, so that a peer listening on the
+    # same port elsewhere meets the same conflict under both runners)
     server {
-        listen $ServerAddr:$ServerPort;
+        listen $ServerPort;
         server_name $ServerName;
 
         client_max_body_size 30M;
