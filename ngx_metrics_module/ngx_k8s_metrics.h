@@ -70,7 +70,8 @@ typedef enum {
     NGX_K8S_METRICS_ROUTE_LIVEZ,
     NGX_K8S_METRICS_ROUTE_READYZ,
     NGX_K8S_METRICS_ROUTE_METRICS,
-    NGX_K8S_METRICS_ROUTE_REFUSED       /* see raw_path_refused() */
+    NGX_K8S_METRICS_ROUTE_REFUSED,      /* see raw_path_refused() */
+    NGX_K8S_METRICS_ROUTE_VERSION
 } ngx_k8s_metrics_route_e;
 
 
@@ -655,6 +656,7 @@ typedef struct {
     unsigned                        first:1;    /* nothing yet at depth */
     unsigned                        after_key:1;
     unsigned                        failed:1;   /* out of memory */
+    unsigned                        binary:1;   /* protobuf (media.c) */
 } ngx_k8s_metrics_emit_t;
 
 void ngx_k8s_metrics_emit_init(ngx_k8s_metrics_emit_t *e, ngx_pool_t *pool,
@@ -684,6 +686,8 @@ ngx_int_t ngx_k8s_metrics_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *body);
 ngx_int_t ngx_k8s_metrics_send_emitted(ngx_http_request_t *r,
     ngx_uint_t status, ngx_k8s_metrics_emit_t *e);
+ngx_int_t ngx_k8s_metrics_send_emitted_as(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_k8s_metrics_emit_t *e, ngx_str_t *type);
 ngx_int_t ngx_k8s_metrics_send_text(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, ngx_str_t *text);
 ngx_int_t ngx_k8s_metrics_send_status(ngx_http_request_t *r,

@@ -6,6 +6,7 @@
 
 
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_media.h"
 
 
 /* rendered answers kept by a worker, at most; their bytes, at most
@@ -44,6 +45,7 @@ typedef struct {
     size_t                     *stamps;
     ngx_uint_t                  nstamps;
     size_t                      stamp_len;
+    unsigned                    binary:1;   /* protobuf: varint stamps */
 } ngx_k8s_metrics_render_t;
 
 
@@ -76,6 +78,8 @@ static json_t *ngx_k8s_metrics_json_str(ngx_str_t *s);
 
 
 static ngx_str_t  ngx_k8s_metrics_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_k8s_metrics_protobuf_type =
+    ngx_string(NGX_K8S_METRICS_PB_TYPE);
 
 static ngx_k8s_metrics_render_t  ngx_k8s_metrics_renders[NGX_K8S_METRICS_RENDERS];
 static ngx_uint_t                ngx_k8s_metrics_render_clock;
@@ -130,6 +134,14 @@ ngx_k8s_metrics_send_emitted(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+ngx_int_t
+ngx_k8s_metrics_send_emitted_as(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_k8s_metrics_emit_t *e, ngx_str_t *type)
+{
+    return ngx_k8s_metrics_send_body(r, status, e, type);
+}
+
+
 static ngx_int_t
 ngx_k8s_metrics_send_body(ngx_http_request_t *r, ngx_uint_t status,
     ngx_k8s_metrics_emit_t *e, ngx_str_t *type)
@@ -138,7 +150,7 @@ ngx_k8s_metrics_send_body(ngx_http_request_t *r, ngx_uint_t status,
 
     /* Go's json.Encoder ends a compact document with a newline */
 
-    if (!e->pretty) {
+    if (!e->pretty && !e->binary) {
         ngx_k8s_metrics_emit_raw("\n", 1, e);
     }
 
@@ -251,8 +263,9 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = rd->body->len;
-    r->headers_out.content_type = ngx_k8s_metrics_json_type;
-    r->headers_out.content_type_len = ngx_k8s_metrics_json_type.len;
+    r->headers_out.content_type = rd->binary ? ngx_k8s_metrics_protobuf_type
+                                             : ngx_k8s_metrics_json_type;
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
     rc = ngx_http_send_header(r);
@@ -284,7 +297,8 @@ ngx_k8s_metrics_render_restamp(ngx_k8s_metrics_render_t *rd, time_t now)
         return NGX_OK;
     }
 
-    end = ngx_k8s_metrics_format_time(stamp, now);
+    end = rd->binary ? ngx_k8s_metrics_pb_varint(stamp, (uint64_t) now)
+                     : ngx_k8s_metrics_format_time(stamp, now);
 
     if ((size_t) (end - stamp) != rd->stamp_len) {
         return NGX_DECLINED;
@@ -361,6 +375,7 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
     next.published = ctx->render_published;
     next.second = ctx->render_now;
     next.stamp_len = ctx->render_now_len;
+    next.binary = e->binary;
     next.used = ++ngx_k8s_metrics_render_clock;
 
     slot = ngx_k8s_metrics_render_room(&next.key, e->size,
@@ -562,7 +577,7 @@ ngx_k8s_metrics_send_status(ngx_http_request_t *r, ngx_uint_t code,
 
     *p = '\0';
 
-    return ngx_k8s_metrics_send_json(r, code,
+    return ngx_k8s_metrics_send_status_negotiated(r, code,
                ngx_k8s_metrics_status(code, reason, details,
                                       (const char *) message));
 }
@@ -676,7 +691,7 @@ ngx_k8s_metrics_send_forbidden(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_k8s_metrics_send_json(r, NGX_HTTP_FORBIDDEN,
+    return ngx_k8s_metrics_send_status_negotiated(r, NGX_HTTP_FORBIDDEN,
                ngx_k8s_metrics_status(NGX_HTTP_FORBIDDEN, "Forbidden",
                                       details, (const char *) message));
 }
