@@ -17,13 +17,13 @@ use JSON::PP ();
 use Test::More;
 
 use lib dirname(__FILE__) . '/lib';
+use K8sMetricsDemo;
 use K8sMetricsProtobuf;
 
 my $root = abs_path(dirname(__FILE__) . '/..');
-my $port = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
 my $dir = "$root/t/servroot-protobuf";
 
-my ($kubectl) = grep { -x } map { "$_/kubectl" } split /:/, $ENV{PATH};
+my $kubectl = K8sMetricsDemo::kubectl();
 plan skip_all => 'kubectl is not installed (make deps installs it)' unless $kubectl;
 
 my $seed = $ENV{K8S_METRICS_TEST_SEED} // (time ^ $$);
@@ -33,36 +33,14 @@ diag "seed $seed (K8S_METRICS_TEST_SEED=$seed replays it)";
 my $nodes = 2 + int rand 4;
 my $pods = 1 + int rand 5;
 
-$ENV{API_PORT} = $port + 34;
-$ENV{APISERVER_PORT} = $port + 35;
-$ENV{KUBELET_PORT} = $port + 36;
-$ENV{CONTROL_PORT} = $port + 37;
-
 # the logs of this run only
 unlink map { "$dir/$_" } qw(error.log front-access.log metrics-access.log);
 
-my $out = `$root/conf/local-demo --detach --nodes $nodes --pods $pods --dir $dir 2>&1`;
-is($?, 0, "the demo starts: $nodes nodes x $pods pods") or diag($out);
+my ($out, $rc) = K8sMetricsDemo::start(dir => $dir, offset => 34,
+                                       nodes => $nodes, pods => $pods);
+is($rc, 0, "the demo starts: $nodes nodes x $pods pods") or diag($out);
 
-END {
-    local $?;
-    system("kill -QUIT \$(cat $dir/nginx.pid) 2>/dev/null") if -e "$dir/nginx.pid";
-    system("$root/t/sim/kubelet-sim stop --dir $dir/sim >/dev/null 2>&1");
-}
-
-$ENV{KUBECONFIG} = "$dir/kubeconfig";
-
-sub kubectl_until {
-    my ($args, $want, $timeout) = @_;
-    my $deadline = time + $timeout;
-    my $text = '';
-    while (time < $deadline) {
-        $text = `$kubectl $args 2>&1`;
-        return $text if $text =~ $want;
-        sleep 1;
-    }
-    return $text;
-}
+sub kubectl_until { K8sMetricsDemo::kubectl_until(@_) }
 
 my $last_node = sprintf 'node-%05d', $nodes;
 my $top = kubectl_until('top nodes', qr/^\Q$last_node\E\s+\d+m/m, 60);
@@ -74,7 +52,7 @@ my @pod_rows = $top_pods =~ /^\S+\s+pod-\d+-\d+\s+\d+m\s+\d+Mi\s*$/mg;
 is(scalar @pod_rows, $nodes * $pods, 'kubectl top pods -A decodes every pod')
     or diag($top_pods);
 
-my $front = do { local (@ARGV, $/) = "$dir/front-access.log"; <> // '' };
+my $front = K8sMetricsDemo::slurp("$dir/front-access.log");
 like($front, qr{^"GET /apis/metrics.k8s.io/v1beta1/nodes HTTP/1.1" 200 "application/vnd.kubernetes.protobuf, \*/\*" "application/vnd.kubernetes.protobuf" \d+$}m,
      'kubectl asked for protobuf and the module sent it (front proxy log): nodes');
 like($front, qr{^"GET /apis/metrics.k8s.io/v1beta1/pods HTTP/1.1" 200 "application/vnd.kubernetes.protobuf, \*/\*" "application/vnd.kubernetes.protobuf" \d+$}m,
@@ -192,14 +170,14 @@ sub random_labels {
     return \%labels;
 }
 
-my $conf = do { local (@ARGV, $/) = "$dir/nginx.conf"; <> };
+my $conf = K8sMetricsDemo::slurp("$dir/nginx.conf");
 $conf =~ s/k8s_metrics_resolution 15s;/k8s_metrics_resolution 2s;/
     or die "no resolution in the demo's nginx.conf\n";
 open my $fh, '>', "$dir/nginx.conf" or die "$!";
 print $fh $conf;
 close $fh;
 
-my $nodes_conf = do { local (@ARGV, $/) = "$dir/sim/nodes.conf"; <> };
+my $nodes_conf = K8sMetricsDemo::slurp("$dir/sim/nodes.conf");
 
 for my $round (1 .. 3) {
     my (%want, $text);
@@ -252,7 +230,7 @@ for my $round (1 .. 3) {
        . scalar(@paths) . " answers ($objects objects)");
 }
 
-my $errors = do { local (@ARGV, $/) = "$dir/error.log"; <> // '' };
+my $errors = K8sMetricsDemo::slurp("$dir/error.log");
 unlike($errors, qr/\[(alert|emerg)\]/, 'no alert in the error log');
 
 done_testing();
