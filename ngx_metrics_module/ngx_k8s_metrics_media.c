@@ -85,6 +85,7 @@ static ngx_str_t  ngx_k8s_metrics_pb_type =
     ngx_string(NGX_K8S_METRICS_PB_TYPE);
 
 static ngx_k8s_metrics_room_t  ngx_k8s_metrics_pb_bytes;
+static ngx_k8s_metrics_room_t  ngx_k8s_metrics_pb_label_strs;
 static ngx_k8s_metrics_room_t  ngx_k8s_metrics_pb_strs;
 static ngx_k8s_metrics_room_t  ngx_k8s_metrics_pb_usage;
 static ngx_k8s_metrics_room_t  ngx_k8s_metrics_pb_text;
@@ -752,7 +753,7 @@ ngx_k8s_metrics_pb_labels(ngx_k8s_metrics_emit_t *e,
         return NULL;
     }
 
-    labels = ngx_k8s_metrics_room(&ngx_k8s_metrics_pb_strs,
+    labels = ngx_k8s_metrics_room(&ngx_k8s_metrics_pb_label_strs,
                                   2 * n * sizeof(ngx_str_t), e);
     if (labels == NULL) {
         return NULL;

@@ -17,6 +17,10 @@ no_shuffle();
 
 our $Sim = K8sMetricsTest::kubelet_sim(nodes => 3, pods => 4, containers => 2);
 
+# pods with labels come from the fake apiserver (TEST 21): started once
+our $Apiserver = K8sMetricsTest::fake_apiserver();
+$K8sMetricsTest::ApiPerBlock = 0;
+
 our $Nodes = join '', map {
     sprintf "k8s_metrics_node %s %s:%d label=tier=%s label=zone=z%d;\n",
             KubeletSim::node_name($_), $Sim->node_ip($_), $Sim->{port},
@@ -98,6 +102,34 @@ sub stamps_now {
     return sprintf "%s %d items, stamps %s\n", $doc->{kind},
                    scalar @{ $doc->{items} },
                    $ok ? 'now' : join(' ', sort keys %stamps) . " (now: $now[0])";
+}
+
+# the pods and their labels in a protobuf list, one line each
+sub pod_labels {
+    my $body = shift;
+    return $body if $body =~ /^ready/;
+    my $doc = eval { K8sMetricsProtobuf::decode($body) } or return "not protobuf: $@";
+    return join '', map {
+        my $l = $_->{metadata}{labels} // {};
+        "$_->{metadata}{namespace}/$_->{metadata}{name} "
+        . join(',', map { "$_=$l->{$_}" } sort keys %$l)
+        . ' containers=' . join(',', map { $_->{name} } @{ $_->{containers} }) . "\n"
+    } @{ $doc->{items} };
+}
+
+# the fake apiserver's pod labels (t/apiserver/README.md)
+sub want_pod_labels {
+    my @lines;
+    for my $n (1 .. 3) {
+        for my $p (0 .. 3) {
+            my $ns = KubeletSim::pod_namespace($p);
+            my $name = KubeletSim::pod_name($n, $p);
+            push @lines, [$ns, $name, "$ns/$name app=" . (qw(web api db))[$p % 3]
+                          . ",sim.k8s.io/index=$p,sim.k8s.io/node="
+                          . KubeletSim::node_name($n) . " containers=app,sidecar\n"];
+        }
+    }
+    return join '', map { $_->[2] } sort { $a->[0] cmp $b->[0] || $a->[1] cmp $b->[1] } @lines;
 }
 
 run_tests();
@@ -470,3 +502,29 @@ Accept: application/vnd.kubernetes.protobuf, */*
 --- response_headers
 Content-Type: application/json
 --- response_body_like: ^\{"major":"0","minor":"1","gitVersion":"v0\.1\.0","gitCommit":"([0-9a-f]{40})?","gitTreeState":"(clean|dirty)?","buildDate":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","goVersion":"(gcc|clang) [^"]+","compiler":"(gcc|clang)","platform":"linux/(amd64|arm64)"\}\n$
+
+
+
+=== TEST 21: pods with labels (from the fake apiserver) in protobuf: each pod its own labels and containers
+--- http_config eval
+K8sMetricsTest::api_server(
+    zone => 'k8s_metrics_zone metrics:4m;',
+    http => q{
+    k8s_metrics_kubelet_port $TEST_NGINX_SIM_PORT;
+    k8s_metrics_resolution 1s;
+    k8s_metrics_apiserver_timeout 2s;
+    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
+    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
+    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
+    include $TEST_NGINX_APISERVER_CONF;
+} . K8sMetricsTest::waiter_http(),
+    directives => $::Api)
+--- request eval
+["GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/pods&match=sim.k8s.io/node%22:%22node-00003&timeout=20000",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/pods"]
+--- more_headers
+Accept: application/vnd.kubernetes.protobuf
+--- response_body_filters eval
+[\&::pod_labels]
+--- response_body eval
+["ready\n", ::want_pod_labels()]
