@@ -57,6 +57,8 @@ static void ngx_k8s_metrics_clause_param(ngx_k8s_metrics_clause_t *c,
 static double ngx_k8s_metrics_parse_q(ngx_str_t *v);
 static ngx_flag_t ngx_k8s_metrics_clause_before(ngx_k8s_metrics_clause_t *a,
     ngx_k8s_metrics_clause_t *b);
+static ngx_flag_t ngx_k8s_metrics_clause_names(ngx_k8s_metrics_clause_t *c,
+    ngx_k8s_metrics_offer_t *offer);
 static ngx_flag_t ngx_k8s_metrics_accept_options(ngx_k8s_metrics_clause_t *c,
     ngx_k8s_metrics_offer_t *offer, ngx_flag_t resource,
     ngx_k8s_metrics_media_t *m);
@@ -101,7 +103,6 @@ ngx_int_t
 ngx_k8s_metrics_negotiate(ngx_http_request_t *r, ngx_flag_t resource,
     ngx_k8s_metrics_media_t *m)
 {
-    ngx_str_t                  header;
     ngx_uint_t                 i, j, n;
     ngx_k8s_metrics_clause_t   clauses[NGX_K8S_METRICS_ACCEPT_MAX];
 
@@ -112,23 +113,14 @@ ngx_k8s_metrics_negotiate(ngx_http_request_t *r, ngx_flag_t resource,
         return NGX_OK;
     }
 
-    header = r->headers_in.accept->value;
-    n = ngx_k8s_metrics_parse_accept(&header, clauses);
+    n = ngx_k8s_metrics_parse_accept(&r->headers_in.accept->value, clauses);
 
     for (i = 0; i < n; i++) {
         for (j = 0; j < sizeof(ngx_k8s_metrics_offers)
                         / sizeof(ngx_k8s_metrics_offer_t); j++)
         {
-            if (!((ngx_k8s_metrics_str_is(clauses[i].type, "application")
-                   && (ngx_k8s_metrics_str_is(clauses[i].subtype, "*")
-                       || (clauses[i].subtype.len
-                           == ngx_k8s_metrics_offers[j].subtype.len
-                           && ngx_strncmp(clauses[i].subtype.data,
-                                          ngx_k8s_metrics_offers[j]
-                                              .subtype.data,
-                                          clauses[i].subtype.len) == 0)))
-                  || (ngx_k8s_metrics_str_is(clauses[i].type, "*")
-                      && ngx_k8s_metrics_str_is(clauses[i].subtype, "*"))))
+            if (!ngx_k8s_metrics_clause_names(&clauses[i],
+                                              &ngx_k8s_metrics_offers[j]))
             {
                 continue;
             }
@@ -375,6 +367,24 @@ ngx_k8s_metrics_clause_before(ngx_k8s_metrics_clause_t *a,
 
     return !ngx_k8s_metrics_str_is(a->subtype, "*")
            && ngx_k8s_metrics_str_is(b->subtype, "*");
+}
+
+
+/* the clause names the offer: its type, "application" with "*", or "*" twice */
+
+static ngx_flag_t
+ngx_k8s_metrics_clause_names(ngx_k8s_metrics_clause_t *c,
+    ngx_k8s_metrics_offer_t *offer)
+{
+    if (ngx_k8s_metrics_str_is(c->type, "*")) {
+        return ngx_k8s_metrics_str_is(c->subtype, "*");
+    }
+
+    return ngx_k8s_metrics_str_is(c->type, "application")
+           && (ngx_k8s_metrics_str_is(c->subtype, "*")
+               || (c->subtype.len == offer->subtype.len
+                   && ngx_strncmp(c->subtype.data, offer->subtype.data,
+                                  c->subtype.len) == 0));
 }
 
 
