@@ -49,7 +49,7 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind \
 	libtext-diff-perl libwww-perl liburi-perl liblist-moreutils-perl \
 	libipc-run-perl libio-socket-ssl-perl \
-	dpkg-dev lintian buildah debootstrap
+	dpkg-dev lintian buildah debootstrap protobuf-compiler
 
 .PHONY: all deps test lint unit test-single test-workers test-real \
         test-lite run deb deb-test image image-test clean

@@ -14,7 +14,7 @@
 FUZZ_CC          ?= clang
 FUZZ_SECONDS     ?= 60
 FUZZ_CI_SECONDS  ?= 10
-FUZZ_TARGETS     ?= parser selector extra_key quantity emit
+FUZZ_TARGETS     ?= parser selector extra_key quantity emit accept
 FUZZ_OUT         := $(BUILD)/fuzz
 
 FUZZ_NGX   := $(BUILD)/nginx-src/src
@@ -36,6 +36,7 @@ FUZZ_SRC_selector  := $(FUZZ_MOD)/ngx_k8s_metrics_selector.c \
 FUZZ_SRC_extra_key := $(FUZZ_MOD)/ngx_k8s_metrics_identity.c
 FUZZ_SRC_quantity  := $(FUZZ_MOD)/ngx_k8s_metrics_quantity.c
 FUZZ_SRC_emit      := $(FUZZ_MOD)/ngx_k8s_metrics_emit.c
+FUZZ_SRC_accept    := $(FUZZ_MOD)/ngx_k8s_metrics_media.c
 
 # identity.c is linked whole and unmodified: the linker drops all of it but
 # ngx_k8s_metrics_decode_extra_key() (see fuzz/fuzz_extra_key.c)
@@ -43,6 +44,7 @@ FUZZ_GC              := -ffunction-sections -fdata-sections \
                         -Wl,--gc-sections -Wl,-z,start-stop-gc
 FUZZ_EXTRA_extra_key := $(FUZZ_GC)
 FUZZ_EXTRA_emit      := $(FUZZ_GC)
+FUZZ_EXTRA_accept    := $(FUZZ_GC)
 
 # libraries, after the sources (jansson: the emit target's oracle)
 FUZZ_LIBS_emit       := -ljansson

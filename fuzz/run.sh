@@ -29,7 +29,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0:s
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 declare -A max_len=([parser]=32768 [selector]=4096 [extra_key]=4096
-                    [quantity]=16 [emit]=8192)
+                    [quantity]=16 [emit]=8192 [accept]=2048)
 
 mkdir -p "$out/logs"
 failed=()

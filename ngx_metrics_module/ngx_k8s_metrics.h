@@ -202,6 +202,10 @@ ngx_int_t ngx_k8s_metrics_serve_pods(ngx_http_request_t *r,
 ngx_int_t ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r);
 
 
+/* ngx_k8s_metrics_version.c */
+ngx_int_t ngx_k8s_metrics_serve_version(ngx_http_request_t *r);
+
+
 /* ngx_k8s_metrics_scrape.c */
 ngx_int_t ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     ngx_k8s_metrics_main_conf_t *kmcf);

@@ -15,6 +15,7 @@
 #include "ngx_k8s_metrics_store.h"
 #include "ngx_k8s_metrics_auth.h"
 #include "ngx_k8s_metrics_send.h"
+#include "ngx_k8s_metrics_media.h"
 
 
 typedef ngx_int_t (*ngx_k8s_metrics_check_pt)(ngx_http_request_t *r,
@@ -268,6 +269,9 @@ ngx_k8s_metrics_serve(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
                                             ngx_k8s_metrics_readyz_checks,
                                             "readyz");
 
+    case NGX_K8S_METRICS_ROUTE_VERSION:
+        return ngx_k8s_metrics_serve_version(r);
+
     default: /* NOT_FOUND, OPENAPI: the aggregator takes 404 as "no spec" */
         return ngx_k8s_metrics_send_not_found(r, &ctx->info);
     }
@@ -317,9 +321,16 @@ static ngx_int_t
 ngx_k8s_metrics_serve_resource(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx)
 {
+    ngx_k8s_metrics_media_t          media;
     ngx_k8s_metrics_request_info_t  *info;
 
     info = &ctx->info;
+
+    /* negotiated first, as kube-apiserver's get and list handlers do */
+
+    if (ngx_k8s_metrics_negotiate(r, 1, &media) != NGX_OK) {
+        return ngx_k8s_metrics_send_not_acceptable(r);
+    }
 
     if (ngx_k8s_metrics_arg_flag(r, "watch")) {
         return ngx_k8s_metrics_send_watch_not_supported(r, info);

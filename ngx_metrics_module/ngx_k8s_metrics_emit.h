@@ -25,6 +25,7 @@ typedef struct {
     unsigned                        first:1;    /* nothing yet at depth */
     unsigned                        after_key:1;
     unsigned                        failed:1;   /* out of memory */
+    unsigned                        binary:1;   /* protobuf (media.c) */
 } ngx_k8s_metrics_emit_t;
 
 void ngx_k8s_metrics_emit_init(ngx_k8s_metrics_emit_t *e, ngx_pool_t *pool,

@@ -13,6 +13,7 @@
 #include "ngx_k8s_metrics_send.h"
 #include "ngx_k8s_metrics_emit.h"
 #include "ngx_k8s_metrics_quantity.h"
+#include "ngx_k8s_metrics_protobuf.h"
 
 
 /* rendered answers kept by a worker, at most; their bytes, at most
@@ -51,6 +52,7 @@ typedef struct {
     size_t                     *stamps;
     ngx_uint_t                  nstamps;
     size_t                      stamp_len;
+    unsigned                    binary:1;   /* protobuf: varint stamps */
 } ngx_k8s_metrics_render_t;
 
 
@@ -77,8 +79,9 @@ static size_t                    ngx_k8s_metrics_render_bytes;
  * (dashboards, several autoscalers, kubectl top in a loop; a snapshot lives
  * one resolution) is sent again without building it again, its stamps
  * brought to this second.  The key is the request (URI, arguments, the
- * Accept-driven Table and pretty choices).  NGX_DECLINED: not kept, the
- * caller renders it and may keep it (render_keep(), with the same rq).
+ * negotiated media type, Table and pretty choices).  NGX_DECLINED: not
+ * kept, the caller renders it and may keep it (render_keep(), with the
+ * same rq).
  */
 
 ngx_int_t
@@ -133,7 +136,7 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r,
     out.next = NULL;
 
     return ngx_k8s_metrics_send_chain(r, NGX_HTTP_OK, &out, rd->body->len,
-                                      NULL);
+                                      ngx_k8s_metrics_body_type(rd->binary));
 }
 
 
@@ -186,6 +189,7 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
     next.published = rq->published;
     next.second = rq->now;
     next.stamp_len = rq->now_len;
+    next.binary = e->binary;
     next.used = ++ngx_k8s_metrics_render_clock;
 
     slot = ngx_k8s_metrics_render_room(&next.key, e->size,
@@ -239,7 +243,8 @@ ngx_k8s_metrics_render_restamp(ngx_k8s_metrics_render_t *rd, time_t now)
         return NGX_OK;
     }
 
-    end = ngx_k8s_metrics_format_time(stamp, now);
+    end = rd->binary ? ngx_k8s_metrics_pb_varint(stamp, (uint64_t) now)
+                     : ngx_k8s_metrics_format_time(stamp, now);
 
     if ((size_t) (end - stamp) != rd->stamp_len) {
         return NGX_DECLINED;

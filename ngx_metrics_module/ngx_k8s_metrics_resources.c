@@ -16,6 +16,8 @@
 #include "ngx_k8s_metrics_emit.h"
 #include "ngx_k8s_metrics_selector.h"
 #include "ngx_k8s_metrics_quantity.h"
+#include "ngx_k8s_metrics_protobuf.h"
+#include "ngx_k8s_metrics_media.h"
 
 
 typedef struct {
@@ -26,6 +28,8 @@ typedef struct {
     ngx_array_t                    *fields;
     ngx_flag_t                      table;
     ngx_flag_t                      table_rows;   /* "rows" opened */
+    ngx_flag_t                      protobuf;
+    const char                     *kind;       /* of a protobuf get */
     ngx_k8s_metrics_emit_t          emit;
     ngx_k8s_metrics_render_req_t    render;
     ngx_int_t                       rc;         /* of a response sent */
@@ -74,7 +78,6 @@ static void ngx_k8s_metrics_sstr_value(ngx_k8s_metrics_query_t *q,
 static void ngx_k8s_metrics_time(ngx_k8s_metrics_emit_t *e, int64_t ms);
 static void ngx_k8s_metrics_window(ngx_k8s_metrics_emit_t *e,
     ngx_k8s_metrics_point_t *last, ngx_k8s_metrics_point_t *prev);
-static ngx_flag_t ngx_k8s_metrics_wants_table(ngx_http_request_t *r);
 static void ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name,
     ngx_uint_t first_label, ngx_uint_t nlabels, uint64_t nanocores,
@@ -236,6 +239,10 @@ ngx_k8s_metrics_begin(ngx_k8s_metrics_query_t *q, const char *list_kind)
 
     e = &q->emit;
 
+    if (q->protobuf) {
+        return;
+    }
+
     if (q->table) {
         ngx_k8s_metrics_emit_open(e, '{');
         ngx_k8s_metrics_type_meta(e, "Table", "meta.k8s.io/v1");
@@ -264,7 +271,16 @@ ngx_k8s_metrics_end(ngx_k8s_metrics_query_t *q, const char *list_kind)
 
     e = &q->emit;
 
-    if (q->table && !q->table_rows) {
+    if (q->protobuf) {
+        if (ngx_k8s_metrics_pb_frame(q->r, e, NGX_K8S_METRICS_GROUP_VERSION,
+                                     list_kind ? list_kind : q->kind,
+                                     list_kind != NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else if (q->table && !q->table_rows) {
         ngx_k8s_metrics_emit_name(e, "columnDefinitions");
         ngx_k8s_metrics_emit_null(e);
         ngx_k8s_metrics_emit_name(e, "rows");
@@ -292,14 +308,24 @@ static ngx_int_t
 ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     ngx_flag_t list)
 {
-    ngx_int_t  rc;
-    ngx_str_t  key;
+    ngx_int_t                 rc;
+    ngx_str_t                 key;
+    ngx_k8s_metrics_media_t   m;
 
     ngx_memzero(q, sizeof(ngx_k8s_metrics_query_t));
     q->r = r;
-    q->table = ngx_k8s_metrics_wants_table(r);
 
-    ngx_k8s_metrics_emit_init(&q->emit, r->pool, ngx_k8s_metrics_pretty(r));
+    /* api.c answered 406 to a request that negotiates nothing */
+
+    (void) ngx_k8s_metrics_negotiate(r, 1, &m);
+
+    q->table = m.table;
+    q->protobuf = (m.type == NGX_K8S_METRICS_MEDIA_PROTOBUF);
+
+    ngx_k8s_metrics_emit_init(&q->emit, r->pool,
+                              !q->protobuf
+                              && (m.pretty || ngx_k8s_metrics_pretty(r)));
+    q->emit.binary = q->protobuf;
 
     /* where the time of the answer is, for a rendering kept (render.c) */
     q->emit.stamps = ngx_array_create(r->pool, 16, sizeof(size_t));
@@ -307,7 +333,10 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     /* metrics-server stamps every object with the time it answers */
 
     q->now_time = ngx_time();
-    q->now_len = ngx_k8s_metrics_format_time(q->now, q->now_time) - q->now;
+    q->now_len = q->protobuf
+                 ? ngx_k8s_metrics_pb_varint(q->now, (uint64_t) q->now_time)
+                   - q->now
+                 : ngx_k8s_metrics_format_time(q->now, q->now_time) - q->now;
 
     if (list) {
         /* the field selector's errors first, as the apiserver decodes them */
@@ -341,7 +370,8 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     }
 
     ngx_sprintf(key.data, "%V?%V%c%c", &r->uri, &r->args,
-                q->table ? 'T' : 'J', q->emit.pretty ? 'P' : 'C');
+                q->protobuf ? 'B' : (q->table ? 'T' : 'J'),
+                q->emit.pretty ? 'P' : 'C');
 
     q->render.key = key;
     q->render.snapshot = q->snap;
@@ -499,6 +529,13 @@ ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
     uint64_t                 cpu;
     ngx_k8s_metrics_emit_t  *e;
 
+    if (q->protobuf) {
+        q->kind = kind;
+        ngx_k8s_metrics_pb_emit_node(&q->emit, q->snap, node, q->now_time,
+                                     kind == NULL);
+        return;
+    }
+
     cpu = ngx_k8s_metrics_cpu_rate(&node->last, &node->prev);
 
     if (q->table) {
@@ -546,6 +583,14 @@ ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q, ngx_k8s_metrics_spod_t *pod,
 
     if (q->table) {
         ngx_k8s_metrics_pod_row(q, pod);
+        return;
+    }
+
+    if (q->protobuf) {
+        q->kind = kind;
+        ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
+        ngx_k8s_metrics_pb_emit_pod(&q->emit, q->snap, pod, &last, &prev,
+                                    q->now_time, kind == NULL);
         return;
     }
 
@@ -718,25 +763,6 @@ ngx_k8s_metrics_window(ngx_k8s_metrics_emit_t *e,
                                         (last->time - prev->time) * 1000000);
 
     ngx_k8s_metrics_emit_string(e, buf, p - buf);
-}
-
-
-/* kubectl asks for application/json;as=Table;v=v1;g=meta.k8s.io */
-
-static ngx_flag_t
-ngx_k8s_metrics_wants_table(ngx_http_request_t *r)
-{
-    ngx_str_t  *accept;
-
-    if (r->headers_in.accept == NULL) {
-        return 0;
-    }
-
-    accept = &r->headers_in.accept->value;
-
-    return ngx_strlcasestrn(accept->data, accept->data + accept->len,
-                            (u_char *) "as=Table", sizeof("as=Table") - 2)
-           != NULL;
 }
 
 

@@ -27,7 +27,7 @@ static ngx_int_t ngx_k8s_metrics_split_path(ngx_str_t *path,
  * decoded it, raw as the client sent it; the verb set by the caller):
  *   /apis[/metrics.k8s.io[/v1beta1[/nodes[/NAME]]]]
  *   /apis/metrics.k8s.io/v1beta1[/namespaces/NS]/pods[/NAME]
- *   /healthz, /livez, /readyz [/CHECK], /metrics, /openapi/...
+ *   /healthz, /livez, /readyz [/CHECK], /metrics, /version, /openapi/...
  */
 
 void
@@ -92,6 +92,10 @@ ngx_k8s_metrics_route(ngx_str_t *uri, ngx_str_t *raw,
 
     if (n == 1 && ngx_k8s_metrics_seg_is(seg[0], "metrics")) {
         info->route = NGX_K8S_METRICS_ROUTE_METRICS;
+    }
+
+    if (n == 1 && ngx_k8s_metrics_seg_is(seg[0], "version")) {
+        info->route = NGX_K8S_METRICS_ROUTE_VERSION;
     }
 
     if (ngx_k8s_metrics_seg_is(seg[0], "openapi")) {

@@ -32,7 +32,8 @@ typedef enum {
     NGX_K8S_METRICS_ROUTE_LIVEZ,
     NGX_K8S_METRICS_ROUTE_READYZ,
     NGX_K8S_METRICS_ROUTE_METRICS,
-    NGX_K8S_METRICS_ROUTE_REFUSED       /* see raw_path_refused() */
+    NGX_K8S_METRICS_ROUTE_REFUSED,      /* see raw_path_refused() */
+    NGX_K8S_METRICS_ROUTE_VERSION
 } ngx_k8s_metrics_route_e;
 
 

@@ -14,9 +14,11 @@
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_send.h"
 #include "ngx_k8s_metrics_emit.h"
+#include "ngx_k8s_metrics_protobuf.h"
 
 
 static ngx_str_t  ngx_k8s_metrics_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_k8s_metrics_pb_type = ngx_string(NGX_K8S_METRICS_PB_TYPE);
 static ngx_str_t  ngx_k8s_metrics_nosniff = ngx_string("nosniff");
 
 
@@ -59,14 +61,26 @@ ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* a body written by the caller (ngx_k8s_metrics_resources.c), ended */
+/*
+ * a body written by the caller (resources.c, status.c), ended: JSON, or
+ * protobuf when it is binary (media.c)
+ */
 
 ngx_int_t
 ngx_k8s_metrics_send_emitted(ngx_http_request_t *r, ngx_uint_t status,
     ngx_k8s_metrics_emit_t *e)
 {
     return ngx_k8s_metrics_send_chain(r, status, e->out, e->size,
-                                      &ngx_k8s_metrics_json_type);
+                                      ngx_k8s_metrics_body_type(e->binary));
+}
+
+
+/* the Content-Type of a body written by the emitter */
+
+ngx_str_t *
+ngx_k8s_metrics_body_type(ngx_uint_t binary)
+{
+    return binary ? &ngx_k8s_metrics_pb_type : &ngx_k8s_metrics_json_type;
 }
 
 
@@ -77,7 +91,7 @@ ngx_k8s_metrics_emit_end(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
 {
     /* Go's json.Encoder ends a compact document with a newline */
 
-    if (!e->pretty) {
+    if (!e->pretty && !e->binary) {
         ngx_k8s_metrics_emit_raw("\n", 1, e);
     }
 

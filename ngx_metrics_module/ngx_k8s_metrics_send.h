@@ -25,6 +25,7 @@ ngx_int_t ngx_k8s_metrics_emit_end(ngx_http_request_t *r,
     ngx_k8s_metrics_emit_t *e);
 ngx_int_t ngx_k8s_metrics_send_emitted(ngx_http_request_t *r,
     ngx_uint_t status, ngx_k8s_metrics_emit_t *e);
+ngx_str_t *ngx_k8s_metrics_body_type(ngx_uint_t binary);
 ngx_int_t ngx_k8s_metrics_send_chain(ngx_http_request_t *r,
     ngx_uint_t status, ngx_chain_t *out, size_t size, ngx_str_t *type);
 ngx_int_t ngx_k8s_metrics_send_text(ngx_http_request_t *r,
@@ -41,6 +42,7 @@ ngx_int_t ngx_k8s_metrics_send_status(ngx_http_request_t *r,
     ngx_uint_t code, const char *reason, struct json_t *details,
     const char *fmt, ...);
 ngx_int_t ngx_k8s_metrics_send_unauthorized(ngx_http_request_t *r);
+ngx_int_t ngx_k8s_metrics_send_not_acceptable(ngx_http_request_t *r);
 ngx_int_t ngx_k8s_metrics_send_forbidden(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason);
 ngx_int_t ngx_k8s_metrics_send_not_found(ngx_http_request_t *r,

@@ -1,7 +1,8 @@
 
 /*
  * ngx_metrics_module: metav1.Status bodies, as kube-apiserver writes them
- * for the errors the module answers.
+ * for the errors the module answers: in JSON, or in protobuf when the
+ * Accept header prefers it.
  */
 
 
@@ -12,11 +13,22 @@
 
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_send.h"
+#include "ngx_k8s_metrics_emit.h"
+#include "ngx_k8s_metrics_protobuf.h"
+#include "ngx_k8s_metrics_media.h"
+
+
+#define NGX_HTTP_NOT_ACCEPTABLE      406
 
 
 static json_t *ngx_k8s_metrics_status(ngx_uint_t code, const char *reason,
     json_t *details, const char *message);
 static json_t *ngx_k8s_metrics_json_str(ngx_str_t *s);
+static ngx_int_t ngx_k8s_metrics_send_status_negotiated(ngx_http_request_t *r,
+    ngx_uint_t code, json_t *status);
+static ngx_int_t ngx_k8s_metrics_send_status_pb(ngx_http_request_t *r,
+    ngx_uint_t code, json_t *status);
+static ngx_str_t ngx_k8s_metrics_json_member(json_t *object, const char *key);
 
 
 ngx_int_t
@@ -32,7 +44,7 @@ ngx_k8s_metrics_send_status(ngx_http_request_t *r, ngx_uint_t code,
 
     *p = '\0';
 
-    return ngx_k8s_metrics_send_json(r, code,
+    return ngx_k8s_metrics_send_status_negotiated(r, code,
                ngx_k8s_metrics_status(code, reason, details,
                                       (const char *) message));
 }
@@ -72,6 +84,18 @@ ngx_k8s_metrics_send_unauthorized(ngx_http_request_t *r)
 {
     return ngx_k8s_metrics_send_status(r, NGX_HTTP_UNAUTHORIZED,
                                        "Unauthorized", NULL, "Unauthorized");
+}
+
+
+/* errNotAcceptable of k8s.io/apiserver, naming the media types served */
+
+ngx_int_t
+ngx_k8s_metrics_send_not_acceptable(ngx_http_request_t *r)
+{
+    return ngx_k8s_metrics_send_status(r, NGX_HTTP_NOT_ACCEPTABLE,
+               "NotAcceptable", NULL,
+               "only the following media types are accepted: "
+               "application/json, " NGX_K8S_METRICS_PB_TYPE);
 }
 
 
@@ -143,7 +167,7 @@ ngx_k8s_metrics_send_forbidden(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_k8s_metrics_send_json(r, NGX_HTTP_FORBIDDEN,
+    return ngx_k8s_metrics_send_status_negotiated(r, NGX_HTTP_FORBIDDEN,
                ngx_k8s_metrics_status(NGX_HTTP_FORBIDDEN, "Forbidden",
                                       details, (const char *) message));
 }
@@ -216,5 +240,121 @@ static json_t *
 ngx_k8s_metrics_json_str(ngx_str_t *s)
 {
     return json_stringn((const char *) s->data, s->len);
+}
+
+
+/*
+ * A Status as kube-apiserver's ErrorNegotiated writes it: in protobuf
+ * when the Accept header prefers it, else in JSON (also when nothing
+ * there is served: the error is not hidden behind a 406).
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_send_status_negotiated(ngx_http_request_t *r,
+    ngx_uint_t code, json_t *status)
+{
+    ngx_k8s_metrics_media_t  m;
+
+    if (status == NULL
+        || ngx_k8s_metrics_negotiate(r, 0, &m) != NGX_OK
+        || m.type != NGX_K8S_METRICS_MEDIA_PROTOBUF)
+    {
+        return ngx_k8s_metrics_send_json(r, code, status);
+    }
+
+    return ngx_k8s_metrics_send_status_pb(r, code, status);
+}
+
+
+/* the Status (taken) in protobuf: its strings read from the JSON built */
+
+static ngx_int_t
+ngx_k8s_metrics_send_status_pb(ngx_http_request_t *r, ngx_uint_t code,
+    json_t *status)
+{
+    u_char                       *buf;
+    size_t                        size, i;
+    json_t                       *details, *causes;
+    ngx_k8s_metrics_emit_t        e;
+    ngx_k8s_metrics_pb_status_t   s;
+
+    ngx_memzero(&s, sizeof(ngx_k8s_metrics_pb_status_t));
+
+    s.status = ngx_k8s_metrics_json_member(status, "status");
+    s.message = ngx_k8s_metrics_json_member(status, "message");
+    s.reason = ngx_k8s_metrics_json_member(status, "reason");
+    s.code = (int32_t) code;
+
+    details = json_object_get(status, "details");
+
+    if (details) {
+        s.has_details = 1;
+        s.name = ngx_k8s_metrics_json_member(details, "name");
+        s.group = ngx_k8s_metrics_json_member(details, "group");
+        s.kind = ngx_k8s_metrics_json_member(details, "kind");
+
+        causes = json_object_get(details, "causes");
+        s.ncauses = json_array_size(causes);
+
+        if (s.ncauses) {
+            s.causes = ngx_palloc(r->pool, s.ncauses * sizeof(ngx_str_t));
+            if (s.causes == NULL) {
+                json_decref(status);
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            for (i = 0; i < s.ncauses; i++) {
+                s.causes[i] = ngx_k8s_metrics_json_member(
+                                  json_array_get(causes, i), "message");
+            }
+        }
+    }
+
+    /* encoded before the document goes: its strings are jansson's */
+
+    size = ngx_k8s_metrics_pb_status_size(&s);
+    buf = ngx_pnalloc(r->pool, size);
+
+    if (buf == NULL) {
+        json_decref(status);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_k8s_metrics_pb_status(buf, &s);
+    json_decref(status);
+
+    ngx_k8s_metrics_emit_init(&e, r->pool, 0);
+    e.binary = 1;
+
+    ngx_k8s_metrics_emit_raw((char *) buf, size, &e);
+
+    if (ngx_k8s_metrics_pb_frame(r, &e, "v1", "Status", 0) != NGX_OK
+        || ngx_k8s_metrics_emit_end(r, &e) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_k8s_metrics_send_emitted(r, code, &e);
+}
+
+
+/* a string member (empty when absent), valid while the document lives */
+
+static ngx_str_t
+ngx_k8s_metrics_json_member(json_t *object, const char *key)
+{
+    json_t     *value;
+    ngx_str_t   s;
+
+    value = json_object_get(object, key);
+
+    s.len = json_string_length(value);
+    s.data = (u_char *) json_string_value(value);
+
+    if (s.data == NULL) {
+        s.len = 0;
+    }
+
+    return s;
 }
 

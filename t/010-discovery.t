@@ -217,14 +217,14 @@ Content-Type: application/json
 
 
 
-=== TEST 17: JSON whatever the Accept header (kubectl asks for protobuf with */*)
+=== TEST 17: kubectl asks for protobuf with */*: protobuf (t/072-protobuf.t decodes it)
 --- request
 GET /alice/apis/metrics.k8s.io/v1beta1/nodes
 --- more_headers
 Accept: application/vnd.kubernetes.protobuf, */*
 --- error_code: 200
 --- response_headers
-Content-Type: application/json
+Content-Type: application/vnd.kubernetes.protobuf
 
 
 

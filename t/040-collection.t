@@ -15,28 +15,8 @@ no_shuffle();
 
 our $Sim = K8sMetricsTest::kubelet_sim(nodes => 3, pods => 4, containers => 2);
 
-# the simulator's nodes, with labels for the selectors
-our $Nodes = join '', map {
-    sprintf "k8s_metrics_node %s %s:%d label=tier=%s label=zone=z%d;\n",
-            KubeletSim::node_name($_), $Sim->node_ip($_), $Sim->{port},
-            ($_ == 2 ? 'gpu' : 'cpu'), $_
-} 1 .. 3;
-
-our $Kubelets = "    k8s_metrics_resolution 1s;\n" . K8sMetricsTest::kubelet_tls()
-                . "    k8s_metrics_kubelet_timeout 3s;\n";
-
-our $Api = q{
-            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
-            k8s_metrics_authorization always_allow;
-};
-
-sub http_config {
-    my ($extra) = @_;
-    return K8sMetricsTest::api_server(
-        zone => 'k8s_metrics_zone metrics:2m;',
-        http => $Kubelets . $Nodes . ($extra // '') . K8sMetricsTest::waiter_http(),
-        directives => $Api);
-}
+# the simulator's nodes, with labels for the selectors (tier, zone)
+sub http_config { return K8sMetricsTest::collection_http_config(@_) }
 
 our $HttpConfig = http_config();
 our $Config = K8sMetricsTest::personas() . K8sMetricsTest::waiter_location();

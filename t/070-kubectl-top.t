@@ -6,49 +6,22 @@
 use strict;
 use warnings;
 
-use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use Test::More;
 
-my $root = abs_path(dirname(__FILE__) . '/..');
-my $port = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
-# beside the server root, as the other suites' peers: per run
-my $dir = ($ENV{TEST_NGINX_SERVROOT} || "$root/t/servroot") . '-demo';
-$dir =~ s{/+(?=-demo\z)}{};
+use lib dirname(__FILE__) . '/lib';
+use K8sMetricsDemo;
 
-my ($kubectl) = grep { -x } map { "$_/kubectl" } split /:/, $ENV{PATH};
-$kubectl //= "";
+my $dir = K8sMetricsDemo::dir('demo');
+
+my $kubectl = K8sMetricsDemo::kubectl();
 plan skip_all => 'kubectl is not installed (make deps installs it)' unless $kubectl;
 
-$ENV{API_PORT} = $port + 30;
-$ENV{APISERVER_PORT} = $port + 31;
-$ENV{KUBELET_PORT} = $port + 32;
-$ENV{CONTROL_PORT} = $port + 33;
-
-my $out = `$root/conf/local-demo --detach --nodes 4 --pods 6 --dir $dir 2>&1`;
-is($?, 0, 'the demo starts') or diag($out);
+my ($out, $rc) = K8sMetricsDemo::start(dir => $dir, offset => 30, nodes => 4, pods => 6);
+is($rc, 0, 'the demo starts') or diag($out);
 like($out, qr{kubeconfig: \Q$dir\E/kubeconfig}, 'it prints its kubeconfig');
 
-END {
-    local $?;
-    system("kill -QUIT \$(cat $dir/nginx.pid) 2>/dev/null") if -e "$dir/nginx.pid";
-    system("$root/t/sim/kubelet-sim stop --dir $dir/sim >/dev/null 2>&1");
-}
-
-$ENV{KUBECONFIG} = "$dir/kubeconfig";
-
-# the second scrape gives rates: the demo scrapes every 15s
-sub kubectl_until {
-    my ($args, $want, $timeout) = @_;
-    my $deadline = time + $timeout;
-    my $text = '';
-    while (time < $deadline) {
-        $text = `$kubectl $args 2>&1`;
-        return $text if $text =~ $want;
-        sleep 1;
-    }
-    return $text;
-}
+sub kubectl_until { K8sMetricsDemo::kubectl_until(@_) }
 
 my $nodes = kubectl_until('top nodes', qr/node-00004/, 60);
 like($nodes, qr/^NAME\s+CPU\(cores\)\s+CPU(%|\(%\))\s+MEMORY\(bytes\)\s+MEMORY(%|\(%\))/m,

@@ -558,6 +558,49 @@ sub kubelet_tls {
 CONF
 }
 
+# Nodes and pods from the fake apiserver (fake_apiserver()), their
+# kubelets the simulator, scraped every second (092 and 095 write these
+# lines out themselves).
+sub apiserver_kubelets {
+    return q{
+    k8s_metrics_kubelet_port $TEST_NGINX_SIM_PORT;
+    k8s_metrics_resolution 1s;
+    k8s_metrics_apiserver_timeout 2s;
+    include $TEST_NGINX_APISERVER_CONF;
+};
+}
+
+# The API of the collection suites (040, 072): client certificates of the
+# test CA, any authenticated user allowed.
+sub collection_api {
+    return q{
+            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
+            k8s_metrics_authorization always_allow;
+};
+}
+
+# The collection suites' http_config: the simulator's three nodes (from
+# kubelet_sim(), started first) with the labels their selectors read
+# (tier: node 2 "gpu", the others "cpu"; zone z1..z3), scraped every
+# second over kubelet_tls(), behind collection_api(), with the waiter.
+# extra: more http-level directives.
+sub collection_http_config {
+    my ($extra) = @_;
+
+    my $nodes = join '', map {
+        sprintf "k8s_metrics_node %s %s:%d label=tier=%s label=zone=z%d;\n",
+                KubeletSim::node_name($_), $Sim->node_ip($_), $Sim->{port},
+                ($_ == 2 ? 'gpu' : 'cpu'), $_
+    } 1 .. 3;
+
+    return api_server(
+        zone => 'k8s_metrics_zone metrics:2m;',
+        http => "    k8s_metrics_resolution 1s;\n" . kubelet_tls()
+                . "    k8s_metrics_kubelet_timeout 3s;\n" . $nodes
+                . ($extra // '') . waiter_http(),
+        directives => collection_api());
+}
+
 # The waiter (t/lib/wait.js): "GET /wait?path=/anon/readyz" returns once
 # that path answers 200; http-level and server-level parts.
 sub waiter_http {

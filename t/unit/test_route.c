@@ -168,12 +168,14 @@ test_other(void)
     expect("/metrics", METRICS);
     expect("/metrics/", METRICS);
     expect("/metrics/x", NOT_FOUND);
+    expect("/version", VERSION);
+    expect("/version/", VERSION);
+    expect("/version/x", NOT_FOUND);
     expect("/openapi", OPENAPI);
     expect("/openapi/v2", OPENAPI);
     expect("/openapi/v3/apis/metrics.k8s.io/v1beta1", OPENAPI);
     expect("/", NOT_FOUND);
     expect("", NOT_FOUND);
-    expect("/version", NOT_FOUND);
     expect("/healthzz", NOT_FOUND);
 
     /* eight segments at most, more is no path of this server */
