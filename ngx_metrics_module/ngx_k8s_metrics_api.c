@@ -15,7 +15,6 @@
 #include "ngx_k8s_metrics_store.h"
 #include "ngx_k8s_metrics_auth.h"
 #include "ngx_k8s_metrics_send.h"
-#include "ngx_k8s_metrics_media.h"
 
 
 typedef ngx_int_t (*ngx_k8s_metrics_check_pt)(ngx_http_request_t *r,
@@ -321,16 +320,9 @@ static ngx_int_t
 ngx_k8s_metrics_serve_resource(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx)
 {
-    ngx_k8s_metrics_media_t          media;
     ngx_k8s_metrics_request_info_t  *info;
 
     info = &ctx->info;
-
-    /* negotiated first, as kube-apiserver's get and list handlers do */
-
-    if (ngx_k8s_metrics_negotiate(r, 1, &media) != NGX_OK) {
-        return ngx_k8s_metrics_send_not_acceptable(r);
-    }
 
     if (ngx_k8s_metrics_arg_flag(r, "watch")) {
         return ngx_k8s_metrics_send_watch_not_supported(r, info);

@@ -10,8 +10,9 @@
  * sort of a short slice is an insertion sort: ties keep their order);
  * then, as NegotiateMediaTypeOptions, the first clause that names a media
  * type served (itself, its type with subtype "*", or both "*") with
- * parameters the endpoint allows wins.  No clause: NGX_DECLINED (the
- * caller's choice: a 406, or JSON).
+ * parameters the endpoint allows wins.  No clause: NGX_DECLINED, m set
+ * to JSON; the callers answer JSON then (SPEC: "JSON otherwise"), where
+ * kube-apiserver answers 406.
  */
 
 

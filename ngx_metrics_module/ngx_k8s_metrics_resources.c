@@ -315,7 +315,10 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     ngx_memzero(q, sizeof(ngx_k8s_metrics_query_t));
     q->r = r;
 
-    /* api.c answered 406 to a request that negotiates nothing */
+    /*
+     * a header that names nothing served is answered JSON, as the
+     * contract says ("JSON otherwise"), not kube-apiserver's 406
+     */
 
     (void) ngx_k8s_metrics_negotiate(r, 1, &m);
 

@@ -42,7 +42,6 @@ ngx_int_t ngx_k8s_metrics_send_status(ngx_http_request_t *r,
     ngx_uint_t code, const char *reason, struct json_t *details,
     const char *fmt, ...);
 ngx_int_t ngx_k8s_metrics_send_unauthorized(ngx_http_request_t *r);
-ngx_int_t ngx_k8s_metrics_send_not_acceptable(ngx_http_request_t *r);
 ngx_int_t ngx_k8s_metrics_send_forbidden(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason);
 ngx_int_t ngx_k8s_metrics_send_not_found(ngx_http_request_t *r,

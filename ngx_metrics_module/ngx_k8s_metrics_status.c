@@ -18,9 +18,6 @@
 #include "ngx_k8s_metrics_media.h"
 
 
-#define NGX_HTTP_NOT_ACCEPTABLE      406
-
-
 static json_t *ngx_k8s_metrics_status(ngx_uint_t code, const char *reason,
     json_t *details, const char *message);
 static json_t *ngx_k8s_metrics_json_str(ngx_str_t *s);
@@ -84,18 +81,6 @@ ngx_k8s_metrics_send_unauthorized(ngx_http_request_t *r)
 {
     return ngx_k8s_metrics_send_status(r, NGX_HTTP_UNAUTHORIZED,
                                        "Unauthorized", NULL, "Unauthorized");
-}
-
-
-/* errNotAcceptable of k8s.io/apiserver, naming the media types served */
-
-ngx_int_t
-ngx_k8s_metrics_send_not_acceptable(ngx_http_request_t *r)
-{
-    return ngx_k8s_metrics_send_status(r, NGX_HTTP_NOT_ACCEPTABLE,
-               "NotAcceptable", NULL,
-               "only the following media types are accepted: "
-               "application/json, " NGX_K8S_METRICS_PB_TYPE);
 }
 
 
@@ -246,7 +231,7 @@ ngx_k8s_metrics_json_str(ngx_str_t *s)
 /*
  * A Status as kube-apiserver's ErrorNegotiated writes it: in protobuf
  * when the Accept header prefers it, else in JSON (also when nothing
- * there is served: the error is not hidden behind a 406).
+ * there is served).
  */
 
 static ngx_int_t

@@ -2,7 +2,9 @@
 # kind decoded by protoc against t/protobuf/metrics.proto (written from the
 # reference .proto files) and by t/lib/K8sMetricsProtobuf.pm, whose values
 # are checked against the kubelet simulator's as the JSON suites check
-# theirs; the Accept rules (order, q, "*", parameters, as=Table, 406);
+# theirs; the Accept rules (order, q, "*", parameters, as=Table; JSON when
+# nothing in the header is served: SPEC's "JSON otherwise", not
+# kube-apiserver's 406);
 # Status in protobuf; the rendered-answer cache per media type; /version.
 
 use lib 't/lib';
@@ -348,27 +350,35 @@ Content-Type: application/vnd.kubernetes.protobuf
 
 
 
-=== TEST 11: nothing served in the header: 406 NotAcceptable, a Status in JSON naming the types served
---- request
-GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=bad%20selector
+=== TEST 11: nothing served in the header: JSON (SPEC: "JSON otherwise"; kube-apiserver would answer 406), the list and a bad selector's Status alike
+--- request eval
+[$::Ready,
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=bad%20selector"]
 --- more_headers
 Accept: text/html, image/*;q=0.8
---- error_code: 406
---- response_headers
-Content-Type: application/json
---- response_body
-{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"only the following media types are accepted: application/json, application/vnd.kubernetes.protobuf","reason":"NotAcceptable","code":406}
+--- error_code eval
+[200, 200, 400]
+--- response_headers eval
+["", ("Content-Type: application/json") x 2]
+--- response_body_like eval
+["ready", qr/^\{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io\/v1beta1","metadata":\{\},"items":\[\{"metadata":\{"name":"node-00001"/,
+ qr/^\{"kind":"Status","apiVersion":"v1","metadata":\{\},"status":"Failure","message":"unable to parse requirement: [^"]*","reason":"BadRequest","code":400\}\n\z/]
 
 
 
-=== TEST 12: as=Table is JSON only: a protobuf Table is not served (406), the next clause is taken
+=== TEST 12: as=Table is JSON only: a protobuf Table is not served; with no other clause, JSON without conversion (a list, not a Table), not a 406
 --- request eval
 ["GET /admin/apis/metrics.k8s.io/v1beta1/nodes",
  "GET /alice/apis/metrics.k8s.io/v1beta1/pods"]
 --- more_headers
 Accept: application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io
 --- error_code eval
-[406, 406]
+[200, 200]
+--- response_headers eval
+[("Content-Type: application/json") x 2]
+--- response_body_like eval
+[qr/^\{"kind":"NodeMetricsList"/, qr/^\{"kind":"PodMetricsList"/]
 
 
 
@@ -425,16 +435,19 @@ Content-Type: application/json
 
 
 
-=== TEST 18: a 406 on a get comes before its 404, as in kube-apiserver's get handler; a Status for an unserved type is JSON with its own code
+=== TEST 18: nothing served in the header: a get's 404 is itself (no 406 before it, unlike kube-apiserver's get handler), a Status in JSON, as any other
 --- request eval
 ["GET /admin/apis/metrics.k8s.io/v1beta1/nodes/node-00009",
  "GET /admin/apis/metrics.k8s.io/v1beta1/nope"]
 --- more_headers
 Accept: text/html
 --- error_code eval
-[406, 404]
+[404, 404]
+--- response_headers eval
+[("Content-Type: application/json") x 2]
 --- response_body_like eval
-[qr/"reason":"NotAcceptable"/, qr/^\{"kind":"Status".*"reason":"NotFound".*"code":404\}\n$/]
+[qr/^\{"kind":"Status".*"message":"nodemetrics.metrics.k8s.io \\"node-00009\\" not found","reason":"NotFound".*"code":404\}\n$/,
+ qr/^\{"kind":"Status".*"reason":"NotFound".*"code":404\}\n$/]
 
 
 
