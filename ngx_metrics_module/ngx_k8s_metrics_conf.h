@@ -1,8 +1,9 @@
 
 /*
- * The configuration of the module's peers, each in its file: the kubelets
- * (ngx_k8s_metrics_kubelet_conf.c) and the kube-apiserver
- * (ngx_k8s_metrics_apiserver_conf.c).
+ * The configuration, each part in its file: the kubelets
+ * (ngx_k8s_metrics_kubelet_conf.c), the kube-apiserver
+ * (ngx_k8s_metrics_apiserver_conf.c), the API location
+ * (ngx_k8s_metrics_api_conf.c).
  */
 
 
@@ -38,6 +39,19 @@ void ngx_k8s_metrics_apiserver_create_conf(
     ngx_k8s_metrics_apiserver_conf_t *ac);
 char *ngx_k8s_metrics_apiserver_init_conf(ngx_conf_t *cf,
     ngx_k8s_metrics_main_conf_t *kmcf);
+
+
+/* ngx_k8s_metrics_api_conf.c */
+char *ngx_k8s_metrics_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void *ngx_k8s_metrics_create_loc_conf(ngx_conf_t *cf);
+char *ngx_k8s_metrics_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+char *ngx_k8s_metrics_ca_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_k8s_metrics_authorization(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_k8s_metrics_names_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 #endif /* _NGX_K8S_METRICS_CONF_H_INCLUDED_ */
