@@ -41,7 +41,7 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	openssl curl perl libtest-base-perl libtest-longstring-perl \
 	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind \
 	libtext-diff-perl libwww-perl liburi-perl liblist-moreutils-perl \
-	libipc-run-perl libio-socket-ssl-perl
+	libipc-run-perl libio-socket-ssl-perl python3-prometheus-client jq
 
 .PHONY: all deps test unit test-single test-workers test-real test-lite \
         run clean

@@ -122,7 +122,7 @@ typedef struct {
  * off.  Readers hold a reference while they use one (see store.c).
  */
 
-#define NGX_K8S_METRICS_DURATION_BUCKETS  10
+#define NGX_K8S_METRICS_DURATION_BUCKETS  11
 
 
 typedef struct {
@@ -247,6 +247,11 @@ typedef struct {
 } ngx_k8s_metrics_batch_t;
 
 
+/* metrics-server's buckets: its defaults and four more, or one more */
+#define NGX_K8S_METRICS_TICK_BUCKETS       15
+#define NGX_K8S_METRICS_FRESHNESS_BUCKETS  20
+
+
 /* counters every worker adds to, in the zone */
 typedef struct {
     ngx_atomic_t                    authn[5];   /* by authenticator */
@@ -270,6 +275,18 @@ typedef struct {
     ngx_atomic_t                    dropped_duplicate;
     ngx_atomic_t                    configmap_updates;
     ngx_atomic_t                    configmap_rejected;
+
+    /* metrics-server's own metrics (msmetrics.c) */
+    ngx_atomic_t                    kubelet_requests_ok;
+    ngx_atomic_t                    kubelet_requests_failed;
+    ngx_atomic_t                    tick_resolution;    /* of the buckets */
+    ngx_atomic_t                    tick_buckets[NGX_K8S_METRICS_TICK_BUCKETS];
+    ngx_atomic_t                    tick_count;
+    ngx_atomic_t                    tick_sum;           /* ms */
+    ngx_atomic_t                    freshness_buckets[
+                                        NGX_K8S_METRICS_FRESHNESS_BUCKETS];
+    ngx_atomic_t                    freshness_count;
+    ngx_atomic_t                    freshness_sum;      /* ms */
 } ngx_k8s_metrics_counters_t;
 
 
@@ -651,6 +668,7 @@ typedef struct {
     size_t                          size;
     ngx_uint_t                      depth;
     ngx_array_t                    *stamps;     /* of size_t, or NULL */
+    ngx_array_t                    *times;      /* items' int64_t, ms */
     unsigned                        pretty:1;
     unsigned                        first:1;    /* nothing yet at depth */
     unsigned                        after_key:1;
@@ -741,6 +759,21 @@ ngx_flag_t ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_spod_t *pod);
 uint64_t ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev);
+
+/* ngx_k8s_metrics_msmetrics.c: metrics-server's own metrics */
+void ngx_k8s_metrics_observe_tick(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_msec_t duration);
+void ngx_k8s_metrics_observe_freshness(ngx_k8s_metrics_main_conf_t *kmcf,
+    int64_t *times, ngx_uint_t n);
+u_char *ngx_k8s_metrics_prom_metrics_server(u_char *p, u_char *last,
+    ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_snapshot_t *snap);
+size_t ngx_k8s_metrics_prom_metrics_server_size(
+    ngx_k8s_metrics_snapshot_t *snap);
+
+/* ngx_k8s_metrics_prometheus.c */
+u_char *ngx_k8s_metrics_prom_escape(u_char *p, u_char *last,
+    ngx_str_t *value);
+u_char *ngx_k8s_metrics_prom_float(u_char *p, u_char *last, double value);
 
 /* ngx_k8s_metrics_quantity.c: Kubernetes' canonical quantities, Go's
  * time.Duration.String() and RFC 3339 times; buffers of at least

@@ -44,6 +44,9 @@ typedef struct {
     size_t                     *stamps;
     ngx_uint_t                  nstamps;
     size_t                      stamp_len;
+
+    int64_t                    *times;      /* the items', observed again */
+    ngx_uint_t                  ntimes;
 } ngx_k8s_metrics_render_t;
 
 
@@ -151,6 +154,12 @@ ngx_k8s_metrics_send_body(ngx_http_request_t *r, ngx_uint_t status,
 
     if (status == NGX_HTTP_OK) {
         ngx_k8s_metrics_render_keep(r, e);
+
+        if (e->times) {
+            ngx_k8s_metrics_observe_freshness(
+                ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module),
+                e->times->elts, e->times->nelts);
+        }
     }
 
     r->headers_out.status = status;
@@ -229,6 +238,7 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r, void *snapshot,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
     (void) ngx_atomic_fetch_add(&kmcf->sh->counters.renders_reused, 1);
+    ngx_k8s_metrics_observe_freshness(kmcf, rd->times, rd->ntimes);
 
     /* the request holds the body until its pool goes */
 
@@ -342,8 +352,13 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
     next.nstamps = e->stamps->nelts;
     next.stamps = ngx_alloc(e->stamps->nelts * sizeof(size_t) + 1,
                             r->connection->log);
+    next.ntimes = e->times ? e->times->nelts : 0;
+    next.times = ngx_alloc(next.ntimes * sizeof(int64_t) + 1,
+                           r->connection->log);
 
-    if (next.body == NULL || next.key.data == NULL || next.stamps == NULL) {
+    if (next.body == NULL || next.key.data == NULL || next.stamps == NULL
+        || next.times == NULL)
+    {
         ngx_k8s_metrics_render_free(&next);
         return;
     }
@@ -356,6 +371,10 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r, ngx_k8s_metrics_emit_t *e)
 
     ngx_memcpy(next.key.data, ctx->render_key.data, ctx->render_key.len);
     ngx_memcpy(next.stamps, e->stamps->elts, next.nstamps * sizeof(size_t));
+
+    if (next.ntimes) {
+        ngx_memcpy(next.times, e->times->elts, next.ntimes * sizeof(int64_t));
+    }
 
     next.snapshot = ctx->render_snapshot;
     next.published = ctx->render_published;
@@ -443,6 +462,10 @@ ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd)
 
     if (rd->stamps) {
         ngx_free(rd->stamps);
+    }
+
+    if (rd->times) {
+        ngx_free(rd->times);
     }
 
     ngx_memzero(rd, sizeof(ngx_k8s_metrics_render_t));

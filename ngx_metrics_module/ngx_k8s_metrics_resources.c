@@ -49,6 +49,8 @@ static void ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_snode_t *node, const char *kind);
 static void ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_spod_t *pod, const char *kind);
+static void ngx_k8s_metrics_item_time(ngx_k8s_metrics_query_t *q,
+    int64_t time);
 static void ngx_k8s_metrics_type_meta(ngx_k8s_metrics_emit_t *e,
     const char *kind, const char *api_version);
 static void ngx_k8s_metrics_metadata(ngx_k8s_metrics_query_t *q,
@@ -288,6 +290,9 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
     /* where the time of the answer is, for a rendering kept (json.c) */
     q->emit.stamps = ngx_array_create(r->pool, 16, sizeof(size_t));
 
+    /* the items' timestamps, for the freshness metrics-server observes */
+    q->emit.times = ngx_array_create(r->pool, 16, sizeof(int64_t));
+
     /* metrics-server stamps every object with the time it answers */
 
     q->now_time = ngx_time();
@@ -480,6 +485,8 @@ ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
 
     cpu = ngx_k8s_metrics_cpu_rate(&node->last, &node->prev);
 
+    ngx_k8s_metrics_item_time(q, node->last.time);
+
     if (q->table) {
         ngx_k8s_metrics_row(q, NULL, node->name, node->first_label,
                             node->nlabels, cpu, node->memory, &node->last,
@@ -523,6 +530,9 @@ ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q, ngx_k8s_metrics_spod_t *pod,
     ngx_k8s_metrics_point_t        last, prev;
     ngx_k8s_metrics_scontainer_t  *c;
 
+    ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
+    ngx_k8s_metrics_item_time(q, last.time);
+
     if (q->table) {
         ngx_k8s_metrics_pod_row(q, pod);
         return;
@@ -530,8 +540,6 @@ ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q, ngx_k8s_metrics_spod_t *pod,
 
     e = &q->emit;
     c = &q->snap->containers[pod->first_container];
-
-    ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
 
     ngx_k8s_metrics_emit_open(e, '{');
 
@@ -563,6 +571,27 @@ ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q, ngx_k8s_metrics_spod_t *pod,
 
     ngx_k8s_metrics_emit_close(e, ']');
     ngx_k8s_metrics_emit_close(e, '}');
+}
+
+
+/* out of memory fails the answer, as emit.c does */
+
+static void
+ngx_k8s_metrics_item_time(ngx_k8s_metrics_query_t *q, int64_t time)
+{
+    int64_t  *t;
+
+    if (q->emit.times == NULL) {
+        return;
+    }
+
+    t = ngx_array_push(q->emit.times);
+    if (t == NULL) {
+        q->emit.failed = 1;
+        return;
+    }
+
+    *t = time;
 }
 
 

@@ -1710,11 +1710,18 @@ ngx_k8s_metrics_scrape_fail(ngx_k8s_metrics_kubelet_t *k, const char *fmt,
 static void
 ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 {
+    ngx_uint_t                   i;
     ngx_msec_t                   duration;
     ngx_k8s_metrics_counters_t  *counters;
 
     s->running = 0;
     counters = &s->kmcf->sh->counters;
+
+    for (i = 0; i < s->nkubelets; i++) {
+        (void) ngx_atomic_fetch_add(s->batches[i].ok
+                                    ? &counters->kubelet_requests_ok
+                                    : &counters->kubelet_requests_failed, 1);
+    }
 
     /* a worker on its way out leaves the store to its successor */
 
@@ -1731,6 +1738,7 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 
     (void) ngx_atomic_fetch_add(&counters->cycles, 1);
     counters->cycle_duration = duration;
+    ngx_k8s_metrics_observe_tick(s->kmcf, duration);
 
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, s->log, 0,
                    "k8s metrics: scrape cycle of %ui kubelets in %M ms",

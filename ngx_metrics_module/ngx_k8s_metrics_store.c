@@ -116,9 +116,9 @@ static void ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
 /* for qsort(), which has no context argument; one writer per process */
 static ngx_k8s_metrics_snapshot_t  *ngx_k8s_metrics_sorting;
 
-/* upper bounds of the scrape duration histogram, ms */
+/* upper bounds of the scrape duration histogram, ms: Prometheus' defaults */
 ngx_msec_t  ngx_k8s_metrics_duration_bounds[NGX_K8S_METRICS_DURATION_BUCKETS] =
-    { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 };
+    { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
 
 
 static ngx_int_t ngx_k8s_metrics_init_zone(ngx_shm_zone_t *shm_zone,
