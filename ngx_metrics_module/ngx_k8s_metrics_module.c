@@ -25,6 +25,8 @@ static char *ngx_k8s_metrics_check_apiserver_conf(ngx_conf_t *cf,
     ngx_k8s_metrics_main_conf_t *kmcf);
 static ngx_int_t ngx_k8s_metrics_node_label(ngx_conf_t *cf,
     ngx_k8s_metrics_node_conf_t *node, ngx_str_t *arg);
+static char *ngx_k8s_metrics_check_timeout(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf);
 static char *ngx_k8s_metrics_check_kubelet_conf(ngx_conf_t *cf,
     ngx_k8s_metrics_main_conf_t *kmcf);
 static char *ngx_k8s_metrics_node_urls(ngx_conf_t *cf,
@@ -437,7 +439,6 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(kmcf->resolution, 15000);
     ngx_conf_init_uint_value(kmcf->kubelet_port, 10250);
     ngx_conf_init_value(kmcf->kubelet_insecure_tls, 0);
-    ngx_conf_init_msec_value(kmcf->kubelet_timeout, 10000);
     ngx_conf_init_size_value(kmcf->kubelet_max_body, 16 * 1024 * 1024);
     ngx_conf_init_uint_value(kmcf->kubelet_max_pods, 1000);
     ngx_conf_init_size_value(kmcf->response_cache_size, 128 * 1024 * 1024);
@@ -459,7 +460,43 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_k8s_metrics_check_timeout(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return ngx_k8s_metrics_node_urls(cf, kmcf);
+}
+
+
+/*
+ * A scrape lasts less than 0.9 x the resolution, so that cycles do not
+ * overlap: metrics-server refuses a longer --kubelet-request-timeout; its
+ * 10s default becomes 0.9 x a resolution shorter than 11.2s.
+ */
+
+static char *
+ngx_k8s_metrics_check_timeout(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_msec_t  limit;
+
+    limit = kmcf->resolution / 10 * 9 + kmcf->resolution % 10 * 9 / 10;
+
+    if (kmcf->kubelet_timeout == NGX_CONF_UNSET_MSEC) {
+        kmcf->kubelet_timeout = ngx_min(10000, limit);
+        return NGX_CONF_OK;
+    }
+
+    if (kmcf->kubelet_timeout > limit) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"k8s_metrics_kubelet_timeout\" %M ms is more than "
+                      "0.9 x \"k8s_metrics_resolution\" %M ms: scrape "
+                      "cycles would overlap", kmcf->kubelet_timeout,
+                      kmcf->resolution);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -290,3 +290,28 @@ every client certificate can assert any identity in X-Remote-* headers
 GET /t
 --- error_log
 are dropped before the module sees them
+
+
+
+=== TEST 21: a kubelet timeout above 0.9 x the resolution: scrape cycles would overlap
+--- http_config eval
+::api(http => "k8s_metrics_resolution 10s;\n    k8s_metrics_kubelet_timeout 9001ms;",
+      directives => q{
+    k8s_metrics_authorization always_allow;
+})
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_kubelet_timeout" 9001 ms is more than 0.9 x "k8s_metrics_resolution" 10000 ms: scrape cycles would overlap/
+
+
+
+=== TEST 22: a kubelet timeout of exactly 0.9 x the resolution starts
+--- http_config eval
+::api(http => "k8s_metrics_resolution 10s;\n    k8s_metrics_kubelet_timeout 9s;",
+      directives => q{
+    k8s_metrics_authorization always_allow;
+})
+--- request
+GET /t
+--- response_body
+up

@@ -27,7 +27,7 @@ our $Kubelets = q{
     k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
     k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
     k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    k8s_metrics_kubelet_timeout 3s;
+    k8s_metrics_kubelet_timeout 900ms;
 };
 
 our $Api = q{

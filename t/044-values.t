@@ -84,7 +84,7 @@ sub http_config {
     k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
     k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
     k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    k8s_metrics_kubelet_timeout 3s;
+    k8s_metrics_kubelet_timeout 900ms;
 
     map $msec $k8s_now_ms {
         "~^(?<k8s_s>\d+)\.(?<k8s_ms>\d+)$"  "$k8s_s$k8s_ms";

@@ -220,7 +220,7 @@ qr/\[error\].*scraping node "node-00001" .* failed: the kubelet answered HTTP 50
 === TEST 3: a kubelet answering one byte per second: its timeout, after the bytes it sent
 --- timeout: 20
 --- http_config eval
-::http_config($::Kubelets . "    k8s_metrics_kubelet_timeout 1500ms;\n")
+::http_config($::Kubelets . "    k8s_metrics_kubelet_timeout 1500ms;\n") =~ s/k8s_metrics_resolution 1s;/k8s_metrics_resolution 2s;/r
 --- sim_modes
 node-00002 slow 1
 --- request eval
