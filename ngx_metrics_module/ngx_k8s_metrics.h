@@ -149,6 +149,8 @@ typedef struct {
     ngx_k8s_metrics_point_t         prev;
     int64_t                         start;      /* ms; 0: unknown */
     uint64_t                        memory;
+    uint64_t                        swap;
+    uint32_t                        has_swap;   /* k8s_metrics_swap, reported */
 } ngx_k8s_metrics_scontainer_t;
 
 
@@ -170,6 +172,8 @@ typedef struct {
     ngx_k8s_metrics_point_t         last;
     ngx_k8s_metrics_point_t         prev;
     uint64_t                        memory;
+    uint64_t                        swap;
+    uint32_t                        has_swap;   /* k8s_metrics_swap, reported */
     uint32_t                        first_pod;
     uint32_t                        npods;
     uint32_t                        first_label;
@@ -223,10 +227,12 @@ typedef struct {
     ngx_str_t                       name;
     ngx_k8s_metrics_point_t         point;
     uint64_t                        memory;
+    uint64_t                        swap;
     int64_t                         start;      /* ms; 0: unknown */
     uint32_t                        hash;
     unsigned                        has_cpu:1;
     unsigned                        has_memory:1;
+    unsigned                        has_swap:1;
     unsigned                        duplicate:1;
 } ngx_k8s_metrics_csample_t;
 
@@ -240,6 +246,8 @@ typedef struct {
     ngx_msec_t                      duration;
     ngx_k8s_metrics_point_t         point;
     uint64_t                        memory;
+    uint64_t                        swap;
+    ngx_uint_t                      has_swap;
     ngx_array_t                     containers; /* csample, sorted, valid */
     ngx_uint_t                      malformed;
     ngx_uint_t                      misplaced;  /* pods not taken, by reason */
@@ -331,6 +339,7 @@ typedef struct {
     ngx_msec_t                      kubelet_timeout;
     size_t                          kubelet_max_body;
     ngx_uint_t                      kubelet_max_pods;
+    ngx_flag_t                      swap;       /* served in usage */
 
     /* the kube-apiserver; apiserver_url.len == 0: none */
     ngx_str_t                       apiserver_url;      /* no trailing / */

@@ -164,6 +164,13 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       offsetof(ngx_k8s_metrics_main_conf_t, kubelet_max_pods),
       &ngx_k8s_metrics_max_pods_post },
 
+    { ngx_string("k8s_metrics_swap"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, swap),
+      NULL },
+
     { ngx_string("k8s_metrics_response_cache_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -423,6 +430,7 @@ ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf)
     kmcf->kubelet_timeout = NGX_CONF_UNSET_MSEC;
     kmcf->kubelet_max_body = NGX_CONF_UNSET_SIZE;
     kmcf->kubelet_max_pods = NGX_CONF_UNSET_UINT;
+    kmcf->swap = NGX_CONF_UNSET;
     kmcf->response_cache_size = NGX_CONF_UNSET_SIZE;
     kmcf->kubelet_use_node_status_port = NGX_CONF_UNSET;
     kmcf->apiserver_timeout = NGX_CONF_UNSET_MSEC;
@@ -441,6 +449,7 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(kmcf->kubelet_insecure_tls, 0);
     ngx_conf_init_size_value(kmcf->kubelet_max_body, 16 * 1024 * 1024);
     ngx_conf_init_uint_value(kmcf->kubelet_max_pods, 1000);
+    ngx_conf_init_value(kmcf->swap, 0);
     ngx_conf_init_size_value(kmcf->response_cache_size, 128 * 1024 * 1024);
 
     ngx_conf_init_value(kmcf->kubelet_use_node_status_port, 0);

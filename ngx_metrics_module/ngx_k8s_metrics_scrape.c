@@ -817,6 +817,14 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
         break;
 
+    case NGX_K8S_METRICS_SAMPLE_NODE_SWAP:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP:
+        if (k->scraper->kmcf->swap) {
+            break;
+        }
+
+        return NGX_OK;
+
     default:
         return NGX_OK;
     }
@@ -842,6 +850,11 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
         k->node_memory = 1;
         return NGX_OK;
 
+    case NGX_K8S_METRICS_SAMPLE_NODE_SWAP:
+        batch->swap = value;
+        batch->has_swap = 1;
+        return NGX_OK;
+
     default:
         break;
     }
@@ -862,6 +875,11 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
         cs->memory = value;
         cs->has_memory = 1;
+        break;
+
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP:
+        cs->swap = value;
+        cs->has_swap = 1;
         break;
 
     default: /* NGX_K8S_METRICS_SAMPLE_CONTAINER_START */

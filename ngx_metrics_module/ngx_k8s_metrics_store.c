@@ -868,6 +868,8 @@ ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
 {
     node->last = batch->point;
     node->memory = batch->memory;
+    node->swap = batch->swap;
+    node->has_swap = batch->has_swap;
 
     if (onode == NULL || !onode->scraped) {
         return;
@@ -1016,6 +1018,8 @@ ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
 
     c->last = cs->point;
     c->memory = cs->memory;
+    c->swap = cs->swap;
+    c->has_swap = cs->has_swap;
     c->start = cs->start;
     ngx_memzero(&c->prev, sizeof(ngx_k8s_metrics_point_t));
 
