@@ -403,6 +403,11 @@ typedef struct {
     int64_t                         render_published;
     time_t                          render_now;     /* its stamps */
     size_t                          render_now_len;
+
+    /* the audit event (audit.c) */
+    ngx_str_t                       audit_id;
+    ngx_uint_t                      audit_decision;
+    ngx_str_t                       audit_reason;
 } ngx_k8s_metrics_ctx_t;
 
 
@@ -768,6 +773,20 @@ ngx_flag_t ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_spod_t *pod);
 uint64_t ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev);
+
+/* ngx_k8s_metrics_audit.c: $k8s_metrics_audit_event */
+
+#define NGX_K8S_METRICS_AUDIT_ALLOW   1
+#define NGX_K8S_METRICS_AUDIT_FORBID  2
+#define NGX_K8S_METRICS_AUDIT_ERROR   3
+
+ngx_int_t ngx_k8s_metrics_audit_init(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx);
+void ngx_k8s_metrics_audit_decision(ngx_http_request_t *r,
+    ngx_k8s_metrics_ctx_t *ctx, ngx_uint_t decision, ngx_str_t *reason);
+ngx_int_t ngx_k8s_metrics_audit_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
 
 /* ngx_k8s_metrics_msmetrics.c: metrics-server's own metrics */
 void ngx_k8s_metrics_observe_tick(ngx_k8s_metrics_main_conf_t *kmcf,

@@ -371,6 +371,9 @@ static ngx_http_variable_t  ngx_k8s_metrics_vars[] = {
     { ngx_string("k8s_metrics_authenticator"), NULL,
       ngx_k8s_metrics_authenticator_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("k8s_metrics_audit_event"), NULL,
+      ngx_k8s_metrics_audit_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 

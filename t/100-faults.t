@@ -188,8 +188,8 @@ __DATA__
 --- response_body_like eval
 ["ready", "^\Q${\ ::healthy_nodes(1, 2, 3)}\E\$", "^\Q${\ ::healthy_pods(1, 2, 3)}\E\$",
  "^\Q$::ReadyzPassed\E\$",
- qr/^k8s_metrics_last_scrape_success\{node="node-00001",reason=""\}\ 1\n.*
-    ^k8s_metrics_scrapes_total\{node="node-refused",result="success"\}\ 0\n.*
+ qr/^k8s_metrics_scrapes_total\{node="node-refused",result="success"\}\ 0\n.*
+    ^k8s_metrics_last_scrape_success\{node="node-00001",reason=""\}\ 1\n.*
     ^k8s_metrics_last_scrape_success\{node="node-refused",reason="Failed\ to\ connect\ to\ 127\.0\.0\.1\ port\ $::Refused\ after\ \d+\ ms:\ (?:Couldn't\ connect\ to\ server\ \(Connection\ refused\)|Connection\ refused)"\}\ 0\n/smx]
 --- error_log eval
 qr/\[error\].*scraping node "node-refused" \(https:\/\/127\.0\.0\.1:$::Refused\/metrics\/resource\) failed: Failed to connect to 127\.0\.0\.1 port $::Refused after \d+ ms: (?:Couldn't connect to server \(Connection refused\)|Connection refused)/
