@@ -774,6 +774,11 @@ ngx_flag_t ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
 uint64_t ngx_k8s_metrics_cpu_rate(ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev);
 
+/* ngx_k8s_metrics_openapi.c */
+ngx_int_t ngx_k8s_metrics_serve_openapi(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info);
+
+
 /* ngx_k8s_metrics_audit.c: $k8s_metrics_audit_event */
 
 #define NGX_K8S_METRICS_AUDIT_ALLOW   1

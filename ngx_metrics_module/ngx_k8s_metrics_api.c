@@ -271,7 +271,10 @@ ngx_k8s_metrics_serve(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
                                             ngx_k8s_metrics_readyz_checks,
                                             "readyz");
 
-    default: /* NOT_FOUND, OPENAPI: the aggregator takes 404 as "no spec" */
+    case NGX_K8S_METRICS_ROUTE_OPENAPI:
+        return ngx_k8s_metrics_serve_openapi(r, &ctx->info);
+
+    default: /* NOT_FOUND */
         return ngx_k8s_metrics_send_not_found(r, &ctx->info);
     }
 }
