@@ -718,6 +718,8 @@ ngx_int_t ngx_k8s_metrics_send_emitted(ngx_http_request_t *r,
     ngx_uint_t status, ngx_k8s_metrics_emit_t *e);
 ngx_int_t ngx_k8s_metrics_send_text(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, ngx_str_t *text);
+ngx_int_t ngx_k8s_metrics_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 ngx_int_t ngx_k8s_metrics_send_status(ngx_http_request_t *r,
     ngx_uint_t code, const char *reason, json_t *details,
     const char *fmt, ...);

@@ -76,16 +76,7 @@ ngx_k8s_metrics_audit_init(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
         ctx->audit_id.len = p - ctx->audit_id.data;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Audit-Id");
-    h->value = ctx->audit_id;
-
-    return NGX_OK;
+    return ngx_k8s_metrics_add_header(r, "Audit-Id", &ctx->audit_id);
 }
 
 

@@ -54,8 +54,6 @@ static ngx_int_t ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r,
     ngx_uint_t status, json_t *body, ngx_str_t *type);
 static ngx_int_t ngx_k8s_metrics_send_body(ngx_http_request_t *r,
     ngx_uint_t status, ngx_k8s_metrics_emit_t *e, ngx_str_t *type);
-static ngx_int_t ngx_k8s_metrics_add_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
 static ngx_int_t ngx_k8s_metrics_render_restamp(
     ngx_k8s_metrics_render_t *rd, time_t now);
 static void ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
@@ -845,7 +843,7 @@ ngx_k8s_metrics_send_discovery(ngx_http_request_t *r, json_t *body)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_k8s_metrics_add_header(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {

@@ -38,8 +38,6 @@ static u_char *ngx_k8s_metrics_openapi_write_schemas(u_char *p,
     ngx_uint_t v3);
 static ngx_int_t ngx_k8s_metrics_openapi_hash(
     ngx_k8s_metrics_openapi_doc_t *doc, ngx_log_t *log);
-static ngx_int_t ngx_k8s_metrics_openapi_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
 
 
 static ngx_k8s_metrics_openapi_doc_t  ngx_k8s_metrics_openapi_docs[3];
@@ -687,7 +685,7 @@ ngx_k8s_metrics_serve_openapi(ngx_http_request_t *r,
             ngx_sprintf(location.data, "%s?hash=%V",
                         NGX_K8S_METRICS_OPENAPI_GV_PATH, &doc->hash);
 
-            if (ngx_k8s_metrics_openapi_header(r, "Location", &location)
+            if (ngx_k8s_metrics_add_header(r, "Location", &location)
                 != NGX_OK)
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -700,7 +698,7 @@ ngx_k8s_metrics_serve_openapi(ngx_http_request_t *r,
 
         ngx_str_set(&etag, "public, immutable");
 
-        if (ngx_k8s_metrics_openapi_header(r, "Cache-Control", &etag)
+        if (ngx_k8s_metrics_add_header(r, "Cache-Control", &etag)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -715,7 +713,7 @@ ngx_k8s_metrics_serve_openapi(ngx_http_request_t *r,
 
     (void) ngx_sprintf(etag.data, "\"%V\"", &doc->hash);
 
-    if (ngx_k8s_metrics_openapi_header(r, "ETag", &etag) != NGX_OK) {
+    if (ngx_k8s_metrics_add_header(r, "ETag", &etag) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -882,22 +880,3 @@ ngx_k8s_metrics_openapi_hash(ngx_k8s_metrics_openapi_doc_t *doc,
     return NGX_OK;
 }
 
-
-static ngx_int_t
-ngx_k8s_metrics_openapi_header(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value = *value;
-
-    return NGX_OK;
-}

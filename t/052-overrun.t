@@ -19,14 +19,9 @@ sub http_config {
 
     return K8sMetricsTest::api_server(
         zone => 'k8s_metrics_zone metrics:4m;',
-        http => qq{
-    k8s_metrics_resolution $resolution;
-} . q{
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    include $TEST_NGINX_SIM_NODES;
-} . K8sMetricsTest::waiter_http(),
+        http => K8sMetricsTest::kubelet_client($resolution)
+                . "    include \$TEST_NGINX_SIM_NODES;\n"
+                . K8sMetricsTest::waiter_http(),
         directives => q{
             k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
             k8s_metrics_authorization always_allow;

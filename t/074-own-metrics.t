@@ -23,13 +23,8 @@ our $Nodes = join('', map {
 } 1 .. 3) . "k8s_metrics_node node-down 127.0.0.1:1;\n";
 
 # 3s: metrics-server's tick buckets gain le="3" (BucketsForScrapeDuration)
-our $Kubelets = q{
-    k8s_metrics_resolution 3s;
-    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
-    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
-    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
-    k8s_metrics_kubelet_timeout 2s;
-};
+our $Kubelets = K8sMetricsTest::kubelet_client('3s')
+               . "    k8s_metrics_kubelet_timeout 2s;\n";
 
 our $HttpConfig = K8sMetricsTest::api_server(
     zone => 'k8s_metrics_zone metrics:2m;',

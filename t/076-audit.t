@@ -27,16 +27,12 @@ add_block_preprocessor(sub {
 
     $block->set_value('http_config', $HttpConfig)
         unless defined $block->http_config;
-    $block->set_value('config', K8sMetricsTest::personas() . q{
-        location = /wait {
-            js_content waiter.wait;
-        }
-
+    $block->set_value('config', K8sMetricsTest::personas()
+                                . K8sMetricsTest::wait_location() . q{
         location = /plain {
             return 200;
         }
-})
-        unless defined $block->config;
+}) unless defined $block->config;
 });
 
 our $Uuid = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';

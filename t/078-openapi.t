@@ -25,11 +25,9 @@ add_block_preprocessor(sub {
 
     $block->set_value('http_config', $HttpConfig)
         unless defined $block->http_config;
-    $block->set_value('config', K8sMetricsTest::personas() . q{
-        location = /wait {
-            js_content waiter.wait;
-        }
-}) unless defined $block->config;
+    $block->set_value('config', K8sMetricsTest::personas()
+                                . K8sMetricsTest::wait_location())
+        unless defined $block->config;
 });
 
 # a document's operations: path, operation id, action and GVK; and its

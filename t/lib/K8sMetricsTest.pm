@@ -517,17 +517,35 @@ END {
     }
 }
 
+# The kubelets' side of the http block: the resolution, the cluster CA and
+# the kubelet client certificate of the test PKI.
+sub kubelet_client {
+    my ($resolution) = @_;
+
+    return "    k8s_metrics_resolution $resolution;\n" . <<'CONF';
+    k8s_metrics_kubelet_ca $TEST_NGINX_PKI/ca.crt;
+    k8s_metrics_kubelet_client_certificate $TEST_NGINX_PKI/kubelet-client.crt;
+    k8s_metrics_kubelet_client_certificate_key $TEST_NGINX_PKI/kubelet-client.key;
+CONF
+}
+
 # The waiter (t/lib/wait.js): "GET /wait?path=/anon/readyz" returns once
 # that path answers 200; http-level and server-level parts.
 sub waiter_http {
     return "js_import waiter from $Root/t/lib/wait.js;\n";
 }
 
-sub waiter_location {
+# the waiter alone, for a file without the kubelet simulator
+sub wait_location {
     return <<'CONF';
         location = /wait {
             js_content waiter.wait;
         }
+CONF
+}
+
+sub waiter_location {
+    return wait_location() . <<'CONF';
 
         # the kubelet simulator's control port: /sim/stats?node=..., /sim/mode?...
         location /sim/ {
