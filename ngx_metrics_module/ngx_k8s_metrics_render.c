@@ -13,6 +13,7 @@
 #include "ngx_k8s_metrics_send.h"
 #include "ngx_k8s_metrics_emit.h"
 #include "ngx_k8s_metrics_quantity.h"
+#include "ngx_k8s_metrics_msmetrics.h"
 
 
 /* rendered answers kept by a worker, at most; their bytes, at most
@@ -51,6 +52,9 @@ typedef struct {
     size_t                     *stamps;
     ngx_uint_t                  nstamps;
     size_t                      stamp_len;
+
+    int64_t                    *times;      /* the items', observed again */
+    ngx_uint_t                  ntimes;
 } ngx_k8s_metrics_render_t;
 
 
@@ -109,6 +113,7 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
     (void) ngx_atomic_fetch_add(&kmcf->sh->counters.renders_reused, 1);
+    ngx_k8s_metrics_observe_freshness(kmcf, rd->times, rd->ntimes);
 
     /* the request holds the body until its pool goes */
 
@@ -167,8 +172,13 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
     next.nstamps = e->stamps->nelts;
     next.stamps = ngx_alloc(e->stamps->nelts * sizeof(size_t) + 1,
                             r->connection->log);
+    next.ntimes = e->times ? e->times->nelts : 0;
+    next.times = ngx_alloc(next.ntimes * sizeof(int64_t) + 1,
+                           r->connection->log);
 
-    if (next.body == NULL || next.key.data == NULL || next.stamps == NULL) {
+    if (next.body == NULL || next.key.data == NULL || next.stamps == NULL
+        || next.times == NULL)
+    {
         ngx_k8s_metrics_render_free(&next);
         return;
     }
@@ -181,6 +191,10 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
 
     ngx_memcpy(next.key.data, rq->key.data, rq->key.len);
     ngx_memcpy(next.stamps, e->stamps->elts, next.nstamps * sizeof(size_t));
+
+    if (next.ntimes) {
+        ngx_memcpy(next.times, e->times->elts, next.ntimes * sizeof(int64_t));
+    }
 
     next.snapshot = rq->snapshot;
     next.published = rq->published;
@@ -341,6 +355,10 @@ ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd)
 
     if (rd->stamps) {
         ngx_free(rd->stamps);
+    }
+
+    if (rd->times) {
+        ngx_free(rd->times);
     }
 
     ngx_memzero(rd, sizeof(ngx_k8s_metrics_render_t));

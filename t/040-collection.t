@@ -22,8 +22,8 @@ our $Nodes = join '', map {
             ($_ == 2 ? 'gpu' : 'cpu'), $_
 } 1 .. 3;
 
-our $Kubelets = "    k8s_metrics_resolution 1s;\n" . K8sMetricsTest::kubelet_tls()
-                . "    k8s_metrics_kubelet_timeout 3s;\n";
+our $Kubelets = K8sMetricsTest::kubelet_client('1s')
+                . "    k8s_metrics_kubelet_timeout 900ms;\n";
 
 our $Api = q{
             k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;

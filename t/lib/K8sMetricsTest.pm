@@ -558,17 +558,30 @@ sub kubelet_tls {
 CONF
 }
 
+# the kubelet client with the resolution of a file's cycles
+sub kubelet_client {
+    my ($resolution) = @_;
+
+    return "    k8s_metrics_resolution $resolution;\n" . kubelet_tls();
+}
+
 # The waiter (t/lib/wait.js): "GET /wait?path=/anon/readyz" returns once
 # that path answers 200; http-level and server-level parts.
 sub waiter_http {
     return "js_import waiter from $Root/t/lib/wait.js;\n";
 }
 
-sub waiter_location {
+# the waiter alone, for a file without the kubelet simulator
+sub wait_location {
     return <<'CONF';
         location = /wait {
             js_content waiter.wait;
         }
+CONF
+}
+
+sub waiter_location {
+    return wait_location() . <<'CONF';
 
         # the kubelet simulator's control port: /sim/stats?node=..., /sim/mode?...
         location /sim/ {
