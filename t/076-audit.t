@@ -51,7 +51,7 @@ $Jq =~ s/UUID/$Uuid/;
 
 sub audit_log {
     my $log = K8sMetricsTest::servroot() . "/logs/audit.log";
-    my $raw = K8sMetricsTest::read_file($log);
+    my $raw = K8sMetricsTest::slurp($log);
     return "a credential in the audit log\n" if $raw =~ /alice-token|Bearer/;
     open my $fh, '-|', 'jq', '-r', $Jq, $log or return "jq: $!\n";
     local $/;
