@@ -31,8 +31,7 @@ sub http_config {
 
     return K8sMetricsTest::api_server(
         zone => 'k8s_metrics_zone metrics:2m;',
-        http => K8sMetricsTest::kubelet_client('1s')
-                . "    include \$TEST_NGINX_SIM_NODES;\n" . ($kubelet // q{    k8s_metrics_kubelet_timeout 900ms;
+        http => K8sMetricsTest::sim_kubelets('1s') . ($kubelet // q{    k8s_metrics_kubelet_timeout 900ms;
 }) . $BadPeers . K8sMetricsTest::waiter_http(),
         directives => q{
             k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;

@@ -14,18 +14,10 @@ worker_connections(1024);
 # one more node than the scraper keeps in flight
 our $Sim = K8sMetricsTest::kubelet_sim(nodes => 257, pods => 1, containers => 1);
 
+# the simulator's kubelets scraped every RESOLUTION
 sub http_config {
-    my ($resolution) = @_;
-
-    return K8sMetricsTest::api_server(
-        zone => 'k8s_metrics_zone metrics:4m;',
-        http => K8sMetricsTest::kubelet_client($resolution)
-                . "    include \$TEST_NGINX_SIM_NODES;\n"
-                . K8sMetricsTest::waiter_http(),
-        directives => q{
-            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
-            k8s_metrics_authorization always_allow;
-});
+    return K8sMetricsTest::open_api_server(zone => 'k8s_metrics_zone metrics:4m;',
+                                           http => K8sMetricsTest::sim_kubelets(shift));
 }
 
 K8sMetricsTest::block_defaults(config => K8sMetricsTest::personas()

@@ -15,14 +15,9 @@ our $Sim = K8sMetricsTest::kubelet_sim(nodes => 2, pods => 4, containers => 2);
 sub http_config {
     my ($swap) = @_;
 
-    return K8sMetricsTest::api_server(
+    return K8sMetricsTest::open_api_server(
         zone => 'k8s_metrics_zone metrics:2m;',
-        http => K8sMetricsTest::kubelet_client('1s')
-                . "    include \$TEST_NGINX_SIM_NODES;\n" . ($swap // '') . K8sMetricsTest::waiter_http(),
-        directives => q{
-            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
-            k8s_metrics_authorization always_allow;
-});
+        http => K8sMetricsTest::sim_kubelets('1s') . ($swap // ''));
 }
 
 K8sMetricsTest::block_defaults(

@@ -26,13 +26,9 @@ our $Nodes = join('', map {
 our $Kubelets = K8sMetricsTest::kubelet_client('3s')
                . "    k8s_metrics_kubelet_timeout 2s;\n";
 
-our $HttpConfig = K8sMetricsTest::api_server(
+our $HttpConfig = K8sMetricsTest::open_api_server(
     zone => 'k8s_metrics_zone metrics:2m;',
-    http => $Kubelets . $Nodes . K8sMetricsTest::waiter_http(),
-    directives => q{
-            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
-            k8s_metrics_authorization always_allow;
-    });
+    http => $Kubelets . $Nodes);
 
 K8sMetricsTest::block_defaults(
     http_config => $HttpConfig,

@@ -14,13 +14,9 @@ no_shuffle();
 
 our $HttpConfig = q{
     log_format k8s_audit escape=none '$k8s_metrics_audit_event';
-} . K8sMetricsTest::api_server(
-    http => K8sMetricsTest::waiter_http(),
-    directives => q{
-            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
-            k8s_metrics_authorization always_allow;
+} . K8sMetricsTest::open_api_server(directives => q{
             access_log logs/audit.log k8s_audit;
-    });
+});
 
 K8sMetricsTest::block_defaults(
     http_config => $HttpConfig,

@@ -13,12 +13,7 @@ use Digest::SHA ();
 no_root_location();
 no_shuffle();
 
-our $HttpConfig = K8sMetricsTest::api_server(
-    http => K8sMetricsTest::waiter_http(),
-    directives => q{
-            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
-            k8s_metrics_authorization always_allow;
-    });
+our $HttpConfig = K8sMetricsTest::open_api_server();
 
 K8sMetricsTest::block_defaults(
     http_config => $HttpConfig,

@@ -565,6 +565,27 @@ sub kubelet_client {
     return "    k8s_metrics_resolution $resolution;\n" . kubelet_tls();
 }
 
+# the kubelet simulator's nodes (kubelet_sim()), scraped every RESOLUTION
+sub sim_kubelets {
+    my ($resolution) = @_;
+
+    return kubelet_client($resolution) . "    include \$TEST_NGINX_SIM_NODES;\n";
+}
+
+# api_server() that lets every client of the test PKI's CA read everything
+# (always_allow), with the waiter (waiter_http()) beside it; http and
+# directives are added to
+sub open_api_server {
+    my (%opts) = @_;
+
+    return api_server(%opts,
+        http => ($opts{http} // '') . waiter_http(),
+        directives => <<'CONF' . ($opts{directives} // ''));
+            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
+            k8s_metrics_authorization always_allow;
+CONF
+}
+
 # The waiter (t/lib/wait.js): "GET /wait?path=/anon/readyz" returns once
 # that path answers 200; http-level and server-level parts.
 sub waiter_http {
