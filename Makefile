@@ -48,7 +48,7 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	openssl curl perl libtest-base-perl libtest-longstring-perl \
 	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind \
 	libtext-diff-perl libwww-perl liburi-perl liblist-moreutils-perl \
-	libipc-run-perl libio-socket-ssl-perl \
+	libipc-run-perl libio-socket-ssl-perl python3-prometheus-client jq \
 	dpkg-dev lintian buildah debootstrap protobuf-compiler
 
 .PHONY: all deps test lint unit test-single test-workers test-real \

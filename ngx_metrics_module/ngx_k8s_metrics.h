@@ -44,6 +44,11 @@ typedef struct ngx_k8s_metrics_ca_s  ngx_k8s_metrics_ca_t;
 typedef struct ngx_k8s_metrics_review_ctx_s  ngx_k8s_metrics_review_ctx_t;
 
 
+/* metrics-server's buckets: its defaults and four more, or one more */
+#define NGX_K8S_METRICS_TICK_BUCKETS       15
+#define NGX_K8S_METRICS_FRESHNESS_BUCKETS  20
+
+
 /* counters every worker adds to, in the zone */
 typedef struct {
     ngx_atomic_t                    authn[5];   /* by authenticator */
@@ -67,6 +72,18 @@ typedef struct {
     ngx_atomic_t                    dropped_duplicate;
     ngx_atomic_t                    configmap_updates;
     ngx_atomic_t                    configmap_rejected;
+
+    /* metrics-server's own metrics (msmetrics.c) */
+    ngx_atomic_t                    kubelet_requests_ok;
+    ngx_atomic_t                    kubelet_requests_failed;
+    ngx_atomic_t                    tick_resolution;    /* of the buckets */
+    ngx_atomic_t                    tick_buckets[NGX_K8S_METRICS_TICK_BUCKETS];
+    ngx_atomic_t                    tick_count;
+    ngx_atomic_t                    tick_sum;           /* ms */
+    ngx_atomic_t                    freshness_buckets[
+                                        NGX_K8S_METRICS_FRESHNESS_BUCKETS];
+    ngx_atomic_t                    freshness_count;
+    ngx_atomic_t                    freshness_sum;      /* ms */
 } ngx_k8s_metrics_counters_t;
 
 
@@ -137,6 +154,8 @@ typedef struct {
     ngx_k8s_metrics_kubelet_conf_t  kubelet;
     ngx_k8s_metrics_apiserver_conf_t  apiserver;
 
+    ngx_flag_t                      swap;       /* served in usage */
+
     /* a location reads the authentication ConfigMap */
     ngx_flag_t                      authentication_configmap;
 
@@ -178,6 +197,11 @@ typedef struct {
     ngx_k8s_metrics_review_ctx_t   *review;     /* the review waited for */
 
     unsigned                        authenticated:1;
+
+    /* the audit event (audit.c) */
+    ngx_str_t                       audit_id;
+    ngx_uint_t                      audit_decision;
+    ngx_str_t                       audit_reason;
 } ngx_k8s_metrics_ctx_t;
 
 /* ngx_k8s_metrics_module.c */
@@ -204,6 +228,11 @@ ngx_int_t ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r);
 
 /* ngx_k8s_metrics_version.c */
 ngx_int_t ngx_k8s_metrics_serve_version(ngx_http_request_t *r);
+
+
+/* ngx_k8s_metrics_openapi.c */
+ngx_int_t ngx_k8s_metrics_serve_openapi(ngx_http_request_t *r,
+    ngx_k8s_metrics_request_info_t *info);
 
 
 /* ngx_k8s_metrics_scrape.c */

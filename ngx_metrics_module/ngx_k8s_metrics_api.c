@@ -15,6 +15,7 @@
 #include "ngx_k8s_metrics_store.h"
 #include "ngx_k8s_metrics_auth.h"
 #include "ngx_k8s_metrics_send.h"
+#include "ngx_k8s_metrics_audit.h"
 
 
 typedef ngx_int_t (*ngx_k8s_metrics_check_pt)(ngx_http_request_t *r,
@@ -107,6 +108,10 @@ ngx_k8s_metrics_api_handler(ngx_http_request_t *r)
     ctx->review->data = r;
 
     ngx_http_set_ctx(r, ctx, ngx_http_k8s_metrics_module);
+
+    if (ngx_k8s_metrics_audit_init(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (ngx_k8s_metrics_parse_request_info(r, &ctx->info) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -201,6 +206,8 @@ ngx_k8s_metrics_process(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
 
         if (rc == NGX_ERROR) {
             (void) ngx_atomic_fetch_add(&counters->authz_errors, 1);
+            ngx_k8s_metrics_audit_decision(r, ctx, NGX_K8S_METRICS_AUDIT_ERROR,
+                                           NULL);
             return ngx_k8s_metrics_send_status(r,
                        NGX_HTTP_INTERNAL_SERVER_ERROR, "InternalError",
                        json_pack("{s:[{s:s%}]}", "causes", "message",
@@ -211,6 +218,9 @@ ngx_k8s_metrics_process(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
 
         if (rc == NGX_DECLINED) {
             (void) ngx_atomic_fetch_add(&counters->authz_denied, 1);
+            ngx_k8s_metrics_audit_decision(r, ctx,
+                                           NGX_K8S_METRICS_AUDIT_FORBID,
+                                           &reason);
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "k8s metrics: user \"%V\" may not %V \"%V\"",
                           &ctx->identity.user, &ctx->info.verb,
@@ -219,6 +229,8 @@ ngx_k8s_metrics_process(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
         }
 
         (void) ngx_atomic_fetch_add(&counters->authz_allowed, 1);
+        ngx_k8s_metrics_audit_decision(r, ctx, NGX_K8S_METRICS_AUDIT_ALLOW,
+                                       &reason);
         ctx->phase = NGX_K8S_METRICS_PHASE_SERVE;
     }
 
@@ -271,7 +283,10 @@ ngx_k8s_metrics_serve(ngx_http_request_t *r, ngx_k8s_metrics_ctx_t *ctx)
     case NGX_K8S_METRICS_ROUTE_VERSION:
         return ngx_k8s_metrics_serve_version(r);
 
-    default: /* NOT_FOUND, OPENAPI: the aggregator takes 404 as "no spec" */
+    case NGX_K8S_METRICS_ROUTE_OPENAPI:
+        return ngx_k8s_metrics_serve_openapi(r, &ctx->info);
+
+    default: /* NOT_FOUND */
         return ngx_k8s_metrics_send_not_found(r, &ctx->info);
     }
 }

@@ -21,6 +21,7 @@ typedef struct {
     size_t                          size;
     ngx_uint_t                      depth;
     ngx_array_t                    *stamps;     /* of size_t, or NULL */
+    ngx_array_t                    *times;      /* items' int64_t, ms */
     unsigned                        pretty:1;
     unsigned                        first:1;    /* nothing yet at depth */
     unsigned                        after_key:1;

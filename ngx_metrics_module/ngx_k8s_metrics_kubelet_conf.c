@@ -14,6 +14,8 @@
 #include "ngx_k8s_metrics_conf.h"
 
 
+static char *ngx_k8s_metrics_kubelet_check_timeout(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf);
 static char *ngx_k8s_metrics_kubelet_check_files(ngx_conf_t *cf,
     ngx_k8s_metrics_main_conf_t *kmcf);
 static char *ngx_k8s_metrics_node_urls(ngx_conf_t *cf,
@@ -45,7 +47,10 @@ ngx_k8s_metrics_kubelet_create_conf(ngx_k8s_metrics_kubelet_conf_t *kc)
 }
 
 
-/* the defaults; nothing is checked yet: the apiserver's may fill some */
+/*
+ * The defaults; nothing is checked yet: the apiserver's may fill some.
+ * The timeout's depends on the resolution (see check_timeout).
+ */
 
 ngx_int_t
 ngx_k8s_metrics_kubelet_init_conf(ngx_conf_t *cf,
@@ -55,7 +60,6 @@ ngx_k8s_metrics_kubelet_init_conf(ngx_conf_t *cf,
 
     ngx_conf_init_uint_value(kc->port, 10250);
     ngx_conf_init_value(kc->insecure_tls, 0);
-    ngx_conf_init_msec_value(kc->timeout, 10000);
     ngx_conf_init_size_value(kc->max_body, 16 * 1024 * 1024);
     ngx_conf_init_uint_value(kc->max_pods, 1000);
     ngx_conf_init_value(kc->use_node_status_port, 0);
@@ -95,11 +99,45 @@ ngx_k8s_metrics_kubelet_check_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_k8s_metrics_kubelet_check_files(cf, kmcf) != NGX_CONF_OK) {
+    if (ngx_k8s_metrics_kubelet_check_timeout(cf, kmcf) != NGX_CONF_OK
+        || ngx_k8s_metrics_kubelet_check_files(cf, kmcf) != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
     return ngx_k8s_metrics_node_urls(cf, kmcf);
+}
+
+
+/*
+ * A scrape lasts less than 0.9 x the resolution, so that cycles do not
+ * overlap: metrics-server refuses a longer --kubelet-request-timeout; its
+ * 10s default becomes 0.9 x a resolution shorter than 11.2s.
+ */
+
+static char *
+ngx_k8s_metrics_kubelet_check_timeout(ngx_conf_t *cf,
+    ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_msec_t  limit;
+
+    limit = kmcf->resolution / 10 * 9 + kmcf->resolution % 10 * 9 / 10;
+
+    if (kmcf->kubelet.timeout == NGX_CONF_UNSET_MSEC) {
+        kmcf->kubelet.timeout = ngx_min(10000, limit);
+        return NGX_CONF_OK;
+    }
+
+    if (kmcf->kubelet.timeout > limit) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"k8s_metrics_kubelet_timeout\" %M ms is more "
+                           "than 0.9 x \"k8s_metrics_resolution\" %M ms: "
+                           "scrape cycles would overlap",
+                           kmcf->kubelet.timeout, kmcf->resolution);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

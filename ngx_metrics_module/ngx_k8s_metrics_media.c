@@ -72,6 +72,8 @@ static ngx_flag_t ngx_k8s_metrics_accept_options(ngx_k8s_metrics_clause_t *c,
     ngx_k8s_metrics_offer_t *offer, ngx_flag_t resource,
     ngx_k8s_metrics_media_t *m);
 static ngx_str_t ngx_k8s_metrics_trim(u_char *start, u_char *end);
+static ngx_uint_t ngx_k8s_metrics_pb_resource_list(ngx_str_t *res,
+    u_char *text, uint64_t cpu, uint64_t memory, uint64_t *swap);
 static void ngx_k8s_metrics_pb_emit_object(ngx_k8s_metrics_emit_t *e,
     ngx_k8s_metrics_pb_object_t *o, ngx_flag_t item);
 static ngx_str_t *ngx_k8s_metrics_pb_labels(ngx_k8s_metrics_emit_t *e,
@@ -489,16 +491,19 @@ ngx_k8s_metrics_trim(u_char *start, u_char *end)
 }
 
 
-/* NodeMetrics: created now, as metrics-server stamps every object */
+/*
+ * NodeMetrics: created now, as metrics-server stamps every object; swap
+ * (k8s_metrics_swap on) where the kubelet reported it, after memory as the
+ * map's keys sort
+ */
 
 void
 ngx_k8s_metrics_pb_emit_node(ngx_k8s_metrics_emit_t *e,
     ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_snode_t *node,
-    time_t now, ngx_flag_t item)
+    ngx_flag_t swap, time_t now, ngx_flag_t item)
 {
-    u_char                       cpu[NGX_K8S_METRICS_QUANTITY_LEN];
-    u_char                       memory[NGX_K8S_METRICS_QUANTITY_LEN];
-    ngx_str_t                    res[4];
+    u_char                       text[3 * NGX_K8S_METRICS_QUANTITY_LEN];
+    ngx_str_t                    res[6];
     ngx_k8s_metrics_pb_usage_t   usage;
     ngx_k8s_metrics_pb_object_t  o;
 
@@ -512,18 +517,12 @@ ngx_k8s_metrics_pb_emit_node(ngx_k8s_metrics_emit_t *e,
     o.timestamp = (time_t) (node->last.time / 1000);
     o.window = (node->last.time - node->prev.time) * 1000000;
 
-    ngx_str_set(&res[0], "cpu");
-    res[1].data = cpu;
-    res[1].len = ngx_k8s_metrics_format_cpu(cpu,
-                     ngx_k8s_metrics_cpu_rate(&node->last, &node->prev))
-                 - cpu;
-    ngx_str_set(&res[2], "memory");
-    res[3].data = memory;
-    res[3].len = ngx_k8s_metrics_format_memory(memory, node->memory) - memory;
-
     ngx_str_null(&usage.name);
     usage.resources = res;
-    usage.nresources = 2;
+    usage.nresources = ngx_k8s_metrics_pb_resource_list(res, text,
+                           ngx_k8s_metrics_cpu_rate(&node->last, &node->prev),
+                           node->memory,
+                           (swap && node->has_swap) ? &node->swap : NULL);
 
     o.usage = &usage;
     o.nusage = 1;
@@ -540,7 +539,7 @@ void
 ngx_k8s_metrics_pb_emit_pod(ngx_k8s_metrics_emit_t *e,
     ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_spod_t *pod,
     ngx_k8s_metrics_point_t *last, ngx_k8s_metrics_point_t *prev,
-    time_t now, ngx_flag_t item)
+    ngx_flag_t swap, time_t now, ngx_flag_t item)
 {
     u_char                        *text;
     ngx_str_t                     *res;
@@ -566,9 +565,9 @@ ngx_k8s_metrics_pb_emit_pod(ngx_k8s_metrics_emit_t *e,
                        pod->ncontainers * sizeof(ngx_k8s_metrics_pb_usage_t),
                        e);
     res = ngx_k8s_metrics_room(&ngx_k8s_metrics_pb_strs,
-                               pod->ncontainers * 4 * sizeof(ngx_str_t), e);
+                               pod->ncontainers * 6 * sizeof(ngx_str_t), e);
     text = ngx_k8s_metrics_room(&ngx_k8s_metrics_pb_text,
-                            pod->ncontainers * 2 * NGX_K8S_METRICS_QUANTITY_LEN,
+                            pod->ncontainers * 3 * NGX_K8S_METRICS_QUANTITY_LEN,
                             e);
 
     if ((o.labels == NULL && o.nlabels) || usage == NULL || res == NULL
@@ -581,24 +580,50 @@ ngx_k8s_metrics_pb_emit_pod(ngx_k8s_metrics_emit_t *e,
 
     for (i = 0; i < pod->ncontainers; i++) {
         ngx_k8s_metrics_sstr(snap, c[i].name, &usage[i].name);
-        usage[i].resources = &res[4 * i];
-        usage[i].nresources = 2;
-
-        ngx_str_set(&res[4 * i], "cpu");
-        res[4 * i + 1].data = text;
-        text = ngx_k8s_metrics_format_cpu(text,
-                   ngx_k8s_metrics_cpu_rate(&c[i].last, &c[i].prev));
-        res[4 * i + 1].len = text - res[4 * i + 1].data;
-
-        ngx_str_set(&res[4 * i + 2], "memory");
-        res[4 * i + 3].data = text;
-        text = ngx_k8s_metrics_format_memory(text, c[i].memory);
-        res[4 * i + 3].len = text - res[4 * i + 3].data;
+        usage[i].resources = &res[6 * i];
+        usage[i].nresources = ngx_k8s_metrics_pb_resource_list(&res[6 * i],
+                                  &text[3 * i * NGX_K8S_METRICS_QUANTITY_LEN],
+                                  ngx_k8s_metrics_cpu_rate(&c[i].last,
+                                                           &c[i].prev),
+                                  c[i].memory,
+                                  (swap && c[i].has_swap) ? &c[i].swap : NULL);
     }
 
     o.usage = usage;
 
     ngx_k8s_metrics_pb_emit_object(e, &o, item);
+}
+
+
+/*
+ * A usage ResourceList: cpu, memory and, when given, swap (the order the
+ * map's keys sort in); text holds 3 quantities.  Returns the pairs written.
+ */
+
+static ngx_uint_t
+ngx_k8s_metrics_pb_resource_list(ngx_str_t *res, u_char *text, uint64_t cpu,
+    uint64_t memory, uint64_t *swap)
+{
+    ngx_str_set(&res[0], "cpu");
+    res[1].data = text;
+    text = ngx_k8s_metrics_format_cpu(text, cpu);
+    res[1].len = text - res[1].data;
+
+    ngx_str_set(&res[2], "memory");
+    res[3].data = text;
+    text = ngx_k8s_metrics_format_memory(text, memory);
+    res[3].len = text - res[3].data;
+
+    if (swap == NULL) {
+        return 2;
+    }
+
+    ngx_str_set(&res[4], "swap");
+    res[5].data = text;
+    text = ngx_k8s_metrics_format_memory(text, *swap);
+    res[5].len = text - res[5].data;
+
+    return 3;
 }
 
 

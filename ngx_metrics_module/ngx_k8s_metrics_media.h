@@ -33,11 +33,11 @@ ngx_int_t ngx_k8s_metrics_negotiate(ngx_http_request_t *r,
 
 void ngx_k8s_metrics_pb_emit_node(ngx_k8s_metrics_emit_t *e,
     ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_snode_t *node,
-    time_t now, ngx_flag_t item);
+    ngx_flag_t swap, time_t now, ngx_flag_t item);
 void ngx_k8s_metrics_pb_emit_pod(ngx_k8s_metrics_emit_t *e,
     ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_spod_t *pod,
     ngx_k8s_metrics_point_t *last, ngx_k8s_metrics_point_t *prev,
-    time_t now, ngx_flag_t item);
+    ngx_flag_t swap, time_t now, ngx_flag_t item);
 ngx_int_t ngx_k8s_metrics_pb_frame(ngx_http_request_t *r,
     ngx_k8s_metrics_emit_t *e, const char *api_version, const char *kind,
     ngx_flag_t list);

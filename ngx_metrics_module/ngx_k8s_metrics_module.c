@@ -15,6 +15,7 @@
 #include "ngx_k8s_metrics_client.h"
 #include "ngx_k8s_metrics_auth.h"
 #include "ngx_k8s_metrics_conf.h"
+#include "ngx_k8s_metrics_audit.h"
 
 
 static ngx_int_t ngx_k8s_metrics_add_variables(ngx_conf_t *cf);
@@ -134,6 +135,13 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_k8s_metrics_main_conf_t, kubelet.max_pods),
       &ngx_k8s_metrics_max_pods_post },
+
+    { ngx_string("k8s_metrics_swap"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, swap),
+      NULL },
 
     { ngx_string("k8s_metrics_response_cache_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -335,6 +343,9 @@ static ngx_http_variable_t  ngx_k8s_metrics_vars[] = {
     { ngx_string("k8s_metrics_authenticator"), NULL,
       ngx_k8s_metrics_authenticator_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("k8s_metrics_audit_event"), NULL,
+      ngx_k8s_metrics_audit_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -384,6 +395,7 @@ ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf)
      */
 
     kmcf->resolution = NGX_CONF_UNSET_MSEC;
+    kmcf->swap = NGX_CONF_UNSET;
     kmcf->response_cache_size = NGX_CONF_UNSET_SIZE;
 
     ngx_k8s_metrics_kubelet_create_conf(&kmcf->kubelet);
@@ -399,6 +411,7 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_k8s_metrics_main_conf_t *kmcf = conf;
 
     ngx_conf_init_msec_value(kmcf->resolution, 15000);
+    ngx_conf_init_value(kmcf->swap, 0);
     ngx_conf_init_size_value(kmcf->response_cache_size, 128 * 1024 * 1024);
 
     /* the apiserver's defaults are the kubelets' (their CA, their token) */

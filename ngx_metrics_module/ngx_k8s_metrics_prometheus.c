@@ -13,6 +13,8 @@
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_store.h"
 #include "ngx_k8s_metrics_send.h"
+#include "ngx_k8s_metrics_msmetrics.h"
+#include "ngx_k8s_metrics_exposition.h"
 
 
 /* the longest line written for a node, beside its name and reason */
@@ -20,12 +22,52 @@
 #define NGX_K8S_METRICS_PROM_LINES  (NGX_K8S_METRICS_DURATION_BUCKETS + 10)
 
 
+/*
+ * The families written per node, each whole (its HELP, TYPE and all its
+ * nodes' samples together), as the text format requires.
+ */
+typedef enum {
+    NGX_K8S_METRICS_PROM_DURATION = 0,
+    NGX_K8S_METRICS_PROM_SCRAPES,
+    NGX_K8S_METRICS_PROM_MALFORMED,
+    NGX_K8S_METRICS_PROM_REJECTED,
+    NGX_K8S_METRICS_PROM_LAST_SCRAPE,
+    NGX_K8S_METRICS_PROM_SUCCESS,
+    NGX_K8S_METRICS_PROM_NODE_FAMILIES
+} ngx_k8s_metrics_prom_family_e;
+
+
 static u_char *ngx_k8s_metrics_prom_node(u_char *p, u_char *last,
-    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_snode_t *node);
+    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_snode_t *node,
+    ngx_uint_t family);
 static u_char *ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
     ngx_k8s_metrics_main_conf_t *kmcf);
-static u_char *ngx_k8s_metrics_prom_escape(u_char *p, u_char *last,
-    ngx_str_t *value);
+
+
+static const char  *ngx_k8s_metrics_prom_node_headers[] = {
+    "# HELP k8s_metrics_scrape_duration_seconds Duration of a kubelet "
+    "scrape.\n"
+    "# TYPE k8s_metrics_scrape_duration_seconds histogram\n",
+
+    "# HELP k8s_metrics_scrapes_total Kubelet scrapes by result.\n"
+    "# TYPE k8s_metrics_scrapes_total counter\n",
+
+    "# HELP k8s_metrics_scrape_malformed_lines_total Lines of a kubelet's "
+    "answer skipped as malformed.\n"
+    "# TYPE k8s_metrics_scrape_malformed_lines_total counter\n",
+
+    "# HELP k8s_metrics_pods_rejected_total Pods of a kubelet's answer not "
+    "taken, by reason.\n"
+    "# TYPE k8s_metrics_pods_rejected_total counter\n",
+
+    "# HELP k8s_metrics_last_scrape_timestamp_seconds Start of the last "
+    "scrape of a kubelet.\n"
+    "# TYPE k8s_metrics_last_scrape_timestamp_seconds gauge\n",
+
+    "# HELP k8s_metrics_last_scrape_success Whether the last scrape of a "
+    "kubelet succeeded, and why not.\n"
+    "# TYPE k8s_metrics_last_scrape_success gauge\n"
+};
 
 
 static ngx_str_t  ngx_k8s_metrics_prom_type =
@@ -39,7 +81,7 @@ ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r)
     size_t                        size;
     ngx_str_t                     text;
     ngx_int_t                     rc;
-    ngx_uint_t                    i, points;
+    ngx_uint_t                    i, f, points;
     ngx_k8s_metrics_snode_t      *node;
     ngx_k8s_metrics_snapshot_t   *snap;
     ngx_k8s_metrics_main_conf_t  *kmcf;
@@ -48,7 +90,7 @@ ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r)
 
     snap = ngx_k8s_metrics_snapshot_acquire(kmcf);
 
-    size = 8192;
+    size = 8192 + ngx_k8s_metrics_prom_metrics_server_size(snap);
 
     for (i = 0; snap && i < snap->nnodes; i++) {
         node = &snap->nodes[i];
@@ -69,13 +111,12 @@ ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r)
     p = text.data;
     last = text.data + size;
 
-    p = ngx_slprintf(p, last,
-        "# HELP k8s_metrics_scrape_duration_seconds Duration of a kubelet "
-        "scrape.\n"
-        "# TYPE k8s_metrics_scrape_duration_seconds histogram\n");
+    for (f = 0; f < NGX_K8S_METRICS_PROM_NODE_FAMILIES; f++) {
+        p = ngx_slprintf(p, last, "%s", ngx_k8s_metrics_prom_node_headers[f]);
 
-    for (i = 0; snap && i < snap->nnodes; i++) {
-        p = ngx_k8s_metrics_prom_node(p, last, snap, &snap->nodes[i]);
+        for (i = 0; snap && i < snap->nnodes; i++) {
+            p = ngx_k8s_metrics_prom_node(p, last, snap, &snap->nodes[i], f);
+        }
     }
 
     points = 0;
@@ -98,6 +139,8 @@ ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r)
         snap ? points + snap->ncontainers : 0,
         snap ? snap->npods : 0,
         snap ? snap->size : 0);
+
+    p = ngx_k8s_metrics_prom_metrics_server(p, last, kmcf, snap);
 
     if (snap) {
         p = ngx_slprintf(p, last,
@@ -123,7 +166,8 @@ ngx_k8s_metrics_serve_prometheus(ngx_http_request_t *r)
 
 static u_char *
 ngx_k8s_metrics_prom_node(u_char *p, u_char *last,
-    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_snode_t *node)
+    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_snode_t *node,
+    ngx_uint_t family)
 {
     u_char      buf[2 * 256];
     ngx_str_t   s, name;
@@ -134,54 +178,70 @@ ngx_k8s_metrics_prom_node(u_char *p, u_char *last,
     name.data = buf;
     name.len = ngx_k8s_metrics_prom_escape(buf, buf + sizeof(buf), &s) - buf;
 
-    count = node->successes + node->failures;
+    switch (family) {
 
-    for (i = 0; i < NGX_K8S_METRICS_DURATION_BUCKETS; i++) {
+    case NGX_K8S_METRICS_PROM_DURATION:
+        count = node->successes + node->failures;
+
+        for (i = 0; i < NGX_K8S_METRICS_DURATION_BUCKETS; i++) {
+            p = ngx_slprintf(p, last,
+                             "k8s_metrics_scrape_duration_seconds_bucket"
+                             "{node=\"%V\",le=\"%.3f\"} %uL\n",
+                             &name,
+                             (double) ngx_k8s_metrics_duration_bounds[i]
+                             / 1000,
+                             node->buckets[i]);
+        }
+
+        return ngx_slprintf(p, last,
+                            "k8s_metrics_scrape_duration_seconds_bucket"
+                            "{node=\"%V\",le=\"+Inf\"} %uL\n"
+                            "k8s_metrics_scrape_duration_seconds_sum"
+                            "{node=\"%V\"} %.3f\n"
+                            "k8s_metrics_scrape_duration_seconds_count"
+                            "{node=\"%V\"} %uL\n",
+                            &name, count,
+                            &name, (double) node->duration_sum / 1000,
+                            &name, count);
+
+    case NGX_K8S_METRICS_PROM_SCRAPES:
+        return ngx_slprintf(p, last,
+                            "k8s_metrics_scrapes_total"
+                            "{node=\"%V\",result=\"success\"} %uL\n"
+                            "k8s_metrics_scrapes_total"
+                            "{node=\"%V\",result=\"failure\"} %uL\n",
+                            &name, node->successes, &name, node->failures);
+
+    case NGX_K8S_METRICS_PROM_MALFORMED:
+        return ngx_slprintf(p, last,
+                            "k8s_metrics_scrape_malformed_lines_total"
+                            "{node=\"%V\"} %uL\n",
+                            &name, node->malformed);
+
+    case NGX_K8S_METRICS_PROM_REJECTED:
+        return ngx_slprintf(p, last,
+                            "k8s_metrics_pods_rejected_total"
+                            "{node=\"%V\",reason=\"misplaced\"} %uL\n"
+                            "k8s_metrics_pods_rejected_total"
+                            "{node=\"%V\",reason=\"duplicate\"} %uL\n",
+                            &name, node->misplaced, &name, node->duplicates);
+
+    case NGX_K8S_METRICS_PROM_LAST_SCRAPE:
+        return ngx_slprintf(p, last,
+                            "k8s_metrics_last_scrape_timestamp_seconds"
+                            "{node=\"%V\"} %.3f\n",
+                            &name, (double) node->scrape_time / 1000);
+
+    default: /* NGX_K8S_METRICS_PROM_SUCCESS */
         p = ngx_slprintf(p, last,
-                         "k8s_metrics_scrape_duration_seconds_bucket"
-                         "{node=\"%V\",le=\"%.3f\"} %uL\n",
-                         &name,
-                         (double) ngx_k8s_metrics_duration_bounds[i] / 1000,
-                         node->buckets[i]);
+                         "k8s_metrics_last_scrape_success"
+                         "{node=\"%V\",reason=\"", &name);
+
+        ngx_k8s_metrics_sstr(snap, node->error, &s);
+        p = ngx_k8s_metrics_prom_escape(p, last, &s);
+
+        return ngx_slprintf(p, last, "\"} %d\n", node->scraped ? 1 : 0);
     }
-
-    p = ngx_slprintf(p, last,
-                     "k8s_metrics_scrape_duration_seconds_bucket"
-                     "{node=\"%V\",le=\"+Inf\"} %uL\n"
-                     "k8s_metrics_scrape_duration_seconds_sum{node=\"%V\"} "
-                     "%.3f\n"
-                     "k8s_metrics_scrape_duration_seconds_count"
-                     "{node=\"%V\"} %uL\n",
-                     &name, count,
-                     &name, (double) node->duration_sum / 1000,
-                     &name, count);
-
-    p = ngx_slprintf(p, last,
-                     "k8s_metrics_scrapes_total{node=\"%V\",result=\"success\"}"
-                     " %uL\n"
-                     "k8s_metrics_scrapes_total{node=\"%V\",result=\"failure\"}"
-                     " %uL\n"
-                     "k8s_metrics_scrape_malformed_lines_total{node=\"%V\"} "
-                     "%uL\n"
-                     "k8s_metrics_pods_rejected_total{node=\"%V\","
-                     "reason=\"misplaced\"} %uL\n"
-                     "k8s_metrics_pods_rejected_total{node=\"%V\","
-                     "reason=\"duplicate\"} %uL\n"
-                     "k8s_metrics_last_scrape_timestamp_seconds{node=\"%V\"} "
-                     "%.3f\n"
-                     "k8s_metrics_last_scrape_success{node=\"%V\",reason=\"",
-                     &name, node->successes,
-                     &name, node->failures,
-                     &name, node->malformed,
-                     &name, node->misplaced,
-                     &name, node->duplicates,
-                     &name, (double) node->scrape_time / 1000,
-                     &name);
-
-    ngx_k8s_metrics_sstr(snap, node->error, &s);
-    p = ngx_k8s_metrics_prom_escape(p, last, &s);
-
-    return ngx_slprintf(p, last, "\"} %d\n", node->scraped ? 1 : 0);
 }
 
 
@@ -291,34 +351,4 @@ ngx_k8s_metrics_prom_counters(u_char *p, u_char *last,
         "k8s_metrics_responses_reused_total %uA\n",
         c->authn_failed, c->authz_allowed, c->authz_denied, c->authz_errors,
         c->sar_cache_hits, c->renders_reused);
-}
-
-
-/* a label value: backslash, double quote and newline escaped */
-
-static u_char *
-ngx_k8s_metrics_prom_escape(u_char *p, u_char *last, ngx_str_t *value)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < value->len && p + 2 <= last; i++) {
-        switch (value->data[i]) {
-
-        case '\\':
-        case '"':
-            *p++ = '\\';
-            *p++ = value->data[i];
-            break;
-
-        case '\n':
-            *p++ = '\\';
-            *p++ = 'n';
-            break;
-
-        default:
-            *p++ = value->data[i];
-        }
-    }
-
-    return p;
 }

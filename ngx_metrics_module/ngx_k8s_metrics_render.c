@@ -14,6 +14,7 @@
 #include "ngx_k8s_metrics_emit.h"
 #include "ngx_k8s_metrics_quantity.h"
 #include "ngx_k8s_metrics_protobuf.h"
+#include "ngx_k8s_metrics_msmetrics.h"
 
 
 /* rendered answers kept by a worker, at most; their bytes, at most
@@ -53,6 +54,9 @@ typedef struct {
     ngx_uint_t                  nstamps;
     size_t                      stamp_len;
     unsigned                    binary:1;   /* protobuf: varint stamps */
+
+    int64_t                    *times;      /* the items', observed again */
+    ngx_uint_t                  ntimes;
 } ngx_k8s_metrics_render_t;
 
 
@@ -112,6 +116,7 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_metrics_module);
     (void) ngx_atomic_fetch_add(&kmcf->sh->counters.renders_reused, 1);
+    ngx_k8s_metrics_observe_freshness(kmcf, rd->times, rd->ntimes);
 
     /* the request holds the body until its pool goes */
 
@@ -170,8 +175,13 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
     next.nstamps = e->stamps->nelts;
     next.stamps = ngx_alloc(e->stamps->nelts * sizeof(size_t) + 1,
                             r->connection->log);
+    next.ntimes = e->times ? e->times->nelts : 0;
+    next.times = ngx_alloc(next.ntimes * sizeof(int64_t) + 1,
+                           r->connection->log);
 
-    if (next.body == NULL || next.key.data == NULL || next.stamps == NULL) {
+    if (next.body == NULL || next.key.data == NULL || next.stamps == NULL
+        || next.times == NULL)
+    {
         ngx_k8s_metrics_render_free(&next);
         return;
     }
@@ -184,6 +194,10 @@ ngx_k8s_metrics_render_keep(ngx_http_request_t *r,
 
     ngx_memcpy(next.key.data, rq->key.data, rq->key.len);
     ngx_memcpy(next.stamps, e->stamps->elts, next.nstamps * sizeof(size_t));
+
+    if (next.ntimes) {
+        ngx_memcpy(next.times, e->times->elts, next.ntimes * sizeof(int64_t));
+    }
 
     next.snapshot = rq->snapshot;
     next.published = rq->published;
@@ -346,6 +360,10 @@ ngx_k8s_metrics_render_free(ngx_k8s_metrics_render_t *rd)
 
     if (rd->stamps) {
         ngx_free(rd->stamps);
+    }
+
+    if (rd->times) {
+        ngx_free(rd->times);
     }
 
     ngx_memzero(rd, sizeof(ngx_k8s_metrics_render_t));

@@ -18,6 +18,7 @@
 #include "ngx_k8s_metrics_quantity.h"
 #include "ngx_k8s_metrics_protobuf.h"
 #include "ngx_k8s_metrics_media.h"
+#include "ngx_k8s_metrics_msmetrics.h"
 
 
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
     ngx_flag_t                      table_rows;   /* "rows" opened */
     ngx_flag_t                      protobuf;
     const char                     *kind;       /* of a protobuf get */
+    ngx_flag_t                      table_swap;   /* a "swap" column */
     ngx_k8s_metrics_emit_t          emit;
     ngx_k8s_metrics_render_req_t    render;
     ngx_int_t                       rc;         /* of a response sent */
@@ -63,13 +65,17 @@ static void ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_snode_t *node, const char *kind);
 static void ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_spod_t *pod, const char *kind);
+static void ngx_k8s_metrics_item_time(ngx_k8s_metrics_query_t *q,
+    int64_t time);
 static void ngx_k8s_metrics_type_meta(ngx_k8s_metrics_emit_t *e,
     const char *kind, const char *api_version);
 static void ngx_k8s_metrics_metadata(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name,
     ngx_k8s_metrics_slabel_t *labels, ngx_uint_t nlabels);
 static void ngx_k8s_metrics_usage(ngx_k8s_metrics_emit_t *e,
-    uint64_t nanocores, uint64_t bytes);
+    uint64_t nanocores, uint64_t bytes, uint64_t *swap);
+static uint64_t *ngx_k8s_metrics_swap(ngx_k8s_metrics_query_t *q,
+    uint64_t *swap, uint32_t has_swap);
 static void ngx_k8s_metrics_pod_window(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_spod_t *pod, ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev);
@@ -81,11 +87,12 @@ static void ngx_k8s_metrics_window(ngx_k8s_metrics_emit_t *e,
 static void ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name,
     ngx_uint_t first_label, ngx_uint_t nlabels, uint64_t nanocores,
-    uint64_t bytes, ngx_k8s_metrics_point_t *last,
+    uint64_t bytes, uint64_t *swap, ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev);
 static void ngx_k8s_metrics_pod_row(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_spod_t *pod);
-static void ngx_k8s_metrics_columns(ngx_k8s_metrics_emit_t *e);
+static void ngx_k8s_metrics_columns(ngx_k8s_metrics_emit_t *e,
+    ngx_flag_t swap);
 
 
 ngx_int_t
@@ -298,6 +305,11 @@ ngx_k8s_metrics_end(ngx_k8s_metrics_query_t *q, const char *list_kind)
 
     ngx_k8s_metrics_render_keep(q->r, &q->render, e);
 
+    if (e->times) {
+        ngx_k8s_metrics_observe_freshness(q->kmcf, e->times->elts,
+                                          e->times->nelts);
+    }
+
     return ngx_k8s_metrics_send_emitted(q->r, NGX_HTTP_OK, e);
 }
 
@@ -332,6 +344,9 @@ ngx_k8s_metrics_query_init(ngx_http_request_t *r, ngx_k8s_metrics_query_t *q,
 
     /* where the time of the answer is, for a rendering kept (render.c) */
     q->emit.stamps = ngx_array_create(r->pool, 16, sizeof(size_t));
+
+    /* the items' timestamps, for the freshness metrics-server observes */
+    q->emit.times = ngx_array_create(r->pool, 16, sizeof(int64_t));
 
     /* metrics-server stamps every object with the time it answers */
 
@@ -532,10 +547,12 @@ ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
     uint64_t                 cpu;
     ngx_k8s_metrics_emit_t  *e;
 
+    ngx_k8s_metrics_item_time(q, node->last.time);
+
     if (q->protobuf) {
         q->kind = kind;
-        ngx_k8s_metrics_pb_emit_node(&q->emit, q->snap, node, q->now_time,
-                                     kind == NULL);
+        ngx_k8s_metrics_pb_emit_node(&q->emit, q->snap, node, q->kmcf->swap,
+                                     q->now_time, kind == NULL);
         return;
     }
 
@@ -543,8 +560,10 @@ ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
 
     if (q->table) {
         ngx_k8s_metrics_row(q, NULL, node->name, node->first_label,
-                            node->nlabels, cpu, node->memory, &node->last,
-                            &node->prev);
+                            node->nlabels, cpu, node->memory,
+                            ngx_k8s_metrics_swap(q, &node->swap,
+                                                 node->has_swap),
+                            &node->last, &node->prev);
         return;
     }
 
@@ -564,7 +583,9 @@ ngx_k8s_metrics_node(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_time(e, node->last.time);
     ngx_k8s_metrics_emit_name(e, "window");
     ngx_k8s_metrics_window(e, &node->last, &node->prev);
-    ngx_k8s_metrics_usage(e, cpu, node->memory);
+    ngx_k8s_metrics_usage(e, cpu, node->memory,
+                          ngx_k8s_metrics_swap(q, &node->swap,
+                                               node->has_swap));
 
     ngx_k8s_metrics_emit_close(e, '}');
 }
@@ -584,6 +605,9 @@ ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q, ngx_k8s_metrics_spod_t *pod,
     ngx_k8s_metrics_point_t        last, prev;
     ngx_k8s_metrics_scontainer_t  *c;
 
+    ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
+    ngx_k8s_metrics_item_time(q, last.time);
+
     if (q->table) {
         ngx_k8s_metrics_pod_row(q, pod);
         return;
@@ -591,16 +615,13 @@ ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q, ngx_k8s_metrics_spod_t *pod,
 
     if (q->protobuf) {
         q->kind = kind;
-        ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
         ngx_k8s_metrics_pb_emit_pod(&q->emit, q->snap, pod, &last, &prev,
-                                    q->now_time, kind == NULL);
+                                    q->kmcf->swap, q->now_time, kind == NULL);
         return;
     }
 
     e = &q->emit;
     c = &q->snap->containers[pod->first_container];
-
-    ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
 
     ngx_k8s_metrics_emit_open(e, '{');
 
@@ -626,12 +647,35 @@ ngx_k8s_metrics_pod(ngx_k8s_metrics_query_t *q, ngx_k8s_metrics_spod_t *pod,
         ngx_k8s_metrics_sstr_value(q, c[i].name);
         ngx_k8s_metrics_usage(e, ngx_k8s_metrics_cpu_rate(&c[i].last,
                                                           &c[i].prev),
-                              c[i].memory);
+                              c[i].memory,
+                              ngx_k8s_metrics_swap(q, &c[i].swap,
+                                                   c[i].has_swap));
         ngx_k8s_metrics_emit_close(e, '}');
     }
 
     ngx_k8s_metrics_emit_close(e, ']');
     ngx_k8s_metrics_emit_close(e, '}');
+}
+
+
+/* out of memory fails the answer, as emit.c does */
+
+static void
+ngx_k8s_metrics_item_time(ngx_k8s_metrics_query_t *q, int64_t time)
+{
+    int64_t  *t;
+
+    if (q->emit.times == NULL) {
+        return;
+    }
+
+    t = ngx_array_push(q->emit.times);
+    if (t == NULL) {
+        q->emit.failed = 1;
+        return;
+    }
+
+    *t = time;
 }
 
 
@@ -720,7 +764,7 @@ ngx_k8s_metrics_metadata(ngx_k8s_metrics_query_t *q,
 
 static void
 ngx_k8s_metrics_usage(ngx_k8s_metrics_emit_t *e, uint64_t nanocores,
-    uint64_t bytes)
+    uint64_t bytes, uint64_t *swap)
 {
     u_char  *p, buf[NGX_K8S_METRICS_QUANTITY_LEN];
 
@@ -733,7 +777,25 @@ ngx_k8s_metrics_usage(ngx_k8s_metrics_emit_t *e, uint64_t nanocores,
     p = ngx_k8s_metrics_format_memory(buf, bytes);
     ngx_k8s_metrics_emit_member(e, "memory", buf, p - buf);
 
+    if (swap) {
+        p = ngx_k8s_metrics_format_memory(buf, *swap);
+        ngx_k8s_metrics_emit_member(e, "swap", buf, p - buf);
+    }
+
     ngx_k8s_metrics_emit_close(e, '}');
+}
+
+
+/*
+ * Swap, beyond metrics-server: with k8s_metrics_swap on, where the kubelet
+ * reported it (a snapshot taken before a reload turned it on has none).
+ */
+
+static uint64_t *
+ngx_k8s_metrics_swap(ngx_k8s_metrics_query_t *q, uint64_t *swap,
+    uint32_t has_swap)
+{
+    return (q->kmcf->swap && has_swap) ? swap : NULL;
 }
 
 
@@ -779,7 +841,7 @@ static void
 ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_sstr_t *namespace, ngx_k8s_metrics_sstr_t name,
     ngx_uint_t first_label, ngx_uint_t nlabels, uint64_t nanocores,
-    uint64_t bytes, ngx_k8s_metrics_point_t *last,
+    uint64_t bytes, uint64_t *swap, ngx_k8s_metrics_point_t *last,
     ngx_k8s_metrics_point_t *prev)
 {
     u_char                  *p, buf[NGX_K8S_METRICS_QUANTITY_LEN];
@@ -787,8 +849,11 @@ ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
 
     e = &q->emit;
 
+    /* the columns are the first row's resources, as metrics-server's */
+
     if (!q->table_rows) {
-        ngx_k8s_metrics_columns(e);
+        q->table_swap = (swap != NULL);
+        ngx_k8s_metrics_columns(e, q->table_swap);
         ngx_k8s_metrics_emit_name(e, "rows");
         ngx_k8s_metrics_emit_open(e, '[');
         q->table_rows = 1;
@@ -805,6 +870,11 @@ ngx_k8s_metrics_row(ngx_k8s_metrics_query_t *q,
 
     p = ngx_k8s_metrics_format_memory(buf, bytes);
     ngx_k8s_metrics_emit_string(e, buf, p - buf);
+
+    if (q->table_swap) {
+        p = ngx_k8s_metrics_format_memory(buf, swap ? *swap : 0);
+        ngx_k8s_metrics_emit_string(e, buf, p - buf);
+    }
 
     ngx_k8s_metrics_window(e, last, prev);
 
@@ -825,7 +895,8 @@ static void
 ngx_k8s_metrics_pod_row(ngx_k8s_metrics_query_t *q,
     ngx_k8s_metrics_spod_t *pod)
 {
-    uint64_t                       cpu, memory;
+    uint64_t                       cpu, memory, swap;
+    uint32_t                       has_swap;
     ngx_uint_t                     i;
     ngx_k8s_metrics_point_t        last, prev;
     ngx_k8s_metrics_scontainer_t  *c;
@@ -833,28 +904,40 @@ ngx_k8s_metrics_pod_row(ngx_k8s_metrics_query_t *q,
     c = &q->snap->containers[pod->first_container];
     cpu = 0;
     memory = 0;
+    swap = 0;
+    has_swap = 0;
+
+    /* as metrics-server sums the containers' usage: any one's resources */
 
     for (i = 0; i < pod->ncontainers; i++) {
         cpu += ngx_k8s_metrics_cpu_rate(&c[i].last, &c[i].prev);
         memory += c[i].memory;
+
+        if (c[i].has_swap) {
+            swap += c[i].swap;
+            has_swap = 1;
+        }
     }
 
     ngx_k8s_metrics_pod_window(q->snap, pod, &last, &prev);
 
     ngx_k8s_metrics_row(q, &pod->namespace, pod->name, pod->first_label,
-                        pod->nlabels, cpu, memory, &last, &prev);
+                        pod->nlabels, cpu, memory,
+                        ngx_k8s_metrics_swap(q, &swap, has_swap),
+                        &last, &prev);
 }
 
 
 /* "columnDefinitions" */
 
 static void
-ngx_k8s_metrics_columns(ngx_k8s_metrics_emit_t *e)
+ngx_k8s_metrics_columns(ngx_k8s_metrics_emit_t *e, ngx_flag_t swap)
 {
     static const char  *columns[][3] = {
         { "Name", "name", "Name of the resource" },
         { "cpu", "quantity", "" },
         { "memory", "quantity", "" },
+        { "swap", "quantity", "" },
         { "Window", "duration", "" },
     };
 
@@ -864,6 +947,11 @@ ngx_k8s_metrics_columns(ngx_k8s_metrics_emit_t *e)
     ngx_k8s_metrics_emit_open(e, '[');
 
     for (i = 0; i < sizeof(columns) / sizeof(columns[0]); i++) {
+
+        if (i == 3 && !swap) {
+            continue;
+        }
+
         ngx_k8s_metrics_emit_open(e, '{');
         ngx_k8s_metrics_emit_member(e, "name", (u_char *) columns[i][0],
                                     ngx_strlen(columns[i][0]));

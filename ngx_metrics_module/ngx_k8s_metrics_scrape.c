@@ -17,6 +17,7 @@
 #include "ngx_k8s_metrics_store.h"
 #include "ngx_k8s_metrics_client.h"
 #include "ngx_k8s_metrics_parser.h"
+#include "ngx_k8s_metrics_msmetrics.h"
 
 
 /*
@@ -833,6 +834,14 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
         break;
 
+    case NGX_K8S_METRICS_SAMPLE_NODE_SWAP:
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP:
+        if (k->scraper->kmcf->swap) {
+            break;
+        }
+
+        return NGX_OK;
+
     default:
         return NGX_OK;
     }
@@ -858,6 +867,11 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
         k->node_memory = 1;
         return NGX_OK;
 
+    case NGX_K8S_METRICS_SAMPLE_NODE_SWAP:
+        batch->swap = value;
+        batch->has_swap = 1;
+        return NGX_OK;
+
     default:
         break;
     }
@@ -878,6 +892,11 @@ ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
     case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
         cs->memory = value;
         cs->has_memory = 1;
+        break;
+
+    case NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP:
+        cs->swap = value;
+        cs->has_swap = 1;
         break;
 
     default: /* NGX_K8S_METRICS_SAMPLE_CONTAINER_START */
@@ -1731,11 +1750,18 @@ ngx_k8s_metrics_scrape_fail(ngx_k8s_metrics_kubelet_t *k, const char *fmt,
 static void
 ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 {
+    ngx_uint_t                   i;
     ngx_msec_t                   duration;
     ngx_k8s_metrics_counters_t  *counters;
 
     s->running = 0;
     counters = &s->kmcf->sh->counters;
+
+    for (i = 0; i < s->nkubelets; i++) {
+        (void) ngx_atomic_fetch_add(s->batches[i].ok
+                                    ? &counters->kubelet_requests_ok
+                                    : &counters->kubelet_requests_failed, 1);
+    }
 
     /* a worker on its way out leaves the store to its successor */
 
@@ -1752,6 +1778,7 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 
     (void) ngx_atomic_fetch_add(&counters->cycles, 1);
     counters->cycle_duration = duration;
+    ngx_k8s_metrics_observe_tick(s->kmcf, duration);
 
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, s->log, 0,
                    "k8s metrics: scrape cycle of %ui kubelets in %M ms",

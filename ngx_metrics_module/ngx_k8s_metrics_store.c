@@ -118,9 +118,9 @@ static void ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
 /* for qsort(), which has no context argument; one writer per process */
 static ngx_k8s_metrics_snapshot_t  *ngx_k8s_metrics_sorting;
 
-/* upper bounds of the scrape duration histogram, ms */
+/* upper bounds of the scrape duration histogram, ms: Prometheus' defaults */
 ngx_msec_t  ngx_k8s_metrics_duration_bounds[NGX_K8S_METRICS_DURATION_BUCKETS] =
-    { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000 };
+    { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
 
 
 /* a new zone: the store's part of its head */
@@ -760,6 +760,8 @@ ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
 {
     node->last = batch->point;
     node->memory = batch->memory;
+    node->swap = batch->swap;
+    node->has_swap = batch->has_swap;
 
     if (onode == NULL || !onode->scraped) {
         return;
@@ -890,6 +892,8 @@ ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
 {
     c->last = cs->point;
     c->memory = cs->memory;
+    c->swap = cs->swap;
+    c->has_swap = cs->has_swap;
     c->start = cs->start;
 
     /* a pod with one container that has a prev makes podReady() true */

@@ -24,7 +24,7 @@ struct json_t;
  * off.  Readers hold a reference while they use one (see store.c).
  */
 
-#define NGX_K8S_METRICS_DURATION_BUCKETS  10
+#define NGX_K8S_METRICS_DURATION_BUCKETS  11
 
 
 typedef struct {
@@ -45,6 +45,8 @@ typedef struct {
     ngx_k8s_metrics_point_t         prev;
     int64_t                         start;      /* ms; 0: unknown */
     uint64_t                        memory;
+    uint64_t                        swap;
+    uint32_t                        has_swap;   /* k8s_metrics_swap, reported */
 } ngx_k8s_metrics_scontainer_t;
 
 
@@ -66,6 +68,8 @@ typedef struct {
     ngx_k8s_metrics_point_t         last;
     ngx_k8s_metrics_point_t         prev;
     uint64_t                        memory;
+    uint64_t                        swap;
+    uint32_t                        has_swap;   /* k8s_metrics_swap, reported */
     uint32_t                        first_pod;
     uint32_t                        npods;
     uint32_t                        first_label;
@@ -117,10 +121,12 @@ typedef struct {
     ngx_str_t                       name;
     ngx_k8s_metrics_point_t         point;
     uint64_t                        memory;
+    uint64_t                        swap;
     int64_t                         start;      /* ms; 0: unknown */
     uint32_t                        hash;
     unsigned                        has_cpu:1;
     unsigned                        has_memory:1;
+    unsigned                        has_swap:1;
     unsigned                        duplicate:1;
 } ngx_k8s_metrics_csample_t;
 
@@ -134,6 +140,8 @@ typedef struct {
     ngx_msec_t                      duration;
     ngx_k8s_metrics_point_t         point;
     uint64_t                        memory;
+    uint64_t                        swap;
+    ngx_uint_t                      has_swap;
     ngx_array_t                     containers; /* csample, sorted, valid */
     ngx_uint_t                      malformed;
     ngx_uint_t                      misplaced;  /* pods not taken, by reason */

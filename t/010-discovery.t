@@ -175,13 +175,15 @@ GET /alice/apis/metrics.k8s.io/v1beta1/namespaces/kube-system/pods/coredns-1
 
 
 
-=== TEST 13: /openapi/v2 and /openapi/v3: 404, "no spec" for the aggregator
+=== TEST 13: /openapi/v2 and /openapi/v3 are served (t/078); another OpenAPI path is a 404
 --- request eval
-["GET /alice/openapi/v2", "GET /alice/openapi/v3", "GET /alice/openapi/v3/apis/metrics.k8s.io/v1beta1"]
+["GET /alice/openapi/v2", "GET /alice/openapi/v3", "GET /alice/openapi/v3/apis/metrics.k8s.io/v1beta1",
+ "GET /alice/openapi/v3/apis/metrics.k8s.io/v1", "GET /alice/openapi/v1"]
 --- error_code eval
-[404, 404, 404]
+[200, 200, 200, 404, 404]
 --- response_body_like eval
-[qr/"reason":"NotFound"/, qr/"reason":"NotFound"/, qr/"reason":"NotFound"/]
+[qr/^\{"swagger":"2.0"/, qr/^\{"paths":\{"apis\/metrics.k8s.io\/v1beta1"/, qr/^\{"openapi":"3.0.0"/,
+ qr/"reason":"NotFound"/, qr/"reason":"NotFound"/]
 
 
 

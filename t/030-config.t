@@ -407,3 +407,28 @@ qr/\[emerg\].*"k8s_metrics_node_selector" selects among the nodes of "k8s_metric
 --- must_die
 --- error_log eval
 qr/\[emerg\].*"k8s_metrics_node" conflicts with "k8s_metrics_apiserver".* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 32: a kubelet timeout above 0.9 x the resolution: scrape cycles would overlap
+--- http_config eval
+::api(http => "k8s_metrics_resolution 10s;\n    k8s_metrics_kubelet_timeout 9001ms;",
+      directives => q{
+    k8s_metrics_authorization always_allow;
+})
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_kubelet_timeout" 9001 ms is more than 0.9 x "k8s_metrics_resolution" 10000 ms: scrape cycles would overlap.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 33: a kubelet timeout of exactly 0.9 x the resolution starts
+--- http_config eval
+::api(http => "k8s_metrics_resolution 10s;\n    k8s_metrics_kubelet_timeout 9s;",
+      directives => q{
+    k8s_metrics_authorization always_allow;
+})
+--- request
+GET /t
+--- response_body
+up

@@ -278,7 +278,7 @@ node-00002 add_pod 950
 === TEST 6: a snapshot that cannot be replaced for 3 cycles fails /readyz, and /metrics shows its age; it recovers
 --- apiserver
 --- http_config eval
-::http_config(api => 1, zone => '128k', http => "    k8s_metrics_kubelet_timeout 1s;\n")
+::http_config(api => 1, zone => '128k', http => "    k8s_metrics_kubelet_timeout 900ms;\n")
 --- request eval
 ["GET /wait?path=/anon/readyz",
  "POST /apictl/node/add\n$::BigNodes",

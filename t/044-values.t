@@ -82,7 +82,7 @@ sub http_config {
         http => q{
     k8s_metrics_resolution 1s;
 } . K8sMetricsTest::kubelet_tls() . q{
-    k8s_metrics_kubelet_timeout 3s;
+    k8s_metrics_kubelet_timeout 900ms;
 
     map $msec $k8s_now_ms {
         "~^(?<k8s_s>\d+)\.(?<k8s_ms>\d+)$"  "$k8s_s$k8s_ms";

@@ -31,8 +31,7 @@ sub http_config {
 
     return K8sMetricsTest::api_server(
         zone => 'k8s_metrics_zone metrics:2m;',
-        http => "    k8s_metrics_resolution 1s;\n" . K8sMetricsTest::kubelet_tls()
-                . "    include \$TEST_NGINX_SIM_NODES;\n" . ($kubelet // q{    k8s_metrics_kubelet_timeout 2s;
+        http => K8sMetricsTest::sim_kubelets('1s') . ($kubelet // q{    k8s_metrics_kubelet_timeout 900ms;
 }) . $BadPeers . K8sMetricsTest::waiter_http(),
         directives => q{
             k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
@@ -131,7 +130,7 @@ the module's user needs RBAC "get" on resource "nodes/metrics"
 
 === TEST 6: a kubelet that never answers: the timeout, and only that node
 --- http_config eval
-::http_config("    k8s_metrics_kubelet_timeout 1500ms;\n")
+::http_config("    k8s_metrics_kubelet_timeout 1500ms;\n") =~ s/k8s_metrics_resolution 1s;/k8s_metrics_resolution 2s;/r
 --- sim_modes
 node-00003 hang 30
 --- request eval
@@ -166,7 +165,7 @@ node-00003 redirect
 
 === TEST 8: a body over k8s_metrics_kubelet_max_body fails its node, chunked or not
 --- http_config eval
-::http_config("    k8s_metrics_kubelet_max_body 256k;\n    k8s_metrics_kubelet_timeout 5s;\n")
+::http_config("    k8s_metrics_kubelet_max_body 256k;\n    k8s_metrics_kubelet_timeout 900ms;\n")
 --- sim_modes
 node-00001 oversize 1048576
 node-00002 oversize_chunked 1048576
@@ -273,18 +272,3 @@ node-00001 drop_pod pod-00001-000
 --- response_body eval
 ["ready\n", "PodMetricsList\n" . K8sMetricsCheck::pod_lines(sub { $_[0] eq 'default' && $_[1] != 1 }),
  "Status\npodmetrics.metrics.k8s.io \"default/pod-00001-000\" not found\n"]
-
-
-
-=== TEST 15: a cycle still running when the next is due: reported, not doubled
---- timeout: 12
---- http_config eval
-::http_config("    k8s_metrics_kubelet_timeout 4s;\n")
---- sim_modes
-node-00002 hang 30
---- request eval
-["GET /wait?path=/admin/metrics&match=k8s_metrics_scrape_cycle_overruns_total%202&timeout=10000", "GET /sim/stats?node=node-00002"]
---- response_body_like eval
-["ready", qr/"requests":1,/]
---- error_log eval
-qr/\[warn\].*k8s metrics: the scrape cycle started \d+ ms ago is still running: this one is skipped \(\d of 6 kubelets answered/

@@ -57,6 +57,20 @@ like($pod_table, qr/^NAME\s+CPU\s+MEMORY\s+WINDOW\s*\npod-00001-001\s/,
 my $raw = `$kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes/node-00002 2>&1`;
 like($raw, qr/"kind":"NodeMetrics".*"name":"node-00002"/s, 'kubectl get --raw a NodeMetrics');
 
+# kubectl explain: the OpenAPI v3 documents through the front proxy, the
+# kind found by the GET operations' x-kubernetes-group-version-kind.
+# kubectl 1.32 reads "nodes.metrics.k8s.io" as the field "metrics" of the
+# core nodes: the group goes in --api-version.
+my $explain = `$kubectl explain nodes --api-version=metrics.k8s.io/v1beta1 2>&1`;
+like($explain, qr/^GROUP:\s+metrics\.k8s\.io\n.*^KIND:\s+NodeMetrics\n.*^VERSION:\s+v1beta1\n/ms,
+     'kubectl explain nodes --api-version=metrics.k8s.io/v1beta1 names the kind') or diag($explain);
+like($explain, qr/NodeMetrics sets resource usage metrics of a node\..*^  timestamp\s+<string> -required-.*^  usage\s+<map\[string\]Quantity> -required-.*^  window\s+<string> -required-/ms,
+     '... and prints its fields') or diag($explain);
+
+my $usage = `$kubectl explain podmetrics.containers.usage --api-version=metrics.k8s.io/v1beta1 2>&1`;
+like($usage, qr/^KIND:\s+PodMetrics\n.*^FIELD:\s+usage <map\[string\]Quantity>\n.*The memory usage is the memory working set\./ms,
+     'kubectl explain podmetrics.containers.usage prints the field') or diag($usage);
+
 my $log = do { local (@ARGV, $/) = "$dir/metrics-access.log"; <> // '' };
 like($log, qr/requestheader:admin \[system:masters,system:authenticated\] "GET \/apis\/metrics.k8s.io\/v1beta1\/nodes/,
      'the module saw kubectl\'s user through the front proxy');

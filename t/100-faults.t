@@ -183,8 +183,8 @@ __DATA__
 --- response_body_like eval
 ["ready", "^\Q${\ ::healthy_nodes(1, 2, 3)}\E\$", "^\Q${\ ::healthy_pods(1, 2, 3)}\E\$",
  "^\Q$::ReadyzPassed\E\$",
- qr/^k8s_metrics_last_scrape_success\{node="node-00001",reason=""\}\ 1\n.*
-    ^k8s_metrics_scrapes_total\{node="node-refused",result="success"\}\ 0\n.*
+ qr/^k8s_metrics_scrapes_total\{node="node-refused",result="success"\}\ 0\n.*
+    ^k8s_metrics_last_scrape_success\{node="node-00001",reason=""\}\ 1\n.*
     ^k8s_metrics_last_scrape_success\{node="node-refused",reason="Failed\ to\ connect\ to\ 127\.0\.0\.1\ port\ $::Refused\ after\ \d+\ ms:\ (?:Couldn't\ connect\ to\ server\ \(Connection\ refused\)|Connection\ refused)"\}\ 0\n/smx]
 --- error_log eval
 qr/\[error\].*scraping node "node-refused" \(https:\/\/127\.0\.0\.1:$::Refused\/metrics\/resource\) failed: Failed to connect to 127\.0\.0\.1 port $::Refused after \d+ ms: (?:Couldn't connect to server \(Connection refused\)|Connection refused)/
@@ -215,7 +215,7 @@ qr/\[error\].*scraping node "node-00001" .* failed: the kubelet answered HTTP 50
 === TEST 3: a kubelet answering one byte per second: its timeout, after the bytes it sent
 --- timeout: 20
 --- http_config eval
-::http_config($::Kubelets . "    k8s_metrics_kubelet_timeout 1500ms;\n")
+::http_config($::Kubelets . "    k8s_metrics_kubelet_timeout 1500ms;\n") =~ s/k8s_metrics_resolution 1s;/k8s_metrics_resolution 2s;/r
 --- sim_modes
 node-00002 slow 1
 --- request eval

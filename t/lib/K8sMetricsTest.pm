@@ -570,8 +570,8 @@ sub apiserver_kubelets {
 };
 }
 
-# The API of the collection suites (040, 072): client certificates of the
-# test CA, any authenticated user allowed.
+# The API of the open suites (040, 072, and open_api_server()): client
+# certificates of the test CA, any authenticated user allowed.
 sub collection_api {
     return q{
             k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
@@ -582,8 +582,9 @@ sub collection_api {
 # The collection suites' http_config: the simulator's three nodes (from
 # kubelet_sim(), started first) with the labels their selectors read
 # (tier: node 2 "gpu", the others "cpu"; zone z1..z3), scraped every
-# second over kubelet_tls(), behind collection_api(), with the waiter.
-# extra: more http-level directives.
+# second over kubelet_tls() with a timeout under 0.9 x the resolution,
+# behind collection_api(), with the waiter.  extra: more http-level
+# directives.
 sub collection_http_config {
     my ($extra) = @_;
 
@@ -593,12 +594,36 @@ sub collection_http_config {
                 ($_ == 2 ? 'gpu' : 'cpu'), $_
     } 1 .. 3;
 
-    return api_server(
+    return open_api_server(
         zone => 'k8s_metrics_zone metrics:2m;',
-        http => "    k8s_metrics_resolution 1s;\n" . kubelet_tls()
-                . "    k8s_metrics_kubelet_timeout 3s;\n" . $nodes
-                . ($extra // '') . waiter_http(),
-        directives => collection_api());
+        http => kubelet_client('1s')
+                . "    k8s_metrics_kubelet_timeout 900ms;\n" . $nodes
+                . ($extra // ''));
+}
+
+# the kubelet client with the resolution of a file's cycles
+sub kubelet_client {
+    my ($resolution) = @_;
+
+    return "    k8s_metrics_resolution $resolution;\n" . kubelet_tls();
+}
+
+# the kubelet simulator's nodes (kubelet_sim()), scraped every RESOLUTION
+sub sim_kubelets {
+    my ($resolution) = @_;
+
+    return kubelet_client($resolution) . "    include \$TEST_NGINX_SIM_NODES;\n";
+}
+
+# api_server() that lets every client of the test PKI's CA read everything
+# (always_allow), with the waiter (waiter_http()) beside it; http and
+# directives are added to
+sub open_api_server {
+    my (%opts) = @_;
+
+    return api_server(%opts,
+        http => ($opts{http} // '') . waiter_http(),
+        directives => collection_api() . ($opts{directives} // ''));
 }
 
 # The waiter (t/lib/wait.js): "GET /wait?path=/anon/readyz" returns once
@@ -607,11 +632,17 @@ sub waiter_http {
     return "js_import waiter from $Root/t/lib/wait.js;\n";
 }
 
-sub waiter_location {
+# the waiter alone, for a file without the kubelet simulator
+sub wait_location {
     return <<'CONF';
         location = /wait {
             js_content waiter.wait;
         }
+CONF
+}
+
+sub waiter_location {
+    return wait_location() . <<'CONF';
 
         # the kubelet simulator's control port: /sim/stats?node=..., /sim/mode?...
         location /sim/ {

@@ -1,5 +1,5 @@
 // For the suites: GET /wait?path=P[&status=S][&match=TEXT][&absent=TEXT]
-// [&header=NAME:VALUE][&timeout=MS][&after=MS][&body=1] polls
+// [&header=NAME:VALUE][&timeout=MS][&after=MS][&body=1][&revalidate=1] polls
 // http://127.0.0.1:$server_port$P until it answers S (default 200) with TEXT in
 // its body (and the other TEXT not in it), then answers 200 "ready" (with
 // body=1: that answer's status and body); 504 when time runs out.  after=MS
@@ -46,6 +46,8 @@ async function wait(r) {
             {
                 if (r.args.body) {
                     r.return(res.status, body);
+                } else if (r.args.revalidate) {
+                    await revalidate(r, url, headers, res);
                 } else {
                     r.return(200, 'ready\n');
                 }
@@ -59,6 +61,21 @@ async function wait(r) {
     }
 
     r.return(504, 'not ready: ' + last + '\n');
+}
+
+// revalidate=1: the answer's ETag sent back in If-None-Match: "etag E,
+// again: STATUS BYTES" (E the ETag, quoted as it came)
+async function revalidate(r, url, headers, res) {
+    var etag = res.headers.get('ETag');
+    var again = {};
+
+    for (var k in headers) { again[k] = headers[k]; }
+    again['If-None-Match'] = etag || '';
+
+    var res2 = await ngx.fetch(url, { headers: again });
+    var body2 = await res2.text();
+
+    r.return(200, 'etag ' + etag + ', again: ' + res2.status + ' ' + body2.length + '\n');
 }
 
 export default { wait };

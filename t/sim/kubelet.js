@@ -60,7 +60,7 @@ const HELP = {
 
 const MODES = ['normal', 'reset', 'restart', 'counter_reset', 'drop_pod', 'add_pod', 'claim_pod', 'garbage',
                'empty', 'status', 'hang', 'slow', 'close_mid_body', 'oversize', 'oversize_chunked',
-               'gzip', 'redirect', 'malformed_lines'];
+               'gzip', 'redirect', 'malformed_lines', 'swap'];
 
 // ---------------------------------------------------------------------------------------------
 // parameters (js_var $sim_params "key=value;...", written by kubelet-sim)
@@ -321,6 +321,8 @@ function metricsBody(P, n, st, now) {
     const corder = sortedIdx(cnames);
 
     const podCpu = new Array(np).fill(0), podMem = new Array(np).fill(0);
+    const swap = st.swap || 0, podSwap = new Array(np).fill(0);
+    let nodeSwap = 0;
     const lc = [], lm = [], ls = [], lw = [];
     const nc = 'container_cpu_usage_seconds_total', nm = 'container_memory_working_set_bytes',
           nst = 'container_start_time_seconds', nsw = 'container_swap_usage_bytes';
@@ -344,7 +346,9 @@ function metricsBody(P, n, st, now) {
             lc.push(nc + l + fmtScaled(us, 6) + ts);
             lm.push(nm + l + fmtScaled(mem, 0) + ts);
             ls.push(nst + l + fmtScaled(start, 3) + '\n');
-            lw.push(nsw + l + '0' + ts);
+            lw.push(nsw + l + swap * (c + 1) + ts);
+            podSwap[i] += swap * (c + 1);
+            nodeSwap += swap * (c + 1);
         }
     }
     // the node: configured pods only, so drop/add/restart never make its counter go back
@@ -364,13 +368,13 @@ function metricsBody(P, n, st, now) {
              'node_cpu_usage_seconds_total ' + fmtScaled(nodeM * (now - nfrom), 6) + ts,
              helpType('node_memory_working_set_bytes'),
              'node_memory_working_set_bytes ' + fmtScaled(nodeMem, 0) + ts,
-             helpType('node_swap_usage_bytes'), 'node_swap_usage_bytes 0' + ts);
+             helpType('node_swap_usage_bytes'), 'node_swap_usage_bytes ' + nodeSwap + ts);
     const pc = [], pm = [], pw = [];
     for (let i = 0; i < np; i++) {
         const l = '{namespace="' + pns[i] + '",pod="' + pname[i] + '"} ';
         pc.push('pod_cpu_usage_seconds_total' + l + fmtScaled(podCpu[i], 6) + ts);
         pm.push('pod_memory_working_set_bytes' + l + fmtScaled(podMem[i], 0) + ts);
-        pw.push('pod_swap_usage_bytes' + l + '0' + ts);
+        pw.push('pod_swap_usage_bytes' + l + podSwap[i] + ts);
     }
     out.push(helpType('pod_cpu_usage_seconds_total'), pc.join(''),
              helpType('pod_memory_working_set_bytes'), pm.join(''),
@@ -664,6 +668,11 @@ function applyMode(P, n, st, mode, arg, a) {
     }
     case 'counter_reset':
         st.reset_at = now;
+        return st;
+    case 'swap':
+        // arg BYTES: container c of every pod uses BYTES x (c + 1) of swap
+        if (!/^\d+$/.test(arg || '')) { throw new Error('swap: need a number of bytes as arg'); }
+        st.swap = Number(arg);
         return st;
     case 'drop_pod': {
         const p = parsePod(P, n, st, arg || a.pod);

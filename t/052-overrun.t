@@ -1,0 +1,57 @@
+# The kubelet timeout and the resolution: a timeout not set is the smaller
+# of 10s and 0.9 x the resolution (a longer one fails nginx -t: t/030); a
+# cycle can still outlast the resolution when more kubelets hang than are
+# scraped at once (256): the next tick is then skipped, reported, not
+# doubled.
+
+use lib 't/lib';
+use K8sMetricsTest;
+
+no_root_location();
+no_shuffle();
+worker_connections(1024);
+
+# one more node than the scraper keeps in flight
+our $Sim = K8sMetricsTest::kubelet_sim(nodes => 257, pods => 1, containers => 1);
+
+# the simulator's kubelets scraped every RESOLUTION
+sub http_config {
+    return K8sMetricsTest::open_api_server(zone => 'k8s_metrics_zone metrics:4m;',
+                                           http => K8sMetricsTest::sim_kubelets(shift));
+}
+
+K8sMetricsTest::block_defaults(config => K8sMetricsTest::personas()
+                                         . K8sMetricsTest::waiter_location());
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: no k8s_metrics_kubelet_timeout: 0.9 x a 2s resolution
+--- timeout: 20
+--- http_config eval
+::http_config('2s')
+--- sim_modes
+node-00001 hang 30
+--- request eval
+["GET /wait?path=/admin/metrics&match=k8s_metrics_scrapes_total%7Bnode%3D%22node-00001%22%2Cresult%3D%22failure%22%7D%201&timeout=15000"]
+--- response_body
+ready
+--- error_log eval
+qr/scraping node "node-00001" .* failed: no complete answer within k8s_metrics_kubelet_timeout \(1800 ms\)/
+
+
+
+=== TEST 2: a cycle still running when the next is due: reported, not doubled (the first kubelet asked once at most)
+--- timeout: 20
+--- http_config eval
+::http_config('1s')
+--- sim_modes
+all hang 30
+--- request eval
+["GET /wait?path=/admin/metrics&match=k8s_metrics_scrape_cycle_overruns_total%201&timeout=15000",
+ "GET /sim/stats?node=node-00001"]
+--- response_body_like eval
+["ready", qr/"node-00001":\{.*"requests":[01],/]
+--- error_log eval
+qr/\[warn\].*k8s metrics: the scrape cycle started \d+ ms ago is still running: this one is skipped \(\d+ of 257 kubelets answered/
