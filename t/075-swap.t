@@ -1,11 +1,13 @@
 # k8s_metrics_swap on: the kubelet's node_swap_usage_bytes and
-# container_swap_usage_bytes served as "swap" in usage, in JSON and in
+# container_swap_usage_bytes served as "swap" in usage, in JSON, in
 # Table (a "swap" column, as metrics-server makes a column of every
-# resource); off (the default), as metrics-server: cpu and memory only.
+# resource) and in protobuf; off (the default), as metrics-server: cpu and
+# memory only.
 
 use lib 't/lib';
 use K8sMetricsTest;
 use JSON::PP ();
+use K8sMetricsProtobuf ();
 
 no_root_location();
 no_shuffle();
@@ -27,6 +29,15 @@ K8sMetricsTest::block_defaults(
 our $Ready = "GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/pods&match=pod-00002-003";
 
 our $Table = "Accept: application/json;as=Table;v=v1;g=meta.k8s.io";
+
+our $Protobuf = "Accept: application/vnd.kubernetes.protobuf, */*";
+
+# a protobuf answer read as its JSON twin, for usage()
+sub protobuf_usage {
+    my $body = shift;
+    return $body if substr($body, 0, 4) ne "k8s\0";
+    return usage(K8sMetricsProtobuf::to_json($body));
+}
 
 # the usage of every item (and its containers'), or a Table's columns and cells
 sub usage {
@@ -114,3 +125,20 @@ all swap 1048576
 [\&::usage]
 --- response_body eval
 ["ready\n", "node-00001 cpu,memory,swap=0\n"]
+
+
+
+=== TEST 5: on, in protobuf: the node's swap, each container's, as in JSON (what kubectl and the HPA read)
+--- sim_modes
+all swap 1048576
+--- request eval
+[$::Ready,
+ "GET /admin/apis/metrics.k8s.io/v1beta1/nodes",
+ "GET /admin/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/pod-00001-000"]
+--- more_headers eval
+["", $::Protobuf, $::Protobuf]
+--- response_body_filters eval
+[\&::protobuf_usage]
+--- response_body eval
+["ready\n", "node-00001 cpu,memory,swap=12Mi\nnode-00002 cpu,memory,swap=12Mi\n",
+ "pod-00001-000\n  app cpu,memory,swap=1Mi\n  sidecar cpu,memory,swap=2Mi\n"]
