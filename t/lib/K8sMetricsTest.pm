@@ -13,8 +13,7 @@ package K8sMetricsTest;
 # and its helpers, called by their full names (K8sMetricsTest::api_server(),
 # ::kubelet_sim(), ::get(), ...): the configuration of the module's server,
 # the peers (kubelet simulator, fake apiserver) and what a test needs to
-# watch nginx from the outside (t/lib/K8sMetricsOps.pm, kept for the files
-# that name it, is this module under its old name).
+# watch nginx from the outside.
 #
 # It picks the runner and gives its whole API to the test file, so that the
 # same file runs under both: the real Test::Nginx::Socket (openresty's
