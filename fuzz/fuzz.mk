@@ -32,6 +32,9 @@ FUZZ_FLAGS := -g -O1 $(FUZZ_SAN) -Wall -Wextra -Wno-unused-parameter -Werror
 # the module source each target tests
 FUZZ_SRC_parser    := $(FUZZ_MOD)/ngx_k8s_metrics_parser.c
 FUZZ_SRC_selector  := $(FUZZ_MOD)/ngx_k8s_metrics_selector.c \
+                      $(FUZZ_MOD)/ngx_k8s_metrics_selector_field.c \
+                      $(FUZZ_MOD)/ngx_k8s_metrics_selector_match.c \
+                      $(FUZZ_MOD)/ngx_k8s_metrics_selector_text.c \
                       $(FUZZ_MOD)/ngx_k8s_metrics_utf8.c
 FUZZ_SRC_extra_key := $(FUZZ_MOD)/ngx_k8s_metrics_identity.c
 FUZZ_SRC_quantity  := $(FUZZ_MOD)/ngx_k8s_metrics_quantity.c

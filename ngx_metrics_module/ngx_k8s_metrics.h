@@ -18,6 +18,7 @@
 
 #include "ngx_k8s_metrics_identity.h"
 #include "ngx_k8s_metrics_route.h"
+#include "ngx_k8s_metrics_batch.h"
 
 
 /* a pod's service-account credentials (k8s_metrics_apiserver in_cluster) */
@@ -29,15 +30,6 @@ typedef struct {
     ngx_str_t                       value;
 } ngx_k8s_metrics_label_t;
 
-
-/* a kubelet to scrape: a static k8s_metrics_node */
-typedef struct {
-    ngx_str_t                       name;
-    ngx_str_t                       address;    /* host:port */
-    ngx_str_t                       url;        /* null-terminated */
-    ngx_array_t                    *labels;     /* ngx_k8s_metrics_label_t */
-    unsigned                        default_port:1;
-} ngx_k8s_metrics_node_conf_t;
 
 typedef struct ngx_k8s_metrics_snapshot_s  ngx_k8s_metrics_snapshot_t;
 typedef struct ngx_k8s_metrics_ca_s  ngx_k8s_metrics_ca_t;

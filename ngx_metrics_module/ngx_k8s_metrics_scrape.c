@@ -28,13 +28,6 @@
 /* a line longer than that is skipped as malformed: kubelets write < 1k */
 #define NGX_K8S_METRICS_MAX_LINE        8192
 #define NGX_K8S_METRICS_ERROR_BODY      200
-/* of a label value quoted in a reason */
-#define NGX_K8S_METRICS_REASON_LABEL    128
-
-/* where a pod reported by a kubelet is taken from (scrape_place) */
-#define NGX_K8S_METRICS_POD_TAKEN       0
-#define NGX_K8S_METRICS_POD_UNLISTED    1
-#define NGX_K8S_METRICS_POD_MISPLACED   2
 
 
 typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
@@ -55,23 +48,14 @@ typedef struct {
     ngx_str_t                       body;       /* start of a non-200 body */
     ngx_uint_t                      too_large;
 
-    ngx_str_t                       invalid;    /* the first bad value */
-    ngx_uint_t                      ninvalid;
-    unsigned                        node_memory:1;  /* a sample was seen */
-
-    /* the hash of (namespace, pod, container) into batch->containers */
-    uint32_t                       *slots;
-    ngx_uint_t                      nslots;
+    ngx_k8s_metrics_batcher_t       batcher;    /* samples to the batch */
 
     uint32_t                        failing;    /* crc32 of the reason */
     unsigned                        reset:1;    /* before the next scrape */
 
-    /* pods not taken from it in the last cycle; one of this cycle's */
+    /* pods not taken from it in the last cycle */
     ngx_uint_t                      misplaced;
     ngx_uint_t                      duplicates;
-    ngx_str_t                       example_ns;
-    ngx_str_t                       example_pod;
-    ngx_str_t                       example_node;   /* where it is taken */
 
     char                            errbuf[CURL_ERROR_SIZE];
     char                            peer[512];  /* subject and SANs seen */
@@ -106,13 +90,6 @@ struct ngx_k8s_metrics_scraper_s {
 };
 
 
-/* a pod of a cycle: its first container in a batch */
-typedef struct {
-    ngx_uint_t                      batch;
-    ngx_uint_t                      first;
-} ngx_k8s_metrics_pod_ref_t;
-
-
 static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
 static void ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
@@ -139,34 +116,14 @@ static void ngx_k8s_metrics_scrape_failure_reason(
     ngx_k8s_metrics_kubelet_t *k, CURLcode result);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
-static ngx_int_t ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k);
-static ngx_uint_t ngx_k8s_metrics_scrape_place(ngx_k8s_metrics_kubelet_t *k,
-    ngx_k8s_metrics_csample_t *cs, ngx_str_t *node);
-static ngx_uint_t ngx_k8s_metrics_scrape_rejected_level(ngx_uint_t *last,
-    ngx_uint_t n);
+static ngx_int_t ngx_k8s_metrics_scrape_pod_node(void *data,
+    ngx_str_t *namespace, ngx_str_t *pod, ngx_str_t *node);
 static ngx_int_t ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s);
-static void ngx_k8s_metrics_scrape_duplicate(ngx_k8s_metrics_scraper_t *s,
-    ngx_k8s_metrics_pod_ref_t *ref, ngx_k8s_metrics_pod_ref_t *winner);
 static void ngx_k8s_metrics_scrape_drop_duplicates(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k,
     ngx_k8s_metrics_batch_t *batch);
-static ngx_k8s_metrics_csample_t *ngx_k8s_metrics_pod_ref(
-    ngx_k8s_metrics_pod_ref_t *ref);
-static int ngx_libc_cdecl ngx_k8s_metrics_cmp_pod_ref(const void *one,
-    const void *two);
 static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
     size_t nmemb, void *data);
-static ngx_int_t ngx_k8s_metrics_scrape_sample(void *data,
-    ngx_k8s_metrics_sample_t *sample);
-static ngx_int_t ngx_k8s_metrics_scrape_invalid(ngx_k8s_metrics_kubelet_t *k,
-    ngx_k8s_metrics_sample_t *sample, const char *reason);
-static u_char *ngx_k8s_metrics_printable(u_char *dst, u_char *src, size_t n);
-static ngx_k8s_metrics_csample_t *ngx_k8s_metrics_scrape_container(
-    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_sample_t *sample);
-static ngx_int_t ngx_k8s_metrics_scrape_grow_slots(
-    ngx_k8s_metrics_kubelet_t *k);
-static int ngx_libc_cdecl ngx_k8s_metrics_cmp_csample(const void *one,
-    const void *two);
 static ngx_int_t ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s);
 static CURLcode ngx_k8s_metrics_scrape_ssl_ctx(CURL *easy, void *ssl_ctx,
     void *data);
@@ -175,9 +132,6 @@ static int ngx_k8s_metrics_scrape_verify(int ok, X509_STORE_CTX *store_ctx);
 
 static ngx_k8s_metrics_scraper_t  *ngx_k8s_metrics_scraper;
 static int                         ngx_k8s_metrics_ssl_ctx_index = -1;
-
-/* for qsort(), which has no context argument */
-static ngx_k8s_metrics_batch_t    *ngx_k8s_metrics_dedup_batches;
 
 
 /* init_process: the scraping process arms its timer */
@@ -715,19 +669,16 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     k->too_large = 0;
     k->body.len = 0;
     k->body.data = NULL;
-    k->invalid.len = 0;
-    k->ninvalid = 0;
-    k->node_memory = 0;
-    k->slots = NULL;
-    k->nslots = 0;
     k->errbuf[0] = '\0';
     k->peer[0] = '\0';
     k->started = ngx_current_msec;
 
-    if (ngx_array_init(&batch->containers, s->pool, 64,
-                       sizeof(ngx_k8s_metrics_csample_t))
-        != NGX_OK)
-    {
+    k->batcher.swap = s->kmcf->swap;
+    k->batcher.max_pods = s->kmcf->kubelet.max_pods;
+    k->batcher.pod_node = s->cluster ? ngx_k8s_metrics_scrape_pod_node : NULL;
+    k->batcher.data = s->cluster;
+
+    if (ngx_k8s_metrics_batch_start(&k->batcher, batch, s->pool) != NGX_OK) {
         ngx_k8s_metrics_scrape_fail(k, "out of memory");
         s->finished++;
         return;
@@ -743,7 +694,7 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     }
 
     ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
-                                ngx_k8s_metrics_scrape_sample, k);
+                                ngx_k8s_metrics_batch_sample, &k->batcher);
 
     if (k->reset) {
         ngx_k8s_metrics_scrape_options(s, k);
@@ -802,6 +753,9 @@ ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
         return len;
     }
 
+    /* a sample without a timestamp is of the time it arrives */
+    k->batcher.now = (int64_t) ngx_time() * 1000;
+
     if (ngx_k8s_metrics_parser_feed(&k->parser, (u_char *) ptr, len)
         != NGX_OK)
     {
@@ -809,292 +763,6 @@ ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
     }
 
     return len;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_scrape_sample(void *data, ngx_k8s_metrics_sample_t *sample)
-{
-    ngx_k8s_metrics_kubelet_t *k = data;
-
-    int64_t                     time;
-    uint64_t                    value;
-    const char                 *reason;
-    ngx_k8s_metrics_batch_t    *batch;
-    ngx_k8s_metrics_csample_t  *cs;
-
-    batch = k->batch;
-
-    switch (sample->kind) {
-
-    case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
-    case NGX_K8S_METRICS_SAMPLE_NODE_MEMORY:
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_START:
-        break;
-
-    case NGX_K8S_METRICS_SAMPLE_NODE_SWAP:
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP:
-        if (k->scraper->kmcf->swap) {
-            break;
-        }
-
-        return NGX_OK;
-
-    default:
-        return NGX_OK;
-    }
-
-    reason = ngx_k8s_metrics_sample_value(sample, &value);
-    if (reason) {
-        return ngx_k8s_metrics_scrape_invalid(k, sample, reason);
-    }
-
-    /* a sample without a timestamp is of the time the scrape began */
-    time = sample->timestamp_ms > 0 ? sample->timestamp_ms
-                                    : (int64_t) ngx_time() * 1000;
-
-    switch (sample->kind) {
-
-    case NGX_K8S_METRICS_SAMPLE_NODE_CPU:
-        batch->point.cpu = value;
-        batch->point.time = time;
-        return NGX_OK;
-
-    case NGX_K8S_METRICS_SAMPLE_NODE_MEMORY:
-        batch->memory = value;
-        k->node_memory = 1;
-        return NGX_OK;
-
-    case NGX_K8S_METRICS_SAMPLE_NODE_SWAP:
-        batch->swap = value;
-        batch->has_swap = 1;
-        return NGX_OK;
-
-    default:
-        break;
-    }
-
-    cs = ngx_k8s_metrics_scrape_container(k, sample);
-    if (cs == NULL) {
-        return NGX_ERROR;
-    }
-
-    switch (sample->kind) {
-
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_CPU:
-        cs->point.cpu = value;
-        cs->point.time = time;
-        cs->has_cpu = 1;
-        break;
-
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_MEMORY:
-        cs->memory = value;
-        cs->has_memory = 1;
-        break;
-
-    case NGX_K8S_METRICS_SAMPLE_CONTAINER_SWAP:
-        cs->swap = value;
-        cs->has_swap = 1;
-        break;
-
-    default: /* NGX_K8S_METRICS_SAMPLE_CONTAINER_START */
-        cs->start = (int64_t) value;
-        break;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * A value the store cannot keep fails the node (validate()): the first
- * one, with its metric and labels, is its reason; the parser counts each
- * such line as malformed.
- */
-
-static ngx_int_t
-ngx_k8s_metrics_scrape_invalid(ngx_k8s_metrics_kubelet_t *k,
-    ngx_k8s_metrics_sample_t *sample, const char *reason)
-{
-    u_char     *p, *last, sep;
-    ngx_str_t  *label[3];
-    ngx_uint_t  i;
-    u_char      buf[NGX_MAX_ERROR_STR];
-
-    static const char  *names[] = { "namespace", "pod", "container" };
-
-    if (k->ninvalid++) {
-        return NGX_DECLINED;
-    }
-
-    label[0] = &sample->namespace;
-    label[1] = &sample->pod;
-    label[2] = &sample->container;
-
-    /* at most 3 labels of 128 bytes, a value of 64: the buffer holds all */
-
-    last = buf + sizeof(buf);
-    p = ngx_slprintf(buf, last, "%V", sample->name);
-    sep = '{';
-
-    for (i = 0; i < 3; i++) {
-        if (label[i]->len == 0) {
-            continue;
-        }
-
-        p = ngx_slprintf(p, last, "%c%s=\"", sep, names[i]);
-        p = ngx_k8s_metrics_printable(p, label[i]->data,
-                                      ngx_min(label[i]->len,
-                                              NGX_K8S_METRICS_REASON_LABEL));
-        *p++ = '"';
-        sep = ',';
-    }
-
-    if (sep == ',') {
-        *p++ = '}';
-    }
-
-    p = ngx_slprintf(p, last, " %V %s", &sample->text, reason);
-
-    k->invalid.data = ngx_pnalloc(k->scraper->pool, p - buf);
-    if (k->invalid.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    k->invalid.len = p - buf;
-    ngx_memcpy(k->invalid.data, buf, k->invalid.len);
-
-    return NGX_DECLINED;
-}
-
-
-/* control characters and bytes past ASCII as spaces: for the log */
-
-static u_char *
-ngx_k8s_metrics_printable(u_char *dst, u_char *src, size_t n)
-{
-    while (n--) {
-        *dst++ = (*src >= 0x20 && *src < 0x7f) ? *src : ' ';
-        src++;
-    }
-
-    return dst;
-}
-
-
-static uint32_t
-ngx_k8s_metrics_container_hash(ngx_k8s_metrics_sample_t *sample)
-{
-    uint32_t  hash;
-
-    hash = ngx_murmur_hash2(sample->namespace.data, sample->namespace.len);
-    hash = hash * 31 + ngx_murmur_hash2(sample->pod.data, sample->pod.len);
-    hash = hash * 31 + ngx_murmur_hash2(sample->container.data,
-                                        sample->container.len);
-    return hash;
-}
-
-
-/* finds or adds the record of a container, by an open-addressing hash */
-
-static ngx_k8s_metrics_csample_t *
-ngx_k8s_metrics_scrape_container(ngx_k8s_metrics_kubelet_t *k,
-    ngx_k8s_metrics_sample_t *sample)
-{
-    uint32_t                    hash, slot;
-    ngx_array_t                *a;
-    ngx_k8s_metrics_csample_t  *cs;
-
-    a = &k->batch->containers;
-
-    if (a->nelts * 2 >= k->nslots
-        && ngx_k8s_metrics_scrape_grow_slots(k) != NGX_OK)
-    {
-        return NULL;
-    }
-
-    hash = ngx_k8s_metrics_container_hash(sample);
-    cs = a->elts;
-
-    for (slot = hash & (k->nslots - 1); k->slots[slot];
-         slot = (slot + 1) & (k->nslots - 1))
-    {
-        cs = (ngx_k8s_metrics_csample_t *) a->elts + k->slots[slot] - 1;
-
-        if (cs->hash == hash
-            && cs->name.len == sample->container.len
-            && cs->pod.len == sample->pod.len
-            && cs->namespace.len == sample->namespace.len
-            && ngx_memcmp(cs->name.data, sample->container.data,
-                          cs->name.len) == 0
-            && ngx_memcmp(cs->pod.data, sample->pod.data, cs->pod.len) == 0
-            && ngx_memcmp(cs->namespace.data, sample->namespace.data,
-                          cs->namespace.len) == 0)
-        {
-            return cs;
-        }
-    }
-
-    cs = ngx_array_push(a);
-    if (cs == NULL) {
-        return NULL;
-    }
-
-    ngx_memzero(cs, sizeof(ngx_k8s_metrics_csample_t));
-    cs->hash = hash;
-
-    cs->namespace.data = ngx_pstrdup(k->scraper->pool, &sample->namespace);
-    cs->pod.data = ngx_pstrdup(k->scraper->pool, &sample->pod);
-    cs->name.data = ngx_pstrdup(k->scraper->pool, &sample->container);
-
-    if (cs->namespace.data == NULL || cs->pod.data == NULL
-        || cs->name.data == NULL)
-    {
-        return NULL;
-    }
-
-    cs->namespace.len = sample->namespace.len;
-    cs->pod.len = sample->pod.len;
-    cs->name.len = sample->container.len;
-
-    k->slots[slot] = (uint32_t) a->nelts;
-
-    return cs;
-}
-
-
-static ngx_int_t
-ngx_k8s_metrics_scrape_grow_slots(ngx_k8s_metrics_kubelet_t *k)
-{
-    uint32_t                    slot, *slots;
-    ngx_uint_t                  i, n;
-    ngx_k8s_metrics_csample_t  *cs;
-
-    n = k->nslots ? k->nslots * 2 : 256;
-
-    slots = ngx_pcalloc(k->scraper->pool, n * sizeof(uint32_t));
-    if (slots == NULL) {
-        return NGX_ERROR;
-    }
-
-    cs = k->batch->containers.elts;
-
-    for (i = 0; i < k->batch->containers.nelts; i++) {
-        for (slot = cs[i].hash & (n - 1); slots[slot];
-             slot = (slot + 1) & (n - 1))
-        {
-            /* void */
-        }
-
-        slots[slot] = (uint32_t) i + 1;
-    }
-
-    k->slots = slots;
-    k->nslots = n;
-
-    return NGX_OK;
 }
 
 
@@ -1162,294 +830,109 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 
 
 /*
- * A value the store cannot keep fails the node, as does a response without
- * the node's samples.  Then metrics-server's decoder: a node whose CPU or
- * memory is zero is not served, its pods are.
+ * The finished response to the node's batch (ngx_k8s_metrics_batch.c),
+ * or why the node fails; what was not taken is counted and logged here.
  */
 
 static ngx_int_t
 ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
 {
-    ngx_k8s_metrics_batch_t  *batch;
+    ngx_int_t                    rc;
+    ngx_uint_t                   level;
+    ngx_k8s_metrics_batch_t     *batch;
+    ngx_k8s_metrics_batcher_t   *b;
+    ngx_k8s_metrics_counters_t  *counters;
 
-    batch = k->batch;
-
-    if (k->ninvalid) {
-        ngx_k8s_metrics_scrape_fail(k, "invalid value: %V (%ui in the "
-                                    "response)", &k->invalid, k->ninvalid);
-        return NGX_DECLINED;
-    }
-
-    if (batch->point.time == 0 || !k->node_memory) {
-        ngx_k8s_metrics_scrape_fail(k, "the response has no node CPU or "
-                                    "memory sample (%ui lines, %ui "
-                                    "malformed)", k->parser.lines,
-                                    k->parser.malformed);
-        return NGX_DECLINED;
-    }
-
-    if (batch->point.cpu == 0 || batch->memory == 0) {
-        ngx_log_debug3(NGX_LOG_DEBUG_EVENT, k->scraper->log, 0,
-                       "k8s metrics: node \"%V\" not served: CPU %uL, "
-                       "memory %uL", &k->node->name, batch->point.cpu,
-                       batch->memory);
-
-        ngx_memzero(&batch->point, sizeof(ngx_k8s_metrics_point_t));
-        batch->memory = 0;
-
-        (void) ngx_atomic_fetch_add(
-                               &k->scraper->kmcf->sh->counters.dropped_zero,
-                               1);
-    }
-
-    return ngx_k8s_metrics_scrape_pods(k);
-}
-
-
-/*
- * At most k8s_metrics_kubelet_max_pods pods, or the node fails.  A pod is
- * taken as scrape_place says; then, as metrics-server's decoder
- * (checkContainerMetrics()), it is dropped whole when one of its
- * containers lacks CPU or memory, or has either at zero (a container just
- * created or terminated).  What remains is sorted by namespace, pod and
- * name: the store's order.
- */
-
-static ngx_int_t
-ngx_k8s_metrics_scrape_pods(ngx_k8s_metrics_kubelet_t *k)
-{
-    ngx_str_t                     node;
-    ngx_uint_t                    i, j, n, nelts, npods, place, level,
-                                  zero, incomplete, unlisted, misplaced,
-                                 *drop;
-    ngx_k8s_metrics_batch_t      *batch;
-    ngx_k8s_metrics_csample_t    *cs;
-    ngx_k8s_metrics_counters_t   *counters;
-
+    b = &k->batcher;
     batch = k->batch;
     counters = &k->scraper->kmcf->sh->counters;
 
-    cs = batch->containers.elts;
-    nelts = batch->containers.nelts;
+    rc = ngx_k8s_metrics_batch_finish(b, &k->parser);
 
-    ngx_qsort(cs, nelts, sizeof(ngx_k8s_metrics_csample_t),
-              ngx_k8s_metrics_cmp_csample);
-
-    npods = 0;
-
-    for (i = 0; i < nelts; i++) {
-        npods += ngx_k8s_metrics_new_pod(cs, i);
+    if (rc == NGX_ERROR) {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory");
+        return NGX_ERROR;
     }
 
-    if (npods > k->scraper->kmcf->kubelet.max_pods) {
-        ngx_k8s_metrics_scrape_fail(k, "the kubelet reports %ui pods, more "
-                                    "than k8s_metrics_kubelet_max_pods "
-                                    "(%ui)", npods,
-                                    k->scraper->kmcf->kubelet.max_pods);
+    if (b->unserved) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, k->scraper->log, 0,
+                       "k8s metrics: node \"%V\" not served: its CPU or "
+                       "memory is 0", &k->node->name);
+    }
+
+    if (b->zero) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_zero, b->zero);
+    }
+
+    if (b->incomplete) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_incomplete,
+                                    b->incomplete);
+    }
+
+    if (b->unlisted) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_unlisted,
+                                    b->unlisted);
+    }
+
+    if (b->misplaced) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_misplaced,
+                                    b->misplaced);
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_k8s_metrics_scrape_fail(k, "%V", &b->reason);
         return NGX_DECLINED;
     }
 
-    n = 0;
-    zero = 0;
-    incomplete = 0;
-    unlisted = 0;
-    misplaced = 0;
-
-    /* cs[i - 1] is never overwritten before cs[i] is looked at: n <= i */
-
-    for (i = 0; i < nelts; i = j) {
-        drop = NULL;
-
-        for (j = i; j < nelts && ngx_k8s_metrics_cmp_pod(&cs[i], &cs[j]) == 0;
-             j++)
-        {
-            if (!cs[j].has_cpu || !cs[j].has_memory) {
-                drop = &incomplete;
-
-            } else if (drop == NULL
-                       && (cs[j].point.cpu == 0 || cs[j].memory == 0))
-            {
-                drop = &zero;
-            }
-        }
-
-        place = ngx_k8s_metrics_scrape_place(k, &cs[i], &node);
-
-        if (place == NGX_K8S_METRICS_POD_UNLISTED) {
-            drop = &unlisted;
-
-        } else if (place == NGX_K8S_METRICS_POD_MISPLACED) {
-            drop = &misplaced;
-
-            if (batch->misplaced++ == 0) {
-                k->example_ns = cs[i].namespace;
-                k->example_pod = cs[i].pod;
-                k->example_node = node;
-            }
-        }
-
-        if (drop) {
-            *drop += j - i;
-            continue;
-        }
-
-        while (i < j) {
-            cs[n++] = cs[i++];
-        }
-    }
-
-    batch->containers.nelts = n;
-
-    if (zero) {
-        (void) ngx_atomic_fetch_add(&counters->dropped_zero, zero);
-    }
-
-    if (incomplete) {
-        (void) ngx_atomic_fetch_add(&counters->dropped_incomplete,
-                                    incomplete);
-    }
-
-    if (unlisted) {
-        (void) ngx_atomic_fetch_add(&counters->dropped_unlisted, unlisted);
-    }
-
-    if (misplaced) {
-        (void) ngx_atomic_fetch_add(&counters->dropped_misplaced, misplaced);
-    }
-
-    level = ngx_k8s_metrics_scrape_rejected_level(&k->misplaced,
-                                                  batch->misplaced);
+    level = ngx_k8s_metrics_batch_rejected_level(&k->misplaced,
+                                                 batch->misplaced);
     if (level) {
         ngx_log_error(level, k->scraper->log, 0,
                       "k8s metrics: node \"%V\" reported %ui pods that the "
                       "apiserver places on other nodes, e.g. \"%V/%V\" on "
                       "node \"%V\": they are not taken from it",
-                      &k->node->name, batch->misplaced, &k->example_ns,
-                      &k->example_pod, &k->example_node);
+                      &k->node->name, batch->misplaced, &batch->example_ns,
+                      &batch->example_pod, &batch->example_node);
     }
 
     return NGX_OK;
 }
 
 
-/*
- * With the apiserver, a pod is taken only from the kubelet of the node its
- * spec.nodeName names, so no kubelet can publish another node's pod.  A
- * pod the apiserver does not list as running, or not yet (its pods not
- * listed yet, a pod younger than its watch event), is not taken, as
- * before: metrics-server serves only the pods of its lister, and a kubelet
- * cannot add a pod the apiserver has not placed on its node.  Without an
- * apiserver every pod is taken; scrape_dedup keeps each to one node.
- */
+/* batch_place: where the apiserver runs a pod */
 
-static ngx_uint_t
-ngx_k8s_metrics_scrape_place(ngx_k8s_metrics_kubelet_t *k,
-    ngx_k8s_metrics_csample_t *cs, ngx_str_t *node)
+static ngx_int_t
+ngx_k8s_metrics_scrape_pod_node(void *data, ngx_str_t *namespace,
+    ngx_str_t *pod, ngx_str_t *node)
 {
-    ngx_k8s_metrics_cluster_t  *cluster;
+    ngx_k8s_metrics_cluster_t *cluster = data;
 
-    cluster = k->scraper->cluster;
-
-    if (cluster == NULL) {
-        return NGX_K8S_METRICS_POD_TAKEN;
-    }
-
-    if (ngx_k8s_metrics_cluster_find_pod(cluster, &cs->namespace, &cs->pod,
-                                          node)
+    if (ngx_k8s_metrics_cluster_find_pod(cluster, namespace, pod, node)
         == NULL)
     {
-        return NGX_K8S_METRICS_POD_UNLISTED;
+        return NGX_DECLINED;
     }
 
-    if (node->len != k->node->name.len
-        || ngx_strncmp(node->data, k->node->name.data, node->len) != 0)
-    {
-        return NGX_K8S_METRICS_POD_MISPLACED;
-    }
-
-    return NGX_K8S_METRICS_POD_TAKEN;
+    return NGX_OK;
 }
 
 
-/*
- * Pods a kubelet reported that are not taken from it are logged once per
- * node and cycle: a warning the first cycle, info while it goes on, so
- * that a kubelet cannot flood the log.  0: nothing to log.
- */
-
-static ngx_uint_t
-ngx_k8s_metrics_scrape_rejected_level(ngx_uint_t *last, ngx_uint_t n)
-{
-    ngx_uint_t  level;
-
-    level = *last ? NGX_LOG_INFO : NGX_LOG_WARN;
-    *last = n;
-
-    return n ? level : 0;
-}
-
-
-/*
- * Without an apiserver nothing says where a pod runs: a pod that several
- * kubelets report is served once, from the first node by name (the
- * batches are in that order), and taken from none of the others.  With
- * one, scrape_place already takes each pod from one node only.
- */
+/* without an apiserver: each pod of the cycle served from one node */
 
 static ngx_int_t
 ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s)
 {
-    ngx_uint_t                  i, k, first;
-    ngx_array_t                 refs;
-    ngx_k8s_metrics_batch_t    *batch;
-    ngx_k8s_metrics_pod_ref_t  *ref;
-    ngx_k8s_metrics_csample_t  *cs;
+    ngx_uint_t  i, npods;
 
-    if (ngx_array_init(&refs, s->pool, 256, sizeof(ngx_k8s_metrics_pod_ref_t))
+    if (ngx_k8s_metrics_batch_dedup(s->batches, s->nkubelets, s->pool,
+                                    &npods)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < s->nkubelets; i++) {
-        batch = &s->batches[i];
-        cs = batch->containers.elts;
-
-        for (k = 0; batch->ok && k < batch->containers.nelts; k++) {
-            if (!ngx_k8s_metrics_new_pod(cs, k)) {
-                continue;
-            }
-
-            ref = ngx_array_push(&refs);
-            if (ref == NULL) {
-                return NGX_ERROR;
-            }
-
-            ref->batch = i;
-            ref->first = k;
-        }
-    }
-
     ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
-                   "k8s metrics: %ui pods reported in the cycle", refs.nelts);
-
-    ngx_k8s_metrics_dedup_batches = s->batches;
-
-    ref = refs.elts;
-    ngx_qsort(ref, refs.nelts, sizeof(ngx_k8s_metrics_pod_ref_t),
-              ngx_k8s_metrics_cmp_pod_ref);
-
-    for (first = 0, i = 1; i < refs.nelts; i++) {
-        if (ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_pod_ref(&ref[i]),
-                                    ngx_k8s_metrics_pod_ref(&ref[first]))
-            != 0)
-        {
-            first = i;
-            continue;
-        }
-
-        ngx_k8s_metrics_scrape_duplicate(s, &ref[i], &ref[first]);
-    }
+                   "k8s metrics: %ui pods reported in the cycle", npods);
 
     for (i = 0; i < s->nkubelets; i++) {
         ngx_k8s_metrics_scrape_drop_duplicates(s, s->kubelets[i],
@@ -1460,122 +943,33 @@ ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s)
 }
 
 
-/* the containers of the pod at ref, a copy of the one at winner */
-
-static void
-ngx_k8s_metrics_scrape_duplicate(ngx_k8s_metrics_scraper_t *s,
-    ngx_k8s_metrics_pod_ref_t *ref, ngx_k8s_metrics_pod_ref_t *winner)
-{
-    ngx_uint_t                  k;
-    ngx_k8s_metrics_batch_t    *batch;
-    ngx_k8s_metrics_kubelet_t  *kubelet;
-    ngx_k8s_metrics_csample_t  *cs;
-
-    batch = &s->batches[ref->batch];
-    kubelet = s->kubelets[ref->batch];
-    cs = batch->containers.elts;
-
-    if (batch->duplicates++ == 0) {
-        kubelet->example_ns = cs[ref->first].namespace;
-        kubelet->example_pod = cs[ref->first].pod;
-        kubelet->example_node = s->batches[winner->batch].node->name;
-    }
-
-    for (k = ref->first;
-         k < batch->containers.nelts
-         && (k == ref->first || !ngx_k8s_metrics_new_pod(cs, k));
-         k++)
-    {
-        cs[k].duplicate = 1;
-    }
-}
-
-
 static void
 ngx_k8s_metrics_scrape_drop_duplicates(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch)
 {
-    ngx_uint_t                  i, n, level;
-    ngx_k8s_metrics_csample_t  *cs;
+    ngx_uint_t  level, dropped;
 
     if (!batch->ok) {
         return;
     }
 
-    level = ngx_k8s_metrics_scrape_rejected_level(&k->duplicates,
-                                                  batch->duplicates);
+    level = ngx_k8s_metrics_batch_rejected_level(&k->duplicates,
+                                                 batch->duplicates);
     if (level == 0) {
         return;
     }
 
-    cs = batch->containers.elts;
-
-    for (i = 0, n = 0; i < batch->containers.nelts; i++) {
-        if (!cs[i].duplicate) {
-            cs[n++] = cs[i];
-        }
-    }
+    dropped = ngx_k8s_metrics_batch_drop_duplicates(batch);
 
     (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.dropped_duplicate,
-                                batch->containers.nelts - n);
-
-    batch->containers.nelts = n;
+                                dropped);
 
     ngx_log_error(level, s->log, 0,
                   "k8s metrics: node \"%V\" reported %ui pods that a node "
                   "before it by name reports too, e.g. \"%V/%V\" on node "
                   "\"%V\": they are served from that node only",
-                  &k->node->name, batch->duplicates, &k->example_ns,
-                  &k->example_pod, &k->example_node);
-}
-
-
-static ngx_k8s_metrics_csample_t *
-ngx_k8s_metrics_pod_ref(ngx_k8s_metrics_pod_ref_t *ref)
-{
-    return (ngx_k8s_metrics_csample_t *)
-               ngx_k8s_metrics_dedup_batches[ref->batch].containers.elts
-           + ref->first;
-}
-
-
-/* by namespace and pod, then by node */
-
-static int ngx_libc_cdecl
-ngx_k8s_metrics_cmp_pod_ref(const void *one, const void *two)
-{
-    ngx_int_t                   rc;
-    ngx_k8s_metrics_pod_ref_t  *a, *b;
-
-    a = (ngx_k8s_metrics_pod_ref_t *) one;
-    b = (ngx_k8s_metrics_pod_ref_t *) two;
-
-    rc = ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_pod_ref(a),
-                                 ngx_k8s_metrics_pod_ref(b));
-    if (rc) {
-        return (int) rc;
-    }
-
-    return (a->batch < b->batch) ? -1 : (a->batch > b->batch);
-}
-
-
-static int ngx_libc_cdecl
-ngx_k8s_metrics_cmp_csample(const void *one, const void *two)
-{
-    ngx_int_t                   rc;
-    ngx_k8s_metrics_csample_t  *a, *b;
-
-    a = (ngx_k8s_metrics_csample_t *) one;
-    b = (ngx_k8s_metrics_csample_t *) two;
-
-    rc = ngx_k8s_metrics_cmp_pod(a, b);
-    if (rc) {
-        return (int) rc;
-    }
-
-    return (int) ngx_memn2cmp(a->name.data, b->name.data, a->name.len,
-                              b->name.len);
+                  &k->node->name, batch->duplicates, &batch->example_ns,
+                  &batch->example_pod, &batch->example_node);
 }
 
 

@@ -53,6 +53,8 @@ ngx_flag_t ngx_k8s_metrics_selector_matches(ngx_array_t *requirements,
 /* strings in Go's order (bytes, then length), as Kubernetes sorts terms */
 void ngx_k8s_metrics_sel_sort(ngx_str_t *a, ngx_uint_t n);
 ngx_int_t ngx_k8s_metrics_sel_cmp(ngx_str_t *a, ngx_str_t *b);
+/* strconv.ParseInt(s, 10, 64) */
+ngx_int_t ngx_k8s_metrics_sel_parse_int(ngx_str_t *s, int64_t *n);
 
 
 #endif /* _NGX_K8S_METRICS_SELECTOR_H_INCLUDED_ */

@@ -630,34 +630,6 @@ ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
 }
 
 
-/* containers are sorted by namespace and pod: a pod starts at k */
-
-ngx_flag_t
-ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs, ngx_uint_t k)
-{
-    return k == 0 || ngx_k8s_metrics_cmp_pod(&cs[k], &cs[k - 1]) != 0;
-}
-
-
-/* by namespace, then pod name */
-
-ngx_int_t
-ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *one,
-    ngx_k8s_metrics_csample_t *two)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_memn2cmp(one->namespace.data, two->namespace.data,
-                      one->namespace.len, two->namespace.len);
-    if (rc) {
-        return rc;
-    }
-
-    return ngx_memn2cmp(one->pod.data, two->pod.data, one->pod.len,
-                        two->pod.len);
-}
-
-
 static void
 ngx_k8s_metrics_build_node(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,

@@ -11,6 +11,7 @@
 
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_rate.h"
+#include "ngx_k8s_metrics_batch.h"
 
 
 struct json_t;
@@ -114,40 +115,6 @@ struct ngx_k8s_metrics_snapshot_s {
     (str)->data = (snap)->strings + (s).off; (str)->len = (s).len
 
 
-/* one container's samples from one scrape (process memory) */
-typedef struct {
-    ngx_str_t                       namespace;
-    ngx_str_t                       pod;
-    ngx_str_t                       name;
-    ngx_k8s_metrics_point_t         point;
-    uint64_t                        memory;
-    uint64_t                        swap;
-    int64_t                         start;      /* ms; 0: unknown */
-    uint32_t                        hash;
-    unsigned                        has_cpu:1;
-    unsigned                        has_memory:1;
-    unsigned                        has_swap:1;
-    unsigned                        duplicate:1;
-} ngx_k8s_metrics_csample_t;
-
-
-/* what one kubelet gave in one cycle, for the store to take in */
-typedef struct {
-    ngx_k8s_metrics_node_conf_t    *node;
-    ngx_uint_t                      ok;
-    ngx_str_t                       error;
-    int64_t                         scrape_time;    /* ms */
-    ngx_msec_t                      duration;
-    ngx_k8s_metrics_point_t         point;
-    uint64_t                        memory;
-    uint64_t                        swap;
-    ngx_uint_t                      has_swap;
-    ngx_array_t                     containers; /* csample, sorted, valid */
-    ngx_uint_t                      malformed;
-    ngx_uint_t                      misplaced;  /* pods not taken, by reason */
-    ngx_uint_t                      duplicates;
-} ngx_k8s_metrics_batch_t;
-
 /* ngx_k8s_metrics_store.c */
 void ngx_k8s_metrics_store_init_zone(ngx_k8s_metrics_shctx_t *sh);
 ngx_flag_t ngx_k8s_metrics_store_ready(ngx_http_request_t *r);
@@ -169,10 +136,6 @@ ngx_int_t ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
     ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_pool_t *pool,
     ngx_log_t *log);
-ngx_flag_t ngx_k8s_metrics_new_pod(ngx_k8s_metrics_csample_t *cs,
-    ngx_uint_t k);
-ngx_int_t ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *one,
-    ngx_k8s_metrics_csample_t *two);
 ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
     ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
 ngx_flag_t ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node);

@@ -1,6 +1,6 @@
 
 /*
- * Unit test of ngx_k8s_metrics_selector.c: label and field selectors.
+ * Unit test of ngx_k8s_metrics_selector*.c: label and field selectors.
  *
  * Linked with t/unit's pool (unit_pool.c: ngx_palloc() and friends over
  * malloc(), one block per allocation, with a failure injector).  The

@@ -9,12 +9,17 @@
  * pool would hide an overrun inside its 16k blocks from AddressSanitizer);
  * ngx_strlow() and ngx_hextoi() are written here to nginx's documented
  * behaviour, on which ngx_k8s_metrics_decode_extra_key() depends
- * (ngx_hextoi(): NGX_ERROR on n == 0, on a non-hex byte and on overflow).
+ * (ngx_hextoi(): NGX_ERROR on n == 0, on a non-hex byte and on overflow);
+ * so are ngx_pstrdup(), ngx_memn2cmp(), ngx_murmur_hash2() (MurmurHash2,
+ * seeded with the length, as nginx's) and ngx_slprintf() for the formats
+ * the units use (%V, %s, %c, %d, %i, %ui, %uz, %uL; any other aborts).
  */
 
 
 #include "unit_pool.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,4 +269,178 @@ ngx_hextoi(u_char *line, size_t n)
     }
 
     return value;
+}
+
+
+u_char *
+ngx_pstrdup(ngx_pool_t *pool, ngx_str_t *src)
+{
+    u_char  *dst;
+
+    dst = ngx_pnalloc(pool, src->len);
+    if (dst == NULL) {
+        return NULL;
+    }
+
+    if (src->len) {
+        memcpy(dst, src->data, src->len);
+    }
+
+    return dst;
+}
+
+
+/* as memcmp() over the shorter length; then the shorter is the lesser */
+
+ngx_int_t
+ngx_memn2cmp(u_char *s1, u_char *s2, size_t n1, size_t n2)
+{
+    int  m;
+
+    m = (n1 && n2) ? memcmp(s1, s2, n1 < n2 ? n1 : n2) : 0;
+
+    if (m || n1 == n2) {
+        return m;
+    }
+
+    return n1 < n2 ? -1 : 1;
+}
+
+
+uint32_t
+ngx_murmur_hash2(u_char *data, size_t len)
+{
+    uint32_t  h, k;
+
+    h = 0 ^ (uint32_t) len;
+
+    while (len >= 4) {
+        k = data[0] | (uint32_t) data[1] << 8 | (uint32_t) data[2] << 16
+            | (uint32_t) data[3] << 24;
+
+        k *= 0x5bd1e995;
+        k ^= k >> 24;
+        k *= 0x5bd1e995;
+
+        h *= 0x5bd1e995;
+        h ^= k;
+
+        data += 4;
+        len -= 4;
+    }
+
+    switch (len) {
+    case 3:
+        h ^= (uint32_t) data[2] << 16;
+        /* fall through */
+    case 2:
+        h ^= (uint32_t) data[1] << 8;
+        /* fall through */
+    case 1:
+        h ^= data[0];
+        h *= 0x5bd1e995;
+    }
+
+    h ^= h >> 13;
+    h *= 0x5bd1e995;
+    h ^= h >> 15;
+
+    return h;
+}
+
+
+static u_char *
+unit_copy(u_char *buf, u_char *last, const char *src, size_t n)
+{
+    while (n-- && buf < last) {
+        *buf++ = (u_char) *src++;
+    }
+
+    return buf;
+}
+
+
+u_char *
+ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
+{
+    char        num[32];
+    ngx_str_t  *v;
+    const char *s;
+
+    while (*fmt && buf < last) {
+        if (*fmt != '%') {
+            *buf++ = (u_char) *fmt++;
+            continue;
+        }
+
+        fmt++;
+
+        switch (*fmt++) {
+
+        case 'V':
+            v = va_arg(args, ngx_str_t *);
+            buf = unit_copy(buf, last, (const char *) v->data, v->len);
+            continue;
+
+        case 's':
+            s = va_arg(args, const char *);
+            buf = unit_copy(buf, last, s, strlen(s));
+            continue;
+
+        case 'c':
+            *buf++ = (u_char) va_arg(args, int);
+            continue;
+
+        case 'd':
+            snprintf(num, sizeof(num), "%d", va_arg(args, int));
+            break;
+
+        case 'i':
+            snprintf(num, sizeof(num), "%ld", (long) va_arg(args, ngx_int_t));
+            break;
+
+        case 'u':
+            switch (*fmt++) {
+            case 'i':
+                snprintf(num, sizeof(num), "%lu",
+                         (unsigned long) va_arg(args, ngx_uint_t));
+                break;
+            case 'z':
+                snprintf(num, sizeof(num), "%zu", va_arg(args, size_t));
+                break;
+            case 'L':
+                snprintf(num, sizeof(num), "%llu",
+                         (unsigned long long) va_arg(args, uint64_t));
+                break;
+            default:
+                abort();
+            }
+            break;
+
+        case '%':
+            *buf++ = '%';
+            continue;
+
+        default:
+            abort();
+        }
+
+        buf = unit_copy(buf, last, num, strlen(num));
+    }
+
+    return buf;
+}
+
+
+u_char * ngx_cdecl
+ngx_slprintf(u_char *buf, u_char *last, const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, last, fmt, args);
+    va_end(args);
+
+    return p;
 }
