@@ -13,7 +13,8 @@
  *   floor --urls FILE --cacert CA --cert CRT --key KEY
  *         [--cycles 4] [--interval-ms 15000] [--max-in-flight 1024]
  *         [--timeout-ms 10000] [--share-per-handle] [--conn-cache-per-handle]
- *         [--no-dns-prune] [--release-buffers] [--trim]
+ *         [--no-dns-prune] [--release-buffers] [--trim] [--shared-cert]
+ *         [--cert-blob] [--no-session-cache] [--buffersize N] [--pool]
  *
  * FILE: one URL per line.  One line per cycle on stdout:
  *
@@ -29,7 +30,12 @@
  *
  *   --share-per-handle  each easy handle gets a share handle of its own with
  *       CURL_LOCK_DATA_CONNECT and CURL_LOCK_DATA_DNS, as the module does since
- *       333cce5 (bench/run passes it when the module's scrape.c does so).
+ *       333cce5 (bench/run passes it when the module's scrape.c does so);
+ *   --shared-cert  the client certificate and key parsed once, and put in
+ *       each connection's SSL_CTX by reference from the CURLOPT_SSL_CTX_FUNCTION
+ *       callback (SSL_CTX_use_certificate(), SSL_CTX_use_PrivateKey()) instead
+ *       of being parsed again into every SSL_CTX libcurl 7.88 makes, as the
+ *       module does since branch cpu (bench/run passes it when scrape.c does).
  *
  * Other switches, for experiments (bench/analysis.md):
  *   --conn-cache-per-handle  each easy handle gets a share handle of its own
@@ -43,13 +49,22 @@
  *   --release-buffers  SSL_MODE_RELEASE_BUFFERS on every TLS context: an idle
  *       kept-alive connection gives back its 16k+ read and write buffers;
  *   --trim  malloc_trim(0) at the end of each cycle: glibc gives the pages
- *       freed by the cycle (inflate windows, buffers) back to the kernel.
+ *       freed by the cycle (inflate windows, buffers) back to the kernel;
+ *   --cert-blob  the client certificate and key given from memory
+ *       (CURLOPT_SSLCERT_BLOB, CURLOPT_SSLKEY_BLOB) instead of file names;
+ *   --no-session-cache  CURLOPT_SSL_SESSIONID_CACHE 0: no TLS session kept per
+ *       handle for a reconnection;
+ *   --buffersize N  CURLOPT_BUFFERSIZE N (libcurl's receive buffer, 16k);
+ *   --pool  as many easy handles as --max-in-flight, not one per URL: each
+ *       URL keeps its share handle (its kept-alive connection), a transfer
+ *       takes a free easy handle and sets the URL and the share on it.
  *
  * Build: cc -O2 -o floor floor.c -lcurl -lssl -lcrypto
  */
 
 #define _GNU_SOURCE
 #include <curl/curl.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <errno.h>
 #include <malloc.h>
@@ -63,9 +78,17 @@
 
 typedef struct {
     CURL       *easy;
+    CURLSH     *share;
     char       *url;
     size_t      bytes;
 } floor_transfer_t;
+
+
+typedef struct {
+    int         release;
+    X509       *cert;
+    EVP_PKEY   *key;
+} floor_ssl_t;
 
 
 static int          ep = -1;
@@ -208,14 +231,75 @@ timer_cb(CURLM *m, long ms, void *data)
 
 
 static CURLcode
-release_buffers(CURL *easy, void *ssl_ctx, void *data)
+ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *data)
 {
-    (void) easy;
-    (void) data;
+    floor_ssl_t  *fs = data;
 
-    SSL_CTX_set_mode((SSL_CTX *) ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+    (void) easy;
+
+    if (fs->release) {
+        SSL_CTX_set_mode((SSL_CTX *) ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+    }
+
+    if (fs->cert
+        && (SSL_CTX_use_certificate(ssl_ctx, fs->cert) != 1
+            || SSL_CTX_use_PrivateKey(ssl_ctx, fs->key) != 1))
+    {
+        return CURLE_SSL_CERTPROBLEM;
+    }
 
     return CURLE_OK;
+}
+
+
+static char *
+slurp(const char *name, size_t *len)
+{
+    long   n;
+    char  *buf;
+    FILE  *f;
+
+    f = fopen(name, "rb");
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) {
+        perror(name);
+        exit(1);
+    }
+
+    rewind(f);
+    buf = malloc(n + 1);
+    if (buf == NULL || fread(buf, 1, n, f) != (size_t) n) {
+        perror(name);
+        exit(1);
+    }
+
+    fclose(f);
+    *len = n;
+
+    return buf;
+}
+
+
+static void
+load_shared_cert(floor_ssl_t *fs, const char *cert, const char *key)
+{
+    FILE  *f;
+
+    f = fopen(cert, "r");
+    fs->cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f) {
+        fclose(f);
+    }
+
+    f = fopen(key, "r");
+    fs->key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f) {
+        fclose(f);
+    }
+
+    if (fs->cert == NULL || fs->key == NULL) {
+        fprintf(stderr, "floor: cannot read %s or %s\n", cert, key);
+        exit(1);
+    }
 }
 
 
@@ -226,7 +310,8 @@ usage(void)
             "--key KEY [--cycles 4] [--interval-ms 15000] "
             "[--max-in-flight 1024] [--timeout-ms 10000] "
             "[--share-per-handle] [--conn-cache-per-handle] [--no-dns-prune] "
-            "[--release-buffers] [--trim]\n");
+            "[--release-buffers] [--trim] [--cert-blob] [--shared-cert] "
+            "[--no-session-cache] [--buffersize N] [--pool]\n");
     exit(2);
 }
 
@@ -236,8 +321,14 @@ main(int argc, char **argv)
 {
     int                  i, k, n, running, pending, wait, cycle, cycles;
     int                  per_handle_cache, release, no_dns_prune, trim;
+    int                  cert_blob, shared_cert, no_session, pool, nfree;
     long                 interval, max_in_flight, timeout, cpu0, cpu1;
+    long                 buffersize;
     char                *urls, *ca, *cert, *key, line[4096];
+    CURL                *easy, **handles;
+    size_t               nhandles;
+    floor_ssl_t          fs;
+    struct curl_blob     cert_b, key_b;
     FILE                *f;
     double               t0, t1, next_start;
     size_t               ntransfers, cap, next, finished, ok, failed;
@@ -250,6 +341,12 @@ main(int argc, char **argv)
     release = 0;
     no_dns_prune = 0;
     trim = 0;
+    cert_blob = 0;
+    shared_cert = 0;
+    no_session = 0;
+    pool = 0;
+    buffersize = 0;
+    memset(&fs, 0, sizeof(fs));
     cycles = 4;
     interval = 15000;
     max_in_flight = 1024;
@@ -281,6 +378,26 @@ main(int argc, char **argv)
             continue;
         }
 
+        if (strcmp(argv[i], "--cert-blob") == 0) {
+            cert_blob = 1;
+            continue;
+        }
+
+        if (strcmp(argv[i], "--shared-cert") == 0) {
+            shared_cert = 1;
+            continue;
+        }
+
+        if (strcmp(argv[i], "--no-session-cache") == 0) {
+            no_session = 1;
+            continue;
+        }
+
+        if (strcmp(argv[i], "--pool") == 0) {
+            pool = 1;
+            continue;
+        }
+
         if (i + 1 >= argc) {
             usage();
         }
@@ -301,13 +418,16 @@ main(int argc, char **argv)
             max_in_flight = atol(argv[++i]);
         } else if (strcmp(argv[i], "--timeout-ms") == 0) {
             timeout = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--buffersize") == 0) {
+            buffersize = atol(argv[++i]);
         } else {
             usage();
         }
     }
 
     if (urls == NULL || ca == NULL || cert == NULL || key == NULL
-        || cycles < 1 || max_in_flight < 1)
+        || cycles < 1 || max_in_flight < 1
+        || (pool && per_handle_cache != 2))
     {
         usage();
     }
@@ -356,46 +476,94 @@ main(int argc, char **argv)
 
     /* the module's options, minus its observers (error text, peer names) */
 
-    for (k = 0; k < (int) ntransfers; k++) {
-        t = &transfers[k];
-        t->easy = curl_easy_init();
+    fs.release = release;
 
-        curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
-        curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
-        curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "https");
-        curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, "");
-        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout);
-        curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
-        curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "floor");
-        curl_easy_setopt(t->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(t->easy, CURLOPT_CAINFO, ca);
-        curl_easy_setopt(t->easy, CURLOPT_CAPATH, NULL);
-        curl_easy_setopt(t->easy, CURLOPT_SSLCERT, cert);
-        curl_easy_setopt(t->easy, CURLOPT_SSLKEY, key);
+    if (shared_cert) {
+        load_shared_cert(&fs, cert, key);
+    }
 
-        if (per_handle_cache) {
-            CURLSH  *share = curl_share_init();
+    if (cert_blob) {
+        cert_b.data = slurp(cert, &cert_b.len);
+        cert_b.flags = CURL_BLOB_NOCOPY;
+        key_b.data = slurp(key, &key_b.len);
+        key_b.flags = CURL_BLOB_NOCOPY;
+    }
 
-            curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-            if (per_handle_cache == 2) {
-                curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-            }
-            curl_easy_setopt(t->easy, CURLOPT_SHARE, share);
+    nhandles = pool ? (size_t) max_in_flight : ntransfers;
+    if (nhandles > ntransfers) {
+        nhandles = ntransfers;
+    }
+
+    handles = calloc(nhandles, sizeof(CURL *));
+    nfree = 0;
+
+    for (k = 0; k < (int) nhandles; k++) {
+        easy = curl_easy_init();
+        handles[nfree++] = easy;
+
+        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+        curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout);
+        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(easy, CURLOPT_USERAGENT, "floor");
+        curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(easy, CURLOPT_CAINFO, ca);
+        curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+
+        if (cert_blob) {
+            curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert_b);
+            curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key_b);
+
+        } else if (!shared_cert) {
+            curl_easy_setopt(easy, CURLOPT_SSLCERT, cert);
+            curl_easy_setopt(easy, CURLOPT_SSLKEY, key);
         }
 
         if (no_dns_prune) {
-            curl_easy_setopt(t->easy, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
+            curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
         }
 
-        if (release) {
-            curl_easy_setopt(t->easy, CURLOPT_SSL_CTX_FUNCTION,
-                             release_buffers);
+        if (no_session) {
+            curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+        }
+
+        if (buffersize) {
+            curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, buffersize);
+        }
+
+        if (release || shared_cert) {
+            curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+            curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, &fs);
+        }
+    }
+
+    for (k = 0; k < (int) ntransfers; k++) {
+        t = &transfers[k];
+
+        if (per_handle_cache) {
+            t->share = curl_share_init();
+
+            curl_share_setopt(t->share, CURLSHOPT_SHARE,
+                              CURL_LOCK_DATA_CONNECT);
+            if (per_handle_cache == 2) {
+                curl_share_setopt(t->share, CURLSHOPT_SHARE,
+                                  CURL_LOCK_DATA_DNS);
+            }
+        }
+
+        if (!pool) {
+            t->easy = handles[k];
+            curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
+            curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+            curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+            if (t->share) {
+                curl_easy_setopt(t->easy, CURLOPT_SHARE, t->share);
+            }
         }
     }
 
@@ -424,9 +592,18 @@ main(int argc, char **argv)
             while (next < ntransfers
                    && (long) (next - finished) < max_in_flight)
             {
-                transfers[next].bytes = 0;
-                curl_multi_add_handle(multi, transfers[next].easy);
-                next++;
+                t = &transfers[next++];
+                t->bytes = 0;
+
+                if (pool) {
+                    t->easy = handles[--nfree];
+                    curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
+                    curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+                    curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+                    curl_easy_setopt(t->easy, CURLOPT_SHARE, t->share);
+                }
+
+                curl_multi_add_handle(multi, t->easy);
             }
 
             wait = -1;
@@ -489,8 +666,13 @@ main(int argc, char **argv)
                 }
 
                 cycle_bytes += t->bytes;
-                curl_multi_remove_handle(multi, msg->easy_handle);
+                easy = msg->easy_handle;
+                curl_multi_remove_handle(multi, easy);
                 finished++;
+
+                if (pool) {
+                    handles[nfree++] = easy;
+                }
             }
         }
 
@@ -512,8 +694,14 @@ main(int argc, char **argv)
         fflush(stdout);
     }
 
+    for (k = 0; k < (int) nhandles; k++) {
+        curl_easy_cleanup(handles[k]);
+    }
+
     for (k = 0; k < (int) ntransfers; k++) {
-        curl_easy_cleanup(transfers[k].easy);
+        if (transfers[k].share) {
+            curl_share_cleanup(transfers[k].share);
+        }
         free(transfers[k].url);
     }
 

@@ -86,6 +86,15 @@ struct ngx_k8s_metrics_scraper_s {
     char                           *token;      /* the Authorization line */
     time_t                          token_mtime;
 
+    /* the client certificate, parsed once for every connection */
+    X509                           *cert;
+    STACK_OF(X509)                 *chain;
+    EVP_PKEY                       *key;
+    time_t                          cert_mtime;
+    time_t                          key_mtime;
+    ngx_file_uniq_t                 cert_uniq;
+    ngx_file_uniq_t                 key_uniq;
+
     ngx_k8s_metrics_cluster_t      *cluster;    /* nodes from the apiserver */
 };
 
@@ -125,6 +134,11 @@ static void ngx_k8s_metrics_scrape_drop_duplicates(
 static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
     size_t nmemb, void *data);
 static ngx_int_t ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_client_cert(ngx_k8s_metrics_scraper_t *s);
+static ngx_int_t ngx_k8s_metrics_scrape_load_cert(
+    ngx_k8s_metrics_scraper_t *s);
+static int ngx_k8s_metrics_scrape_no_password(char *buf, int size, int rwflag,
+    void *data);
 static CURLcode ngx_k8s_metrics_scrape_ssl_ctx(CURL *easy, void *ssl_ctx,
     void *data);
 static int ngx_k8s_metrics_scrape_verify(int ok, X509_STORE_CTX *store_ctx);
@@ -168,6 +182,10 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
                           "SSL_CTX_get_ex_new_index() failed");
             return NGX_ERROR;
         }
+    }
+
+    if (kmcf->kubelet.certificate.len) {
+        ngx_k8s_metrics_scrape_client_cert(s);
     }
 
     s->lines = ngx_alloc(NGX_K8S_METRICS_MAX_IN_FLIGHT * sizeof(u_char *),
@@ -259,6 +277,12 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
 
     if (s->token) {
         ngx_free(s->token);
+    }
+
+    if (s->key) {
+        X509_free(s->cert);
+        sk_X509_pop_free(s->chain, X509_free);
+        EVP_PKEY_free(s->key);
     }
 
     if (s->pool) {
@@ -409,12 +433,15 @@ ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
         curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->kubelet.ca.data);
         curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
-        curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION,
-                         ngx_k8s_metrics_scrape_ssl_ctx);
-        curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, k);
     }
 
-    if (kmcf->kubelet.certificate.len) {
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION,
+                     ngx_k8s_metrics_scrape_ssl_ctx);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, k);
+
+    /* the pair could not be read when the scraper started: libcurl tries */
+
+    if (kmcf->kubelet.certificate.len && s->key == NULL) {
         curl_easy_setopt(easy, CURLOPT_SSLCERT,
                          kmcf->kubelet.certificate.data);
         curl_easy_setopt(easy, CURLOPT_SSLKEY,
@@ -1226,19 +1253,196 @@ ngx_k8s_metrics_scrape_token(ngx_k8s_metrics_scraper_t *s)
 
 
 /*
- * Records the subject and SANs of the certificate a kubelet presents, so a
- * verification failure can say what was presented.
+ * The TLS context libcurl 7.88 makes for each new connection: the client
+ * certificate by reference, and, with verification, a callback that
+ * records the subject and SANs of the certificate a kubelet presents, so
+ * a verification failure can say what was presented.
  */
 
 static CURLcode
 ngx_k8s_metrics_scrape_ssl_ctx(CURL *easy, void *ssl_ctx, void *data)
 {
+    ngx_k8s_metrics_kubelet_t *k = data;
+
+    ngx_k8s_metrics_scraper_t  *s;
+
+    s = k->scraper;
+
     SSL_CTX_set_ex_data(ssl_ctx, ngx_k8s_metrics_ssl_ctx_index, data);
 
-    SSL_CTX_set_verify(ssl_ctx, SSL_CTX_get_verify_mode(ssl_ctx),
-                       ngx_k8s_metrics_scrape_verify);
+    if (s->kmcf->kubelet.certificate.len) {
+        ngx_k8s_metrics_scrape_client_cert(s);
+
+        if (s->key
+            && (SSL_CTX_use_certificate(ssl_ctx, s->cert) != 1
+                || SSL_CTX_set1_chain(ssl_ctx, s->chain) != 1
+                || SSL_CTX_use_PrivateKey(ssl_ctx, s->key) != 1))
+        {
+            ngx_ssl_error(NGX_LOG_ALERT, s->log, 0,
+                          "k8s metrics: cannot use the kubelet client "
+                          "certificate");
+            return CURLE_SSL_CERTPROBLEM;
+        }
+    }
+
+    if (!s->kmcf->kubelet.insecure_tls) {
+        SSL_CTX_set_verify(ssl_ctx, SSL_CTX_get_verify_mode(ssl_ctx),
+                           ngx_k8s_metrics_scrape_verify);
+    }
 
     return CURLE_OK;
+}
+
+
+/*
+ * The kubelet client certificate and key, parsed once and given by
+ * reference to every connection's TLS context: parsed by libcurl from the
+ * files, they were a copy per kept-alive kubelet (about 7 KiB each,
+ * bench/analysis.md).  As libcurl read the files at every connection,
+ * they are read again when either file changes (mtime or inode: a
+ * Secret's volume swaps a symlink); a pair that cannot be read or does not
+ * match keeps the previous one, as a rotating token does.
+ */
+
+static void
+ngx_k8s_metrics_scrape_client_cert(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_file_info_t   cfi, kfi;
+
+    if (ngx_file_info(s->kmcf->kubelet.certificate.data, &cfi)
+        == NGX_FILE_ERROR
+        || ngx_file_info(s->kmcf->kubelet.certificate_key.data, &kfi)
+           == NGX_FILE_ERROR)
+    {
+        return;
+    }
+
+    if (ngx_file_mtime(&cfi) == s->cert_mtime
+        && ngx_file_mtime(&kfi) == s->key_mtime
+        && ngx_file_uniq(&cfi) == s->cert_uniq
+        && ngx_file_uniq(&kfi) == s->key_uniq)
+    {
+        return;
+    }
+
+    /* tried once per change of the files: a failure is logged once */
+
+    s->cert_mtime = ngx_file_mtime(&cfi);
+    s->key_mtime = ngx_file_mtime(&kfi);
+    s->cert_uniq = ngx_file_uniq(&cfi);
+    s->key_uniq = ngx_file_uniq(&kfi);
+
+    if (ngx_k8s_metrics_scrape_load_cert(s) != NGX_OK) {
+        ngx_ssl_error(NGX_LOG_ERR, s->log, 0,
+                      "k8s metrics: cannot load k8s_metrics_kubelet_client_"
+                      "certificate \"%V\" with its key \"%V\"%s",
+                      &s->kmcf->kubelet.certificate,
+                      &s->kmcf->kubelet.certificate_key,
+                      s->key ? ", the previous one is kept" : "");
+    }
+}
+
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_load_cert(ngx_k8s_metrics_scraper_t *s)
+{
+    BIO             *bio;
+    X509            *cert, *x;
+    EVP_PKEY        *key;
+    STACK_OF(X509)  *chain;
+
+    key = NULL;
+    chain = NULL;
+
+    bio = BIO_new_file((char *) s->kmcf->kubelet.certificate.data, "r");
+    if (bio == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* as SSL_CTX_use_certificate_chain_file(): the leaf, then its chain */
+
+    cert = PEM_read_bio_X509_AUX(bio, NULL,
+                                 ngx_k8s_metrics_scrape_no_password, NULL);
+    if (cert == NULL) {
+        goto failed;
+    }
+
+    chain = sk_X509_new_null();
+    if (chain == NULL) {
+        goto failed;
+    }
+
+    for ( ;; ) {
+        x = PEM_read_bio_X509(bio, NULL,
+                              ngx_k8s_metrics_scrape_no_password, NULL);
+        if (x == NULL) {
+            if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+                goto failed;
+            }
+
+            ERR_clear_error();
+            break;
+        }
+
+        if (sk_X509_push(chain, x) == 0) {
+            X509_free(x);
+            goto failed;
+        }
+    }
+
+    BIO_free(bio);
+
+    bio = BIO_new_file((char *) s->kmcf->kubelet.certificate_key.data, "r");
+    if (bio == NULL) {
+        goto failed;
+    }
+
+    key = PEM_read_bio_PrivateKey(bio, NULL,
+                                  ngx_k8s_metrics_scrape_no_password, NULL);
+
+    if (key == NULL || X509_check_private_key(cert, key) != 1) {
+        goto failed;
+    }
+
+    BIO_free(bio);
+
+    if (s->key) {
+        X509_free(s->cert);
+        sk_X509_pop_free(s->chain, X509_free);
+        EVP_PKEY_free(s->key);
+    }
+
+    s->cert = cert;
+    s->chain = chain;
+    s->key = key;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: kubelet client certificate read from \"%V\"",
+                   &s->kmcf->kubelet.certificate);
+
+    return NGX_OK;
+
+failed:
+
+    if (bio) {
+        BIO_free(bio);
+    }
+
+    X509_free(cert);
+    sk_X509_pop_free(chain, X509_free);
+    EVP_PKEY_free(key);
+
+    return NGX_ERROR;
+}
+
+
+/* an encrypted key is refused, as libcurl did without a passphrase */
+
+static int
+ngx_k8s_metrics_scrape_no_password(char *buf, int size, int rwflag,
+    void *data)
+{
+    return 0;
 }
 
 

@@ -32,6 +32,26 @@ our $HttpConfig = K8sMetricsTest::api_server(
 
 our $Config = K8sMetricsTest::personas() . K8sMetricsTest::waiter_location();
 
+# TEST 2: the client certificate and key are files of the block (user_files)
+# that the block replaces while every scrape is a new connection, hence a
+# new TLS context
+our $Html = K8sMetricsTest::servroot() . '/html';
+
+our $RotateHttpConfig = K8sMetricsTest::api_server(
+    zone => 'k8s_metrics_zone metrics:2m;',
+    http => qq{
+    k8s_metrics_resolution 2s;
+    k8s_metrics_kubelet_ca \$TEST_NGINX_PKI/ca.crt;
+    k8s_metrics_kubelet_client_certificate $Html/client.crt;
+    k8s_metrics_kubelet_client_certificate_key $Html/client.key;
+    k8s_metrics_kubelet_timeout 1500ms;
+    include \$TEST_NGINX_SIM_NODES;
+} . K8sMetricsTest::waiter_http(),
+    directives => q{
+            k8s_metrics_client_ca $TEST_NGINX_PKI/ca.crt;
+            k8s_metrics_authorization always_allow;
+});
+
 K8sMetricsTest::block_defaults(http_config => $HttpConfig, config => $Config);
 
 # the scrape counters of both nodes, and how the simulator saw them come
@@ -53,6 +73,17 @@ sub reconnected {
     return sprintf "requests>=30:%s every one on a new connection:%s\n",
         $s->{requests} >= 30 ? 'yes' : 'no',
         $s->{connections} == $s->{requests} ? 'yes' : 'no';
+}
+
+sub pki { K8sMetricsTest::slurp("$ENV{TEST_NGINX_PKI}/$_[0]") }
+
+# a file replaced as a Secret's volume replaces it: a new file renamed over
+sub replace {
+    my ($file, $data) = @_;
+    open my $fh, '>', "$file.new" or die "$file.new: $!\n";
+    print $fh $data;
+    close $fh or die "$file.new: $!\n";
+    rename "$file.new", $file or die "$file: $!\n";
 }
 
 run_tests();
@@ -77,3 +108,29 @@ __DATA__
 --- no_error_log
 scraping node
 Connection died
+
+
+
+=== TEST 2: a client certificate rotated on disk to one that cannot be read: the last good pair is kept, no node fails
+libcurl read the files at every new connection, so a broken file failed
+every node at its next handshake; the module reads the pair once, again
+when a file changes, and keeps the last good pair.  The certificate is
+broken once the first cycle is done; three more cycles, each on new
+connections, succeed.
+--- timeout: 60
+--- http_config eval: $::RotateHttpConfig
+--- config eval: $::Config
+--- user_files eval
+">>> client.crt\n" . ::pki('kubelet-client.crt') . ">>> client.key\n" . ::pki('kubelet-client.key')
+--- init
+K8sMetricsTest::wait_cycles(1, 20) or die "no scrape cycle\n";
+::replace("$::Html/client.crt",
+          "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n");
+--- request
+GET /wait?path=/admin/metrics&match=k8s_metrics_scrape_cycles_total%205%0A&timeout=30000&body=1
+--- response_body_like eval
+qr/\nk8s_metrics_last_scrape_success\{node="node-00001",reason=""\} 1
+k8s_metrics_last_scrape_success\{node="node-00002",reason=""\} 1\n.*
+k8s_metrics_scrape_cycles_total 5\n/s
+--- error_log eval
+qr/cannot load k8s_metrics_kubelet_client_certificate "[^"]+client.crt" with its key "[^"]+client.key", the previous one is kept \(SSL: /
