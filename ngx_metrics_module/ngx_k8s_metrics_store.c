@@ -1086,24 +1086,36 @@ ngx_k8s_metrics_order_pods(ngx_k8s_metrics_snapshot_t *snap,
 }
 
 
-/* the run at k goes down the heap to its place */
+/*
+ * The run at k to its place, below it heaps: it stays where the nodes'
+ * pods do not interleave (two comparisons); otherwise, as Floyd's, the
+ * hole goes down to a leaf along the first children and the run comes up
+ * from there (about one comparison a level, where a sift that compares
+ * the run at every level takes two).
+ */
 
 static void
 ngx_k8s_metrics_run_sift(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_run_t *heap, ngx_uint_t n, ngx_uint_t k)
 {
-    ngx_uint_t             child;
+    ngx_uint_t             child, parent, top;
     ngx_k8s_metrics_run_t  run;
 
+    child = 2 * k + 1;
+
+    if (child >= n
+        || (!ngx_k8s_metrics_run_before(snap, &heap[child], &heap[k])
+            && (child + 1 >= n
+                || !ngx_k8s_metrics_run_before(snap, &heap[child + 1],
+                                               &heap[k]))))
+    {
+        return;
+    }
+
     run = heap[k];
+    top = k;
 
-    for ( ;; ) {
-        child = 2 * k + 1;
-
-        if (child >= n) {
-            break;
-        }
-
+    while (child < n) {
         if (child + 1 < n
             && ngx_k8s_metrics_run_before(snap, &heap[child + 1],
                                           &heap[child]))
@@ -1111,12 +1123,20 @@ ngx_k8s_metrics_run_sift(ngx_k8s_metrics_snapshot_t *snap,
             child++;
         }
 
-        if (!ngx_k8s_metrics_run_before(snap, &heap[child], &run)) {
+        heap[k] = heap[child];
+        k = child;
+        child = 2 * k + 1;
+    }
+
+    while (k > top) {
+        parent = (k - 1) / 2;
+
+        if (!ngx_k8s_metrics_run_before(snap, &run, &heap[parent])) {
             break;
         }
 
-        heap[k] = heap[child];
-        k = child;
+        heap[k] = heap[parent];
+        k = parent;
     }
 
     heap[k] = run;
