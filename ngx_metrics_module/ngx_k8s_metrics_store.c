@@ -58,6 +58,13 @@ typedef struct {
 } ngx_k8s_metrics_part_t;
 
 
+/* the pods of one node not yet in the snapshot's order: [next, end) */
+typedef struct {
+    uint32_t                        next;
+    uint32_t                        end;
+} ngx_k8s_metrics_run_t;
+
+
 static size_t ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
     ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_part_t *parts);
@@ -104,8 +111,12 @@ static ngx_k8s_metrics_scontainer_t *ngx_k8s_metrics_find_container(
     ngx_str_t *name);
 static ngx_k8s_metrics_sstr_t ngx_k8s_metrics_store_str(
     ngx_k8s_metrics_builder_t *b, ngx_str_t *s);
-static int ngx_libc_cdecl ngx_k8s_metrics_cmp_pod_order(const void *one,
-    const void *two);
+static void ngx_k8s_metrics_order_pods(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_run_t *heap);
+static void ngx_k8s_metrics_run_sift(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_run_t *heap, ngx_uint_t n, ngx_uint_t k);
+static ngx_flag_t ngx_k8s_metrics_run_before(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_run_t *one, ngx_k8s_metrics_run_t *two);
 static ngx_int_t ngx_k8s_metrics_sstr_cmp(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_sstr_t s, ngx_str_t *str);
 static void ngx_k8s_metrics_retire(ngx_k8s_metrics_main_conf_t *kmcf,
@@ -267,6 +278,7 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     u_char                      *p;
     size_t                       size;
     ngx_uint_t                   i, left_out;
+    ngx_k8s_metrics_run_t       *heap;
     ngx_k8s_metrics_part_t      *parts;
     ngx_k8s_metrics_snapshot_t   counts, *snap, *old;
     ngx_k8s_metrics_builder_t    b;
@@ -277,7 +289,9 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     b.data = data;
 
     parts = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_part_t));
-    if (parts == NULL) {
+    heap = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_run_t));
+
+    if (parts == NULL || heap == NULL) {
         return NGX_ERROR;
     }
 
@@ -340,13 +354,7 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
         ngx_k8s_metrics_build_node(&b, &batches[i], &snap->nodes[i], i);
     }
 
-    for (i = 0; i < snap->npods; i++) {
-        snap->pod_order[i] = i;
-    }
-
-    ngx_k8s_metrics_sorting = snap;
-    ngx_qsort(snap->pod_order, snap->npods, sizeof(uint32_t),
-              ngx_k8s_metrics_cmp_pod_order);
+    ngx_k8s_metrics_order_pods(snap, heap);
 
     snap->ready = b.nodes_ready && b.pods_ready;
 
@@ -1006,27 +1014,128 @@ ngx_k8s_metrics_find_container(ngx_k8s_metrics_snapshot_t *snap,
 }
 
 
-static int ngx_libc_cdecl
-ngx_k8s_metrics_cmp_pod_order(const void *one, const void *two)
+/*
+ * The pods by namespace, then name: each node's pods are in that order
+ * already (its containers are, scrape.c), and the nodes' lists are merged
+ * through a heap of their next pods: O(P log n) for P pods on n nodes,
+ * where sorting them all again was O(P log P) through qsort's callback.
+ * A pod reported by two nodes comes first from the first node, as the
+ * stable sort of the pods' indices had it.
+ */
+
+static void
+ngx_k8s_metrics_order_pods(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_run_t *heap)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    ns, name;
-    ngx_k8s_metrics_spod_t      *a, *b;
-    ngx_k8s_metrics_snapshot_t  *snap;
+    ngx_uint_t                i, n, out;
+    ngx_k8s_metrics_snode_t  *node;
 
-    snap = ngx_k8s_metrics_sorting;
-    a = &snap->pods[*(uint32_t *) one];
-    b = &snap->pods[*(uint32_t *) two];
+    n = 0;
 
-    ngx_k8s_metrics_sstr(snap, b->namespace, &ns);
-    rc = ngx_k8s_metrics_sstr_cmp(snap, a->namespace, &ns);
+    for (i = 0; i < snap->nnodes; i++) {
+        node = &snap->nodes[i];
 
-    if (rc == 0) {
-        ngx_k8s_metrics_sstr(snap, b->name, &name);
-        rc = ngx_k8s_metrics_sstr_cmp(snap, a->name, &name);
+        if (node->npods) {
+            heap[n].next = (uint32_t) node->first_pod;
+            heap[n].end = (uint32_t) (node->first_pod + node->npods);
+            n++;
+        }
     }
 
-    return (int) rc;
+    for (i = n / 2; i > 0; i--) {
+        ngx_k8s_metrics_run_sift(snap, heap, n, i - 1);
+    }
+
+    for (out = 0; n; out++) {
+        snap->pod_order[out] = heap[0].next++;
+
+        if (heap[0].next == heap[0].end) {
+            heap[0] = heap[--n];
+        }
+
+        ngx_k8s_metrics_run_sift(snap, heap, n, 0);
+    }
+}
+
+
+/*
+ * The run at k to its place, below it heaps: it stays where the nodes'
+ * pods do not interleave (two comparisons); otherwise, as Floyd's, the
+ * hole goes down to a leaf along the first children and the run comes up
+ * from there (about one comparison a level, where a sift that compares
+ * the run at every level takes two).
+ */
+
+static void
+ngx_k8s_metrics_run_sift(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_run_t *heap, ngx_uint_t n, ngx_uint_t k)
+{
+    ngx_uint_t             child, parent, top;
+    ngx_k8s_metrics_run_t  run;
+
+    child = 2 * k + 1;
+
+    if (child >= n
+        || (!ngx_k8s_metrics_run_before(snap, &heap[child], &heap[k])
+            && (child + 1 >= n
+                || !ngx_k8s_metrics_run_before(snap, &heap[child + 1],
+                                               &heap[k]))))
+    {
+        return;
+    }
+
+    run = heap[k];
+    top = k;
+
+    while (child < n) {
+        if (child + 1 < n
+            && ngx_k8s_metrics_run_before(snap, &heap[child + 1],
+                                          &heap[child]))
+        {
+            child++;
+        }
+
+        heap[k] = heap[child];
+        k = child;
+        child = 2 * k + 1;
+    }
+
+    while (k > top) {
+        parent = (k - 1) / 2;
+
+        if (!ngx_k8s_metrics_run_before(snap, &run, &heap[parent])) {
+            break;
+        }
+
+        heap[k] = heap[parent];
+        k = parent;
+    }
+
+    heap[k] = run;
+}
+
+
+static ngx_flag_t
+ngx_k8s_metrics_run_before(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_run_t *one, ngx_k8s_metrics_run_t *two)
+{
+    ngx_int_t                rc;
+    ngx_k8s_metrics_spod_t  *a, *b;
+
+    a = &snap->pods[one->next];
+    b = &snap->pods[two->next];
+
+    rc = ngx_memn2cmp(snap->strings + a->namespace.off,
+                      snap->strings + b->namespace.off,
+                      a->namespace.len, b->namespace.len);
+
+    if (rc == 0) {
+        rc = ngx_memn2cmp(snap->strings + a->name.off,
+                          snap->strings + b->name.off,
+                          a->name.len, b->name.len);
+    }
+
+    return rc < 0 || (rc == 0 && one->next < two->next);
 }
 
 
