@@ -140,6 +140,7 @@ static ngx_int_t ngx_k8s_metrics_scrape_discovered(
     ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_tick(ngx_event_t *ev);
 static void ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s);
+static ngx_int_t ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch);
@@ -158,6 +159,8 @@ static void ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_share_check(ngx_event_t *ev);
+static void ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s,
+    ngx_int_t rc, void **parts);
 static void ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     void **parts);
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
@@ -734,6 +737,7 @@ ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s)
 static void
 ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
 {
+    void       *parts[NGX_K8S_METRICS_MAX_SHARES];
     ngx_int_t   rc;
     ngx_uint_t  cycle;
     ngx_msec_t  next, jitter, elapsed;
@@ -748,6 +752,14 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
     } else if (rc == NGX_OK) {
         s->share_cycle = cycle;
         ngx_k8s_metrics_scrape_cycle(s);
+
+        if (!s->running) {
+            /* no memory: the share is lost, the cycle goes on without */
+            rc = ngx_k8s_metrics_share_finish(s->kmcf, s->share_worker,
+                                              cycle, NULL, parts);
+            ngx_k8s_metrics_scrape_share_next(s, rc, parts);
+            rc = NGX_OK;
+        }
     }
 
     jitter = s->kmcf->resolution / 10;
@@ -777,17 +789,7 @@ ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
         return;
     }
 
-    s->pool = ngx_create_pool(16384, s->log);
-    if (s->pool == NULL) {
-        return;
-    }
-
-    s->batches = ngx_pcalloc(s->pool,
-                             s->nkubelets * sizeof(ngx_k8s_metrics_batch_t)
-                             + 1);
-    if (s->batches == NULL) {
-        ngx_destroy_pool(s->pool);
-        s->pool = NULL;
+    if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
         return;
     }
 
@@ -807,6 +809,29 @@ ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
                    s->nkubelets);
 
     ngx_k8s_metrics_scrape_next(s);
+}
+
+
+/* a cycle's pool, and its batches: one per node */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s)
+{
+    s->pool = ngx_create_pool(16384, s->log);
+    if (s->pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->batches = ngx_pcalloc(s->pool,
+                             s->nkubelets * sizeof(ngx_k8s_metrics_batch_t)
+                             + 1);
+    if (s->batches == NULL) {
+        ngx_destroy_pool(s->pool);
+        s->pool = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1997,14 +2022,7 @@ ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s)
                    "k8s metrics: worker %ui's share of cycle %ui in: %i",
                    s->share_worker, s->share_cycle, rc);
 
-    if (rc == NGX_OK) {
-        ngx_k8s_metrics_scrape_share_publish(s, parts);
-
-    } else if (rc == NGX_AGAIN) {
-        ngx_add_timer(&s->share_check,
-                      ngx_min(NGX_K8S_METRICS_SHARE_CHECK,
-                              s->kmcf->resolution / 4));
-    }
+    ngx_k8s_metrics_scrape_share_next(s, rc, parts);
 }
 
 
@@ -2025,6 +2043,16 @@ ngx_k8s_metrics_scrape_share_check(ngx_event_t *ev)
 
     rc = ngx_k8s_metrics_share_check(s->kmcf, s->share_cycle, parts);
 
+    ngx_k8s_metrics_scrape_share_next(s, rc, parts);
+}
+
+
+/* share_finish()'s or share_check()'s answer: publish, or wait on */
+
+static void
+ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s, ngx_int_t rc,
+    void **parts)
+{
     if (rc == NGX_OK) {
         ngx_k8s_metrics_scrape_share_publish(s, parts);
 
@@ -2054,17 +2082,7 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     static ngx_str_t  lost = ngx_string("not scraped in this cycle: the "
                                         "worker whose share it was is gone");
 
-    s->pool = ngx_create_pool(16384, s->log);
-    if (s->pool == NULL) {
-        goto free;
-    }
-
-    s->batches = ngx_pcalloc(s->pool,
-                             s->nkubelets * sizeof(ngx_k8s_metrics_batch_t)
-                             + 1);
-    if (s->batches == NULL) {
-        ngx_destroy_pool(s->pool);
-        s->pool = NULL;
+    if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
         goto free;
     }
 

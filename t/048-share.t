@@ -79,6 +79,14 @@ sub scrapers {
     return scalar @found;
 }
 
+# metrics.k8s.io lists summarized; /metrics: how many workers scrape
+sub summarize {
+    my $body = shift;
+    return $body =~ /^\{/ ? K8sMetricsCheck::summary($body)
+         : $body =~ /^# HELP/ ? "scraping workers: " . scrapers() . "\n"
+         : $body;
+}
+
 # the worker with a connection to node N's address (127.1.0.N)
 sub worker_of {
     my $n = shift;
@@ -208,9 +216,7 @@ __DATA__
  "GET $::Pods",
  "GET /admin/metrics"]
 --- response_body_filters eval
-[sub { $_[0] =~ /^\{/ ? K8sMetricsCheck::summary($_[0])
-       : $_[0] =~ /^# HELP/ ? "scraping workers: " . ::scrapers() . "\n"
-       : $_[0] }]
+[\&::summarize]
 --- response_body eval
 ["ready\n",
  ::healthy(1 .. 5),
@@ -249,9 +255,7 @@ node-00002 hang 30
  "GET $::Nodes",
  "GET /admin/metrics"]
 --- response_body_filters eval
-[sub { $_[0] =~ /^\{/ ? K8sMetricsCheck::summary($_[0])
-       : $_[0] =~ /^# HELP/ ? "scraping workers: " . ::scrapers() . "\n"
-       : $_[0] }]
+[\&::summarize]
 --- response_body eval
 ["ready\n", "ready\n", "ready\n", ::healthy(1, 3, 4, 5),
  "scraping workers: 2\n"]
