@@ -79,6 +79,33 @@ typedef struct {
 } ngx_k8s_metrics_counters_t;
 
 
+/*
+ * A scrape cycle shared among the workers (share.c): each worker's slot,
+ * and its batches staged in the zone once its share is done.
+ */
+#define NGX_K8S_METRICS_MAX_SHARES         64
+
+#define NGX_K8S_METRICS_SHARE_EMPTY        0   /* not joined yet */
+#define NGX_K8S_METRICS_SHARE_RUNNING      1
+#define NGX_K8S_METRICS_SHARE_DONE         2
+#define NGX_K8S_METRICS_SHARE_LOST         3   /* its worker is gone */
+
+typedef struct {
+    ngx_uint_t                      state;
+    ngx_pid_t                       pid;
+    void                           *part;       /* DONE: its batches */
+} ngx_k8s_metrics_share_slot_t;
+
+typedef struct {
+    ngx_uint_t                      cycle;      /* 0: none yet */
+    ngx_msec_t                      started;
+    ngx_uint_t                      generation; /* of the configuration */
+    ngx_uint_t                      nslots;
+    ngx_uint_t                      merging;    /* a worker publishes it */
+    ngx_k8s_metrics_share_slot_t    slots[NGX_K8S_METRICS_MAX_SHARES];
+} ngx_k8s_metrics_share_state_t;
+
+
 /* the head of the shared zone */
 typedef struct {
     ngx_msec_t                      started;    /* monotonic, all processes */
@@ -100,6 +127,8 @@ typedef struct {
     ngx_rbtree_node_t               reviews_sentinel;
     ngx_queue_t                     reviews_queue;
     size_t                          reviews_size;   /* their slab bytes */
+
+    ngx_k8s_metrics_share_state_t   share;
 } ngx_k8s_metrics_shctx_t;
 
 
@@ -152,6 +181,9 @@ typedef struct {
     ngx_flag_t                      authentication_configmap;
 
     size_t                          response_cache_size;    /* per worker */
+
+    /* k8s_metrics_scrape_share_threshold: from that many nodes on */
+    ngx_uint_t                      share_threshold;
 } ngx_k8s_metrics_main_conf_t;
 
 
@@ -231,6 +263,8 @@ ngx_int_t ngx_k8s_metrics_serve_openapi(ngx_http_request_t *r,
 ngx_int_t ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     ngx_k8s_metrics_main_conf_t *kmcf);
 void ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle);
+ngx_uint_t ngx_k8s_metrics_scraper_shares(ngx_cycle_t *cycle,
+    ngx_k8s_metrics_main_conf_t *kmcf);
 
 
 

@@ -16,6 +16,7 @@
 #include "ngx_k8s_metrics_auth.h"
 #include "ngx_k8s_metrics_conf.h"
 #include "ngx_k8s_metrics_audit.h"
+#include "ngx_k8s_metrics_share.h"
 
 
 static ngx_int_t ngx_k8s_metrics_add_variables(ngx_conf_t *cf);
@@ -42,6 +43,11 @@ static ngx_conf_post_t  ngx_k8s_metrics_resolution_post = {
 
 static ngx_conf_num_bounds_t  ngx_k8s_metrics_port_bounds = {
     ngx_conf_check_num_bounds, 1, 65535
+};
+
+
+static ngx_conf_post_t  ngx_k8s_metrics_share_post = {
+    ngx_k8s_metrics_share_threshold_check
 };
 
 
@@ -135,6 +141,13 @@ static ngx_command_t  ngx_k8s_metrics_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_k8s_metrics_main_conf_t, kubelet.max_pods),
       &ngx_k8s_metrics_max_pods_post },
+
+    { ngx_string("k8s_metrics_scrape_share_threshold"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_k8s_metrics_main_conf_t, share_threshold),
+      &ngx_k8s_metrics_share_post },
 
     { ngx_string("k8s_metrics_swap"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
@@ -397,6 +410,7 @@ ngx_k8s_metrics_create_main_conf(ngx_conf_t *cf)
     kmcf->resolution = NGX_CONF_UNSET_MSEC;
     kmcf->swap = NGX_CONF_UNSET;
     kmcf->response_cache_size = NGX_CONF_UNSET_SIZE;
+    kmcf->share_threshold = NGX_CONF_UNSET_UINT;
 
     ngx_k8s_metrics_kubelet_create_conf(&kmcf->kubelet);
     ngx_k8s_metrics_apiserver_create_conf(&kmcf->apiserver);
@@ -413,6 +427,8 @@ ngx_k8s_metrics_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(kmcf->resolution, 15000);
     ngx_conf_init_value(kmcf->swap, 0);
     ngx_conf_init_size_value(kmcf->response_cache_size, 128 * 1024 * 1024);
+    ngx_conf_init_uint_value(kmcf->share_threshold,
+                             NGX_K8S_METRICS_SHARE_THRESHOLD);
 
     /* the apiserver's defaults are the kubelets' (their CA, their token) */
 
@@ -454,7 +470,11 @@ ngx_k8s_metrics_init_module(ngx_cycle_t *cycle)
 }
 
 
-/* the scraper runs in worker 0, or in the single process; never elsewhere */
+/*
+ * The scraper runs in worker 0, or in the single process; from
+ * k8s_metrics_scrape_share_threshold nodes on, in every worker, each
+ * scraping its share (share.c).
+ */
 
 static ngx_int_t
 ngx_k8s_metrics_init_process(ngx_cycle_t *cycle)
@@ -481,7 +501,9 @@ ngx_k8s_metrics_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_process == NGX_PROCESS_WORKER && ngx_worker != 0) {
+    if (ngx_process == NGX_PROCESS_WORKER && ngx_worker != 0
+        && ngx_worker >= ngx_k8s_metrics_scraper_shares(cycle, kmcf))
+    {
         return NGX_OK;
     }
 

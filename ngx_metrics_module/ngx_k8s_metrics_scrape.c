@@ -18,6 +18,7 @@
 #include "ngx_k8s_metrics_client.h"
 #include "ngx_k8s_metrics_parser.h"
 #include "ngx_k8s_metrics_msmetrics.h"
+#include "ngx_k8s_metrics_share.h"
 
 
 /*
@@ -28,6 +29,13 @@
 /* a line longer than that is skipped as malformed: kubelets write < 1k */
 #define NGX_K8S_METRICS_MAX_LINE        8192
 #define NGX_K8S_METRICS_ERROR_BODY      200
+
+/* how often a worker whose share is in looks for a gone one, at most */
+#define NGX_K8S_METRICS_SHARE_CHECK     1000
+
+/* node i is worker (i % shares)'s, so its connection stays in one worker */
+#define ngx_k8s_metrics_owns(s, i)                                            \
+    ((s)->shares == 0 || (i) % (s)->shares == (s)->share_worker)
 
 
 typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
@@ -96,6 +104,12 @@ struct ngx_k8s_metrics_scraper_s {
     ngx_file_uniq_t                 key_uniq;
 
     ngx_k8s_metrics_cluster_t      *cluster;    /* nodes from the apiserver */
+
+    /* a cycle shared among the workers (share.c); shares == 0: not */
+    ngx_uint_t                      shares;
+    ngx_uint_t                      share_worker;
+    ngx_uint_t                      share_cycle;
+    ngx_event_t                     share_check;
 };
 
 
@@ -112,6 +126,7 @@ static ngx_int_t ngx_k8s_metrics_scrape_discovered(
     ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_tick(ngx_event_t *ev);
 static void ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s);
+static ngx_int_t ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch);
@@ -124,6 +139,16 @@ static void ngx_k8s_metrics_scrape_fail_connect(
 static void ngx_k8s_metrics_scrape_failure_reason(
     ngx_k8s_metrics_kubelet_t *k, CURLcode result);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_cycle_done(ngx_k8s_metrics_scraper_t *s,
+    ngx_msec_t started);
+static void ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_share_check(ngx_event_t *ev);
+static void ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s,
+    ngx_int_t rc, void **parts);
+static void ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
+    void **parts);
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
 static ngx_int_t ngx_k8s_metrics_scrape_pod_node(void *data,
     ngx_str_t *namespace, ngx_str_t *pod, ngx_str_t *node);
@@ -165,6 +190,8 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
 
     s->kmcf = kmcf;
     s->log = cycle->log;
+    s->shares = ngx_k8s_metrics_scraper_shares(cycle, kmcf);
+    s->share_worker = s->shares ? ngx_worker : 0;
 
     n = kmcf->kubelet.nodes ? kmcf->kubelet.nodes->nelts : 0;
 
@@ -218,6 +245,19 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     s->tick.log = cycle->log;
     s->tick.cancelable = 1;
 
+    s->share_check.handler = ngx_k8s_metrics_scrape_share_check;
+    s->share_check.data = s;
+    s->share_check.log = cycle->log;
+    s->share_check.cancelable = 1;
+
+    if (s->shares) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "k8s metrics: %ui nodes, at least "
+                      "k8s_metrics_scrape_share_threshold (%ui): worker %ui "
+                      "scrapes its share of them, one in %ui",
+                      n, kmcf->share_threshold, s->share_worker, s->shares);
+    }
+
     ngx_k8s_metrics_scraper = s;
 
     /*
@@ -233,6 +273,35 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
                             ? kmcf->resolution - elapsed : 1);
 
     return NGX_OK;
+}
+
+
+/*
+ * How many workers share the kubelets: every worker (at most
+ * NGX_K8S_METRICS_MAX_SHARES) from k8s_metrics_scrape_share_threshold
+ * static nodes on; 0, one scraper as below it, in the single process, with
+ * one worker, or with nodes from the apiserver.
+ */
+
+ngx_uint_t
+ngx_k8s_metrics_scraper_shares(ngx_cycle_t *cycle,
+    ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        || ccf->worker_processes < 2
+        || kmcf->apiserver.url.len
+        || kmcf->kubelet.nodes == NULL
+        || kmcf->kubelet.nodes->nelts < kmcf->share_threshold)
+    {
+        return 0;
+    }
+
+    return ngx_min((ngx_uint_t) ccf->worker_processes,
+                   NGX_K8S_METRICS_MAX_SHARES);
 }
 
 
@@ -253,6 +322,10 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
 
     if (s->tick.timer_set) {
         ngx_del_timer(&s->tick);
+    }
+
+    if (s->share_check.timer_set) {
+        ngx_del_timer(&s->share_check);
     }
 
     if (s->cluster) {
@@ -511,7 +584,11 @@ ngx_k8s_metrics_scraper_set_nodes(ngx_k8s_metrics_scraper_t *s,
             k->node = &nodes[i];
             k->scraper = s;
 
-            if (ngx_k8s_metrics_scraper_init_kubelet(s, k) != NGX_OK) {
+            /* another worker's: known for the cycle's merge only */
+
+            if (ngx_k8s_metrics_owns(s, i)
+                && ngx_k8s_metrics_scraper_init_kubelet(s, k) != NGX_OK)
+            {
                 ngx_k8s_metrics_kubelet_free(s, k);
                 ngx_free(kubelets);
                 return NGX_ERROR;
@@ -574,6 +651,11 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
         return;
     }
 
+    if (s->shares) {
+        ngx_k8s_metrics_scrape_share_tick(s);
+        return;
+    }
+
     /*
      * After a reload the previous generation's scraper runs until its
      * worker learns that it is to exit, and may start a cycle after this
@@ -596,16 +678,7 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
     }
 
     if (s->running) {
-        (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.cycle_overruns,
-                                    1);
-        ngx_log_error(NGX_LOG_WARN, s->log, 0,
-                      "k8s metrics: the scrape cycle started %M ms ago is "
-                      "still running: this one is skipped (%ui of %ui "
-                      "kubelets answered; k8s_metrics_kubelet_timeout is "
-                      "%M ms, k8s_metrics_resolution %M ms)",
-                      ngx_current_msec - s->started, s->finished,
-                      s->nkubelets, s->kmcf->kubelet.timeout,
-                      s->kmcf->resolution);
+        ngx_k8s_metrics_scrape_overrun(s);
 
     } else {
         ngx_k8s_metrics_scrape_cycle(s);
@@ -622,6 +695,73 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
 
 
 static void
+ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s)
+{
+    (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.cycle_overruns, 1);
+
+    ngx_log_error(NGX_LOG_WARN, s->log, 0,
+                  "k8s metrics: the scrape cycle started %M ms ago is "
+                  "still running: this one is skipped (%ui of %ui "
+                  "kubelets answered; k8s_metrics_kubelet_timeout is "
+                  "%M ms, k8s_metrics_resolution %M ms)",
+                  ngx_current_msec - s->started, s->finished,
+                  s->nkubelets, s->kmcf->kubelet.timeout,
+                  s->kmcf->resolution);
+}
+
+
+/*
+ * Every worker aims its ticks at the shared cycle's cadence: the first
+ * to fire begins a cycle, the others join it (share_begin()).
+ */
+
+static void
+ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
+{
+    void       *parts[NGX_K8S_METRICS_MAX_SHARES];
+    ngx_int_t   rc;
+    ngx_uint_t  cycle;
+    ngx_msec_t  next, jitter, elapsed;
+
+    rc = s->running ? NGX_BUSY
+                    : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker,
+                                                  s->shares, &cycle);
+
+    if (rc == NGX_BUSY) {
+        ngx_k8s_metrics_scrape_overrun(s);
+
+    } else if (rc == NGX_OK) {
+        s->share_cycle = cycle;
+        ngx_k8s_metrics_scrape_cycle(s);
+
+        if (!s->running) {
+            /* no memory: the share is lost, the cycle goes on without */
+            rc = ngx_k8s_metrics_share_finish(s->kmcf, s->share_worker,
+                                              cycle, NULL, parts);
+            ngx_k8s_metrics_scrape_share_next(s, rc, parts);
+            rc = NGX_OK;
+        }
+    }
+
+    jitter = s->kmcf->resolution / 10;
+    next = s->kmcf->resolution - jitter / 2
+           + (jitter ? (ngx_msec_t) ngx_random() % jitter : 0);
+
+    elapsed = ngx_current_msec - ngx_k8s_metrics_share_started(s->kmcf);
+
+    if (rc != NGX_BUSY) {
+        next = (elapsed < next) ? next - elapsed : 1;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: worker %ui tick: %i, next in %M ms",
+                   s->share_worker, rc, next);
+
+    ngx_add_timer(&s->tick, next);
+}
+
+
+static void
 ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
 {
     s->kmcf->sh->last_scrape_start = ngx_current_msec;
@@ -630,17 +770,7 @@ ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
         return;
     }
 
-    s->pool = ngx_create_pool(16384, s->log);
-    if (s->pool == NULL) {
-        return;
-    }
-
-    s->batches = ngx_pcalloc(s->pool,
-                             s->nkubelets * sizeof(ngx_k8s_metrics_batch_t)
-                             + 1);
-    if (s->batches == NULL) {
-        ngx_destroy_pool(s->pool);
-        s->pool = NULL;
+    if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
         return;
     }
 
@@ -663,6 +793,29 @@ ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
 }
 
 
+/* a cycle's pool, and its batches: one per node */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s)
+{
+    s->pool = ngx_create_pool(16384, s->log);
+    if (s->pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->batches = ngx_pcalloc(s->pool,
+                             s->nkubelets * sizeof(ngx_k8s_metrics_batch_t)
+                             + 1);
+    if (s->batches == NULL) {
+        ngx_destroy_pool(s->pool);
+        s->pool = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* starts what the in-flight limit allows; ends the cycle when all are in */
 
 static void
@@ -671,8 +824,21 @@ ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s)
     while (s->next < s->nkubelets
            && s->next - s->finished < NGX_K8S_METRICS_MAX_IN_FLIGHT)
     {
-        ngx_k8s_metrics_scrape_start(s, s->kubelets[s->next],
-                                     &s->batches[s->next]);
+        /*
+         * Another worker's node, or a worker on its way out (its share is
+         * not published: the next generation scrapes at the cadence)
+         */
+
+        if (!ngx_k8s_metrics_owns(s, s->next)
+            || (s->shares && (ngx_exiting || ngx_quit || ngx_terminate)))
+        {
+            s->finished++;
+
+        } else {
+            ngx_k8s_metrics_scrape_start(s, s->kubelets[s->next],
+                                         &s->batches[s->next]);
+        }
+
         s->next++;
     }
 
@@ -1172,16 +1338,24 @@ static void
 ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 {
     ngx_uint_t                   i;
-    ngx_msec_t                   duration;
     ngx_k8s_metrics_counters_t  *counters;
 
     s->running = 0;
     counters = &s->kmcf->sh->counters;
 
     for (i = 0; i < s->nkubelets; i++) {
+        if (s->batches[i].node == NULL) {
+            continue;       /* not this worker's share */
+        }
+
         (void) ngx_atomic_fetch_add(s->batches[i].ok
                                     ? &counters->kubelet_requests_ok
                                     : &counters->kubelet_requests_failed, 1);
+    }
+
+    if (s->shares) {
+        ngx_k8s_metrics_scrape_share_in(s);
+        return;
     }
 
     /* a worker on its way out leaves the store to its successor */
@@ -1195,7 +1369,21 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
                         s->cluster, s->pool, s->log);
     }
 
-    duration = ngx_current_msec - s->started;
+    ngx_k8s_metrics_scrape_cycle_done(s, s->started);
+}
+
+
+/* the counters of a cycle published, once per cycle; its pool goes */
+
+static void
+ngx_k8s_metrics_scrape_cycle_done(ngx_k8s_metrics_scraper_t *s,
+    ngx_msec_t started)
+{
+    ngx_msec_t                   duration;
+    ngx_k8s_metrics_counters_t  *counters;
+
+    counters = &s->kmcf->sh->counters;
+    duration = ngx_current_msec - started;
 
     (void) ngx_atomic_fetch_add(&counters->cycles, 1);
     counters->cycle_duration = duration;
@@ -1208,6 +1396,148 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
     ngx_destroy_pool(s->pool);
     s->pool = NULL;
     s->batches = NULL;
+}
+
+
+/*
+ * This worker's share of a shared cycle is done: staged in the zone, and
+ * published with the others' by the worker that completes the cycle.  A
+ * worker on its way out stages nothing: that cycle is left unpublished,
+ * as a single scraper leaves it, and the next generation's first cycle
+ * drops what other workers staged.
+ */
+
+static void
+ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s)
+{
+    void                          *parts[NGX_K8S_METRICS_MAX_SHARES];
+    ngx_int_t                      rc;
+    ngx_k8s_metrics_share_part_t  *part;
+
+    part = NULL;
+
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+        part = ngx_k8s_metrics_share_stage(s->kmcf, s->batches, s->nkubelets,
+                                           s->share_worker, s->shares);
+        if (part == NULL) {
+            ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                          "k8s metrics: k8s_metrics_zone \"%V\" is full: "
+                          "worker %ui cannot stage its share of the scrape "
+                          "cycle, whose nodes fail it",
+                          &s->kmcf->shm_zone->shm.name, s->share_worker);
+        }
+    }
+
+    ngx_destroy_pool(s->pool);
+    s->pool = NULL;
+    s->batches = NULL;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    rc = ngx_k8s_metrics_share_finish(s->kmcf, s->share_worker,
+                                      s->share_cycle, part, parts);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: worker %ui's share of cycle %ui in: %i",
+                   s->share_worker, s->share_cycle, rc);
+
+    ngx_k8s_metrics_scrape_share_next(s, rc, parts);
+}
+
+
+/* the cycle waits for the other workers' shares, or to find one gone */
+
+static void
+ngx_k8s_metrics_scrape_share_check(ngx_event_t *ev)
+{
+    void                       *parts[NGX_K8S_METRICS_MAX_SHARES];
+    ngx_int_t                   rc;
+    ngx_k8s_metrics_scraper_t  *s;
+
+    s = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    rc = ngx_k8s_metrics_share_check(s->kmcf, s->share_cycle, parts);
+
+    ngx_k8s_metrics_scrape_share_next(s, rc, parts);
+}
+
+
+/* share_finish()'s or share_check()'s answer: publish, or wait on */
+
+static void
+ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s, ngx_int_t rc,
+    void **parts)
+{
+    if (rc == NGX_OK) {
+        ngx_k8s_metrics_scrape_share_publish(s, parts);
+
+    } else if (rc == NGX_AGAIN) {
+        ngx_add_timer(&s->share_check,
+                      ngx_min(NGX_K8S_METRICS_SHARE_CHECK,
+                              s->kmcf->resolution / 4));
+    }
+}
+
+
+/*
+ * The cycle's batches, by node name, from every worker's part; a node of
+ * a part lost fails the cycle, as on a failed scrape (metrics-server
+ * serves neither it nor its pods until it is scraped again).  Then as a
+ * single scraper: pods reported twice dropped, the store published.
+ */
+
+static void
+ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
+    void **parts)
+{
+    ngx_uint_t                     i, w, next[NGX_K8S_METRICS_MAX_SHARES];
+    ngx_k8s_metrics_batch_t       *batch;
+    ngx_k8s_metrics_share_part_t  *part;
+
+    static ngx_str_t  lost = ngx_string("not scraped in this cycle: the "
+                                        "worker whose share it was is gone");
+
+    if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
+        goto free;
+    }
+
+    ngx_memzero(next, sizeof(next));
+
+    for (i = 0; i < s->nkubelets; i++) {
+        w = i % s->shares;
+        part = parts[w];
+        batch = &s->batches[i];
+
+        if (part && next[w] < part->n
+            && part->batches[next[w]].node == s->kubelets[i]->node)
+        {
+            *batch = part->batches[next[w]++];
+            continue;
+        }
+
+        batch->node = s->kubelets[i]->node;
+        batch->error = lost;
+    }
+
+    if (ngx_k8s_metrics_scrape_dedup(s) == NGX_OK) {
+        (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches, s->nkubelets,
+                                             NULL, NULL, s->pool, s->log);
+    }
+
+    ngx_k8s_metrics_scrape_cycle_done(s,
+                                      ngx_k8s_metrics_share_started(s->kmcf));
+
+free:
+
+    for (w = 0; w < s->shares; w++) {
+        ngx_k8s_metrics_share_free(s->kmcf, parts[w]);
+    }
 }
 
 

@@ -432,3 +432,27 @@ qr/\[emerg\].*"k8s_metrics_kubelet_timeout" 9001 ms is more than 0.9 x "k8s_metr
 GET /t
 --- response_body
 up
+
+
+
+=== TEST 34: a share threshold below 2
+--- http_config eval
+::api(http => "k8s_metrics_scrape_share_threshold 1;",
+      directives => q{
+    k8s_metrics_authorization always_allow;
+})
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_scrape_share_threshold" directive must be at least 2: one node is not shared in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 35: a share threshold above 10000000
+--- http_config eval
+::api(http => "k8s_metrics_scrape_share_threshold 10000001;",
+      directives => q{
+    k8s_metrics_authorization always_allow;
+})
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"k8s_metrics_scrape_share_threshold" directive must be at most 10000000 in \S+nginx\.conf:\d+/

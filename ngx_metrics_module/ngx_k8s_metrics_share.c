@@ -1,0 +1,397 @@
+
+/*
+ * ngx_metrics_module: a scrape cycle shared among the workers, from
+ * k8s_metrics_scrape_share_threshold nodes on.  The cycle's state is in
+ * the zone (sh->share): a cycle number, its start, and one slot per
+ * worker.  Each worker scrapes its share of the kubelets on its own
+ * event loop and stages its batches in the zone, which every worker maps
+ * at the same address; the worker that completes the cycle takes every
+ * part and publishes them through the store, so the store keeps one
+ * writer at a time and one snapshot per cycle.
+ *
+ * A worker that is gone (killed, crashed) before its part is in loses its
+ * part: the cycle is published without it once a worker finds its pid
+ * gone, and its nodes fail that cycle as on a failed scrape.  The
+ * respawned worker (same slot) scrapes its share from the next cycle on.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_share.h"
+
+
+static ngx_flag_t ngx_k8s_metrics_share_gone(
+    ngx_k8s_metrics_share_slot_t *slot, ngx_msec_t elapsed,
+    ngx_msec_t resolution);
+static ngx_int_t ngx_k8s_metrics_share_complete(
+    ngx_k8s_metrics_main_conf_t *kmcf, void **parts);
+static void ngx_k8s_metrics_share_drop_locked(ngx_slab_pool_t *shpool,
+    ngx_k8s_metrics_share_state_t *st);
+static u_char *ngx_k8s_metrics_share_copy(u_char **p, ngx_str_t *s);
+
+
+/* k8s_metrics_scrape_share_threshold */
+
+char *
+ngx_k8s_metrics_share_threshold_check(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *threshold = data;
+
+    if (*threshold < 2) {
+        return "must be at least 2: one node is not shared";
+    }
+
+    if (*threshold > NGX_K8S_METRICS_SHARE_MAX) {
+        return "must be at most 10000000";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A tick of worker w of n: joins the cycle of its configuration that began
+ * less than half a resolution ago, else begins one, unless a worker is
+ * still on its share of the last one (an overrun: NGX_BUSY).  NGX_DECLINED:
+ * this worker had its part of the current cycle already, or the cycle
+ * is of another configuration (a reload): it keeps that cadence.
+ */
+
+ngx_int_t
+ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
+    ngx_uint_t n, ngx_uint_t *cycle)
+{
+    ngx_int_t                       rc;
+    ngx_uint_t                      i;
+    ngx_msec_t                      elapsed;
+    ngx_k8s_metrics_share_slot_t   *slot;
+    ngx_k8s_metrics_share_state_t  *st;
+
+    st = &kmcf->sh->share;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    elapsed = ngx_current_msec - st->started;
+
+    if (st->cycle && elapsed < kmcf->resolution / 2) {
+        slot = &st->slots[w];
+
+        if (st->generation != kmcf->generation
+            || slot->state != NGX_K8S_METRICS_SHARE_EMPTY)
+        {
+            rc = NGX_DECLINED;
+            goto done;
+        }
+
+        slot->state = NGX_K8S_METRICS_SHARE_RUNNING;
+        slot->pid = ngx_pid;
+        *cycle = st->cycle;
+        rc = NGX_OK;
+        goto done;
+    }
+
+    /*
+     * The last cycle of this configuration: a share still being scraped
+     * is an overrun.  An older configuration's workers are on their way
+     * out: their cycle is not published.
+     */
+
+    for (i = 0;
+         st->cycle && !st->merging && st->generation == kmcf->generation
+         && i < st->nslots;
+         i++)
+    {
+        if (st->slots[i].state == NGX_K8S_METRICS_SHARE_RUNNING
+            && !ngx_k8s_metrics_share_gone(&st->slots[i], elapsed,
+                                           kmcf->resolution))
+        {
+            rc = NGX_BUSY;
+            goto done;
+        }
+    }
+
+    /* parts of a cycle never published (a reload), or none */
+
+    if (!st->merging) {
+        ngx_k8s_metrics_share_drop_locked(kmcf->shpool, st);
+    }
+
+    st->cycle++;
+    st->started = ngx_current_msec;
+    st->generation = kmcf->generation;
+    st->nslots = n;
+    st->merging = 0;
+
+    ngx_memzero(st->slots, sizeof(st->slots));
+
+    st->slots[w].state = NGX_K8S_METRICS_SHARE_RUNNING;
+    st->slots[w].pid = ngx_pid;
+
+    kmcf->sh->last_scrape_start = st->started;
+
+    *cycle = st->cycle;
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    return rc;
+}
+
+
+/* when the current cycle began, for the next tick's cadence */
+
+ngx_msec_t
+ngx_k8s_metrics_share_started(ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    return kmcf->sh->share.started;
+}
+
+
+/*
+ * Worker w's part of the cycle is in (part: staged, or NULL when it could
+ * not be).  NGX_OK: the cycle is complete and this worker publishes it,
+ * with parts[] (one per slot, NULL where lost); NGX_AGAIN: others are
+ * still scraping; NGX_DECLINED: the cycle is over (a newer one began).
+ */
+
+ngx_int_t
+ngx_k8s_metrics_share_finish(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
+    ngx_uint_t cycle, void *part, void **parts)
+{
+    ngx_int_t                       rc;
+    ngx_k8s_metrics_share_state_t  *st;
+
+    st = &kmcf->sh->share;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    if (st->cycle != cycle || st->merging
+        || st->slots[w].state != NGX_K8S_METRICS_SHARE_RUNNING
+        || st->slots[w].pid != ngx_pid)
+    {
+        if (part) {
+            ngx_slab_free_locked(kmcf->shpool, part);
+        }
+
+        ngx_shmtx_unlock(&kmcf->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    st->slots[w].state = part ? NGX_K8S_METRICS_SHARE_DONE
+                              : NGX_K8S_METRICS_SHARE_LOST;
+    st->slots[w].part = part;
+
+    rc = ngx_k8s_metrics_share_complete(kmcf, parts);
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * Run while a cycle waits for other workers' parts: a worker that is gone
+ * loses its part.  Same answers as share_finish().
+ */
+
+ngx_int_t
+ngx_k8s_metrics_share_check(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_uint_t cycle, void **parts)
+{
+    ngx_int_t                       rc;
+    ngx_k8s_metrics_share_state_t  *st;
+
+    st = &kmcf->sh->share;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    rc = (st->cycle == cycle && !st->merging)
+         ? ngx_k8s_metrics_share_complete(kmcf, parts) : NGX_DECLINED;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    return rc;
+}
+
+
+/* under the mutex: the parts are taken out of the zone's state */
+
+static ngx_int_t
+ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
+    void **parts)
+{
+    ngx_uint_t                      i;
+    ngx_msec_t                      elapsed;
+    ngx_k8s_metrics_share_slot_t   *slot;
+    ngx_k8s_metrics_share_state_t  *st;
+
+    st = &kmcf->sh->share;
+    elapsed = ngx_current_msec - st->started;
+
+    for (i = 0; i < st->nslots; i++) {
+        slot = &st->slots[i];
+
+        if ((slot->state == NGX_K8S_METRICS_SHARE_RUNNING
+             || slot->state == NGX_K8S_METRICS_SHARE_EMPTY)
+            && ngx_k8s_metrics_share_gone(slot, elapsed, kmcf->resolution))
+        {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "k8s metrics: worker %ui (pid %P) is gone before "
+                          "its share of scrape cycle %ui was in: its nodes "
+                          "fail that cycle", i, slot->pid, st->cycle);
+
+            slot->state = NGX_K8S_METRICS_SHARE_LOST;
+        }
+
+        if (slot->state != NGX_K8S_METRICS_SHARE_DONE
+            && slot->state != NGX_K8S_METRICS_SHARE_LOST)
+        {
+            return NGX_AGAIN;
+        }
+    }
+
+    for (i = 0; i < st->nslots; i++) {
+        parts[i] = st->slots[i].part;
+        st->slots[i].part = NULL;
+    }
+
+    st->merging = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A slot whose worker is no more: its pid gone (SIGKILL, a crash; the
+ * master reaps it at once), or never joined within half a resolution.
+ */
+
+static ngx_flag_t
+ngx_k8s_metrics_share_gone(ngx_k8s_metrics_share_slot_t *slot,
+    ngx_msec_t elapsed, ngx_msec_t resolution)
+{
+    if (slot->state == NGX_K8S_METRICS_SHARE_EMPTY) {
+        return elapsed >= resolution / 2;
+    }
+
+    return kill(slot->pid, 0) == -1 && ngx_errno == NGX_ESRCH;
+}
+
+
+static void
+ngx_k8s_metrics_share_drop_locked(ngx_slab_pool_t *shpool,
+    ngx_k8s_metrics_share_state_t *st)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < st->nslots; i++) {
+        if (st->slots[i].part) {
+            ngx_slab_free_locked(shpool, st->slots[i].part);
+            st->slots[i].part = NULL;
+        }
+    }
+}
+
+
+void
+ngx_k8s_metrics_share_free(ngx_k8s_metrics_main_conf_t *kmcf, void *part)
+{
+    if (part) {
+        ngx_slab_free(kmcf->shpool, part);
+    }
+}
+
+
+/*
+ * The batches of worker w of n (node i is worker i % n's), copied into
+ * one block of the zone: the batches, then their containers, then every
+ * string.  Other workers read them at the same addresses.  NULL: no room.
+ */
+
+ngx_k8s_metrics_share_part_t *
+ngx_k8s_metrics_share_stage(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t nbatches, ngx_uint_t w,
+    ngx_uint_t n)
+{
+    u_char                        *p;
+    size_t                         size;
+    ngx_uint_t                     i, j, m;
+    ngx_k8s_metrics_batch_t       *b, *from;
+    ngx_k8s_metrics_csample_t     *cs, *to;
+    ngx_k8s_metrics_share_part_t  *part;
+
+    size = sizeof(ngx_k8s_metrics_share_part_t);
+    m = 0;
+
+    for (i = w; i < nbatches; i += n) {
+        from = &batches[i];
+        cs = from->containers.elts;
+
+        size += sizeof(ngx_k8s_metrics_batch_t) + from->error.len
+                + from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t);
+
+        for (j = 0; j < from->containers.nelts; j++) {
+            size += cs[j].namespace.len + cs[j].pod.len + cs[j].name.len;
+        }
+
+        m++;
+    }
+
+    part = ngx_slab_alloc(kmcf->shpool, size);
+    if (part == NULL) {
+        return NULL;
+    }
+
+    part->n = m;
+    part->batches = (ngx_k8s_metrics_batch_t *) (part + 1);
+
+    /* the batches and csamples first: they are 8-byte aligned */
+
+    p = (u_char *) (part->batches + m);
+
+    for (i = w, b = part->batches; i < nbatches; i += n, b++) {
+        from = &batches[i];
+
+        *b = *from;
+        b->containers.pool = NULL;
+        b->containers.nalloc = from->containers.nelts;
+        b->containers.elts = p;
+
+        ngx_memcpy(p, from->containers.elts,
+                   from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t));
+        p += from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t);
+    }
+
+    for (b = part->batches; b < part->batches + m; b++) {
+        b->error.data = ngx_k8s_metrics_share_copy(&p, &b->error);
+
+        to = b->containers.elts;
+
+        for (j = 0; j < b->containers.nelts; j++) {
+            to[j].namespace.data = ngx_k8s_metrics_share_copy(&p,
+                                                        &to[j].namespace);
+            to[j].pod.data = ngx_k8s_metrics_share_copy(&p, &to[j].pod);
+            to[j].name.data = ngx_k8s_metrics_share_copy(&p, &to[j].name);
+        }
+    }
+
+    return part;
+}
+
+
+static u_char *
+ngx_k8s_metrics_share_copy(u_char **p, ngx_str_t *s)
+{
+    u_char  *data;
+
+    data = *p;
+    *p = ngx_cpymem(*p, s->data, s->len);
+
+    return data;
+}

@@ -1,0 +1,288 @@
+# From k8s_metrics_scrape_share_threshold nodes on, the workers share the
+# kubelets (node i is worker i % 2's): both scrape, each node once per
+# cycle, one snapshot with the rates of a single scraper.  A worker killed
+# in the middle of its share: the cycle is published without that share
+# (its nodes fail that cycle, as on a failed scrape) and the respawned
+# worker scrapes the share from the next cycle on.  A reload in the middle
+# of a cycle: no node is scraped twice in a cycle and the store is kept.
+# Sharing needs workers: this file always runs with a master and 2.
+
+use lib 't/lib';
+use K8sMetricsTest;
+use K8sMetricsCheck;
+use Time::HiRes ();
+
+no_root_location();
+no_shuffle();
+master_on();
+workers(2);
+
+our $Sim = K8sMetricsTest::kubelet_sim(nodes => 5, pods => 2, containers => 1);
+our $Nodes = '/admin/apis/metrics.k8s.io/v1beta1/nodes';
+our $Pods = '/admin/apis/metrics.k8s.io/v1beta1/pods';
+
+# a 2 s resolution: a worker's tick has a second to join the cycle
+sub http_config {
+    return K8sMetricsTest::open_api_server(
+        zone => 'k8s_metrics_zone metrics:4m;',
+        http => K8sMetricsTest::sim_kubelets('2s')
+                . "    k8s_metrics_scrape_share_threshold 2;\n"
+                . ($_[0] // ''));
+}
+
+K8sMetricsTest::block_defaults(http_config => http_config(),
+                               config => K8sMetricsTest::personas()
+                                         . K8sMetricsTest::waiter_location());
+
+# the simulator's pods, as K8sMetricsCheck::summary lists them
+sub pod_lines {
+    my @pods = map {
+        my $n = $_;
+        map { [KubeletSim::pod_namespace($_), KubeletSim::pod_name($n, $_)] } 0 .. 1
+    } 1 .. 5;
+
+    return "PodMetricsList\n" . join '', map {
+        "$_->[0]/$_->[1] window=ok app:cpu=ok,memory=ok\n"
+    } sort { $a->[0] cmp $b->[0] || $a->[1] cmp $b->[1] } @pods;
+}
+
+sub healthy {
+    return "NodeMetricsList\n" . join '', map {
+        "node-0000$_ cpu=ok memory=ok window=ok labels=\n"
+    } @_;
+}
+
+# /wait for TEXT in PATH
+sub wait_for {
+    my ($path, $text, $timeout) = @_;
+    my $q = sub { my $s = shift; $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge; $s };
+    return "GET /wait?path=" . $q->($path) . "&match=" . $q->($text)
+           . "&timeout=" . ($timeout // 15000);
+}
+
+# the start of a node's last_scrape_success line, up to its reason
+sub reason_of {
+    my ($node, $reason) = @_;
+    return 'k8s_metrics_last_scrape_success{node="' . $node . '",reason="'
+           . $reason;
+}
+
+our $Lost = 'not scraped in this cycle: the worker whose share it was is gone';
+
+# the running workers holding connections to the simulator's kubelets
+sub scrapers {
+    my $conns = K8sMetricsTest::tcp_inodes_to($ENV{TEST_NGINX_SIM_PORT});
+    my @found = grep {
+        my $pid = $_;
+        grep { $conns->{$_} } K8sMetricsTest::socket_inodes($pid);
+    } K8sMetricsTest::running_workers();
+    return scalar @found;
+}
+
+# metrics.k8s.io lists summarized; /metrics: how many workers scrape
+sub summarize {
+    my $body = shift;
+    return $body =~ /^\{/ ? K8sMetricsCheck::summary($body)
+         : $body =~ /^# HELP/ ? "scraping workers: " . scrapers() . "\n"
+         : $body;
+}
+
+# the worker with a connection to node N's address (127.1.0.N)
+sub worker_of {
+    my $n = shift;
+    my $want = sprintf '%02X%02X%02X%02X:%04X', $n, 0, 1, 127,
+                       $ENV{TEST_NGINX_SIM_PORT};
+    my %inodes;
+
+    for my $line (split /\n/, K8sMetricsTest::slurp('/proc/net/tcp')) {
+        my @f = split ' ', $line;
+        $inodes{ $f[9] } = 1 if @f > 9 && $f[2] eq $want && $f[3] eq '01';
+    }
+
+    for my $pid (K8sMetricsTest::running_workers()) {
+        return $pid if grep { $inodes{$_} } K8sMetricsTest::socket_inodes($pid);
+    }
+
+    return undef;
+}
+
+# The cycle the old workers were in is not published (as by a single
+# scraper on its way out): the first window after a reload spans two
+# resolutions, within 4.5 s
+sub after_reload {
+    my $summary = shift;
+    $summary =~ s/window=BAD\(([34]\.\d+)s\)/$1 <= 4.5 ? 'window=ok' : "window=BAD($1s)"/ge;
+    return $summary;
+}
+
+sub requests_log { K8sMetricsTest::peer_dir('sim') . '/state/requests.log' }
+
+# the kubelet requests since this block's nginx started: [ms, node]
+sub requests {
+    my $since = (Time::HiRes::stat(K8sMetricsTest::servroot()
+                                   . '/logs/nginx.pid'))[9] * 1000;
+    return grep { $_->[0] >= $since }
+           map { [ (split /\t/)[0, 1] ] }
+           split /\n/, K8sMetricsTest::slurp(requests_log());
+}
+
+# Each node asked once per cycle: never twice within half the resolution,
+# and as many times as cycles were published (one more while a cycle runs)
+sub once_per_cycle {
+    my ($gaps_only) = @_;
+    my $m = K8sMetricsTest::metrics();
+    my $before = $m->{k8s_metrics_scrape_cycles_total};
+    my %times;
+
+    push @{ $times{ $_->[1] } }, $_->[0] for requests();
+
+    my $after = K8sMetricsTest::metrics()->{k8s_metrics_scrape_cycles_total};
+
+    return join '', map {
+        my @t = sort { $a <=> $b } @{ $times{$_} // [] };
+        my $gap = 1e9;
+        $gap = $t[$_] - $t[$_ - 1] < $gap ? $t[$_] - $t[$_ - 1] : $gap
+            for 1 .. $#t;
+        sprintf "node %d: gaps>=1s:%s%s\n", $_,
+            $gap >= 1000 ? 'yes' : "no($gap)",
+            $gaps_only ? ''
+            : ' count=cycles:' . (@t >= $before && @t <= $after + 1 ? 'yes'
+                : "no(" . scalar(@t) . " of $before..$after)");
+    } 1 .. 5;
+}
+
+# waits until node N is asked again (a cycle is in its middle), returns
+# the worker that asks it
+sub mid_cycle {
+    my $n = shift;
+    my $size = -s requests_log();
+
+    for (1 .. 400) {
+        my $new = substr K8sMetricsTest::slurp(requests_log()), $size;
+        if ($new =~ /^\d+\t$n\t/m) {
+            my $pid = K8sMetricsTest::wait_until(sub { worker_of($n) }, 3, 0.02);
+            return $pid if $pid;
+        }
+        Time::HiRes::sleep(0.02);
+    }
+
+    die "node $n was not asked\n";
+}
+
+sub served_again {
+    K8sMetricsTest::wait_until(sub {
+        my $r = K8sMetricsTest::get($Nodes);
+        $r->{content} =~ /node-00005/;
+    }, 15) or die "no node list\n";
+}
+
+# kills the worker scraping node 2 while it waits for it; returns once the
+# master replaced it
+sub kill_mid_cycle {
+    served_again();
+    my $pid = mid_cycle(2);
+    kill 'KILL', $pid;
+
+    K8sMetricsTest::wait_until(sub {
+        my @w = K8sMetricsTest::running_workers();
+        @w == 2 && !grep { $_ == $pid } @w;
+    }, 10, 0.02) or die "the master did not replace worker $pid\n";
+}
+
+# reloads nginx while worker 1 waits for node 2; returns once the new
+# generation runs
+sub reload_mid_cycle {
+    served_again();
+    my @old = K8sMetricsTest::running_workers();
+    mid_cycle(2);
+    kill 'HUP', K8sMetricsTest::master_pid();
+
+    K8sMetricsTest::wait_until(sub {
+        my @w = K8sMetricsTest::running_workers();
+        my %old = map { $_ => 1 } @old;
+        @w == 2 && !grep { $old{$_} } @w;
+    }, 10, 0.02) or die "no new generation\n";
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the threshold reached: both workers scrape, every node served with its rates
+--- timeout: 40
+--- request eval
+[::wait_for('/admin/metrics', 'k8s_metrics_scrape_cycles_total 4' . "\n", 30000),
+ "GET $::Nodes",
+ "GET $::Pods",
+ "GET /admin/metrics"]
+--- response_body_filters eval
+[\&::summarize]
+--- response_body eval
+["ready\n",
+ ::healthy(1 .. 5),
+ ::pod_lines(),
+ "scraping workers: 2\n"]
+--- no_error_log
+scraping node
+is gone before
+
+
+
+=== TEST 2: each node asked once per cycle, by one worker
+--- timeout: 40
+--- request eval
+[::wait_for('/admin/metrics', 'k8s_metrics_scrape_cycles_total 5' . "\n", 30000),
+ "GET /admin/metrics"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^# HELP/ ? ::once_per_cycle() : $_[0] }]
+--- response_body eval
+["ready\n", join '', map { "node $_: gaps>=1s:yes count=cycles:yes\n" } 1 .. 5]
+--- no_error_log
+is gone before
+
+
+
+=== TEST 3: a worker killed in the middle of its share: the cycle is published without it, the respawned worker scrapes the share from the next cycle on
+--- timeout: 40
+--- sim_modes
+node-00002 hang 30
+--- init
+::kill_mid_cycle();
+--- request eval
+[::wait_for('/admin/metrics', ::reason_of('node-00004', $::Lost)),
+ ::wait_for('/admin/metrics', ::reason_of('node-00002', 'no complete answer within k8s_metrics_kubelet_timeout (1800 ms)')),
+ ::wait_for($::Nodes, 'node-00004'),
+ "GET $::Nodes",
+ "GET /admin/metrics"]
+--- response_body_filters eval
+[\&::summarize]
+--- response_body eval
+["ready\n", "ready\n", "ready\n", ::healthy(1, 3, 4, 5),
+ "scraping workers: 2\n"]
+--- error_log eval
+["[alert]", qr/worker process \d+ exited on signal 9/]
+
+
+
+=== TEST 4: nginx -s reload in the middle of a cycle: no node asked twice in a cycle, the store kept
+--- timeout: 40
+--- sim_modes
+node-00002 hang 30
+--- init
+::reload_mid_cycle();
+--- request eval
+["GET $::Nodes",
+ "GET /wait?path=/nowhere&timeout=5000",
+ "GET $::Nodes",
+ "GET /admin/metrics"]
+--- error_code eval
+[200, 504, 200, 200]
+--- response_body_filters eval
+[sub { $_[0] =~ /^\{/ ? ::after_reload(K8sMetricsCheck::summary($_[0]))
+       : $_[0] =~ /^# HELP/ ? ::once_per_cycle(1) : $_[0] }]
+--- response_body_like eval
+["^\Q" . ::healthy(1, 3, 4, 5) . "\E\$", "not ready",
+ "^\Q" . ::healthy(1, 3, 4, 5) . "\E\$",
+ "^\Q" . join('', map { "node $_: gaps>=1s:yes\n" } 1 .. 5) . "\E\$"]
+--- no_error_log
+is gone before
