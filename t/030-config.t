@@ -57,7 +57,7 @@ qr/\[emerg\].*"k8s_metrics_client_ca": cannot read CA file ".*no-such-ca.crt".* 
 })
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"k8s_metrics_requestheader_client_ca": CA file ".*servroot-pki" is not a regular file.* in \S+nginx\.conf:\d+/
+qr/\[emerg\].*"k8s_metrics_requestheader_client_ca": CA file ".*-pki" is not a regular file.* in \S+nginx\.conf:\d+/
 
 
 
