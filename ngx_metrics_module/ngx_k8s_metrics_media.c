@@ -533,7 +533,7 @@ ngx_k8s_metrics_pb_emit_node(ngx_k8s_metrics_emit_t *e,
 }
 
 
-/* PodMetrics: last and prev, the pod's window (resources.c) */
+/* PodMetrics: last and prev, the pod's window (resources_object.c) */
 
 void
 ngx_k8s_metrics_pb_emit_pod(ngx_k8s_metrics_emit_t *e,

@@ -146,7 +146,7 @@ ngx_k8s_metrics_render_lookup(ngx_http_request_t *r,
 
 
 /*
- * A rendering of resources.c to keep, ended (send.c's emit_end()): its
+ * A rendering of resources_object.c to keep, ended (send.c's emit_end()): its
  * stamps all the time of this answer (rq->now), each of them recorded.
  */
 

@@ -62,7 +62,7 @@ ngx_k8s_metrics_send_json_typed(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /*
- * a body written by the caller (resources.c, status.c), ended: JSON, or
+ * a body written by the caller (resources_object.c, status.c), ended: JSON, or
  * protobuf when it is binary (media.c)
  */
 

@@ -1,7 +1,7 @@
 
 /*
- * The store (ngx_k8s_metrics_store.c): the snapshots in the shared zone
- * and what a scrape cycle hands them.
+ * The store (ngx_k8s_metrics_store.c, the builder in _store_build.c): the
+ * snapshots in the shared zone and what a scrape cycle hands them.
  */
 
 
@@ -128,6 +128,8 @@ void ngx_k8s_metrics_snapshot_release(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_snapshot_t *snap);
 extern ngx_msec_t  ngx_k8s_metrics_duration_bounds[];
 
+/* ngx_k8s_metrics_store_build.c */
+
 /* the labels of a pod (a JSON object), or NULL when it is not to be served */
 typedef struct json_t *(*ngx_k8s_metrics_pod_labels_pt)(void *data,
     ngx_str_t *namespace, ngx_str_t *name);
@@ -136,11 +138,28 @@ ngx_int_t ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
     ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_pool_t *pool,
     ngx_log_t *log);
+
+/* ngx_k8s_metrics_store.c: lookups */
 ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
     ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
 ngx_flag_t ngx_k8s_metrics_node_served(ngx_k8s_metrics_snode_t *node);
 ngx_flag_t ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_spod_t *pod);
+
+/* ngx_k8s_metrics_store.c, for the builder (store_build.c) */
+ngx_int_t ngx_k8s_metrics_sstr_cmp(ngx_k8s_metrics_snapshot_t *snap,
+    ngx_k8s_metrics_sstr_t s, ngx_str_t *str);
+ngx_k8s_metrics_snode_t *ngx_k8s_metrics_find_node(
+    ngx_k8s_metrics_snapshot_t *snap, ngx_str_t *name);
+ngx_k8s_metrics_spod_t *ngx_k8s_metrics_find_pod(
+    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_snode_t *node,
+    ngx_str_t *namespace, ngx_str_t *name);
+ngx_k8s_metrics_scontainer_t *ngx_k8s_metrics_find_container(
+    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_spod_t *pod,
+    ngx_str_t *name);
+void ngx_k8s_metrics_retire(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_k8s_metrics_snapshot_t *old);
+void ngx_k8s_metrics_free_retired(ngx_k8s_metrics_main_conf_t *kmcf);
 
 
 #endif /* _NGX_K8S_METRICS_STORE_H_INCLUDED_ */
