@@ -93,7 +93,7 @@ fuzz-clean:
 ASAN_BUILD    ?= $(CURDIR)/build/asan
 ASAN_MODULE   := $(ASAN_BUILD)/ngx_http_k8s_metrics_module.so
 ASAN_SUITES   ?= t/010-discovery.t t/020-authn-matrix.t t/040-collection.t \
-                 t/050-kubelet-faults.t
+                 t/048-share.t t/050-kubelet-faults.t t/112-no-stall.t
 ASAN_WORKERS  ?= 2
 ASAN_PORT     ?= 5984
 ASAN_SERVROOT ?= /tmp/asan-servroot

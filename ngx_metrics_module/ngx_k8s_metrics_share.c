@@ -363,9 +363,12 @@ ngx_k8s_metrics_share_stage(ngx_k8s_metrics_main_conf_t *kmcf,
         b->containers.nalloc = from->containers.nelts;
         b->containers.elts = p;
 
-        ngx_memcpy(p, from->containers.elts,
-                   from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t));
-        p += from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t);
+        if (from->containers.nelts) {
+            ngx_memcpy(p, from->containers.elts,
+                       from->containers.nelts
+                       * sizeof(ngx_k8s_metrics_csample_t));
+            p += from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t);
+        }
     }
 
     for (b = part->batches; b < part->batches + m; b++) {
@@ -389,6 +392,12 @@ static u_char *
 ngx_k8s_metrics_share_copy(u_char **p, ngx_str_t *s)
 {
     u_char  *data;
+
+    /* a failed batch's empty error and array have no data: memcpy(NULL) */
+
+    if (s->len == 0) {
+        return NULL;
+    }
 
     data = *p;
     *p = ngx_cpymem(*p, s->data, s->len);
