@@ -30,12 +30,13 @@
  *
  *   --share-per-handle  each easy handle gets a share handle of its own with
  *       CURL_LOCK_DATA_CONNECT and CURL_LOCK_DATA_DNS, as the module does since
- *       333cce5 (bench/run passes it when the module's scrape.c does so);
+ *       333cce5 (bench/run passes it when the module's scrape_cycle.c does so);
  *   --shared-cert  the client certificate and key parsed once, and put in
  *       each connection's SSL_CTX by reference from the CURLOPT_SSL_CTX_FUNCTION
  *       callback (SSL_CTX_use_certificate(), SSL_CTX_use_PrivateKey()) instead
  *       of being parsed again into every SSL_CTX libcurl 7.88 makes, as the
- *       module does since branch cpu (bench/run passes it when scrape.c does).
+ *       module does since branch cpu (bench/run passes it when scrape_tls.c
+ *       does).
  *
  * Other switches, for experiments (bench/analysis.md):
  *   --conn-cache-per-handle  each easy handle gets a share handle of its own

@@ -19,7 +19,7 @@ sub slurp {
 }
 
 my $readme = slurp('README.md');
-my $scrape = slurp('ngx_metrics_module/ngx_k8s_metrics_scrape.c');
+my $scrape = slurp('ngx_metrics_module/ngx_k8s_metrics_scrape.h');
 
 # the kubelets scraped at once
 my ($in_flight) = $scrape =~ /#define NGX_K8S_METRICS_MAX_IN_FLIGHT\s+(\d+)/;

@@ -1,0 +1,802 @@
+
+/*
+ * ngx_metrics_module: a scrape cycle.  Each kubelet's /metrics/resource
+ * over verified TLS through libcurl's multi interface on nginx's event
+ * loop, parsed as it streams in, and the cycle's results published to the
+ * store when every kubelet has answered or failed.  One kubelet's failure
+ * touches only its own node.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_store.h"
+#include "ngx_k8s_metrics_msmetrics.h"
+#include "ngx_k8s_metrics_scrape.h"
+
+
+/* a line longer than that is skipped as malformed: kubelets write < 1k */
+#define NGX_K8S_METRICS_MAX_LINE        8192
+#define NGX_K8S_METRICS_ERROR_BODY      200
+
+/* node i is worker (i % shares)'s, so its connection stays in one worker */
+#define ngx_k8s_metrics_owns(s, i)                                            \
+    ((s)->shares == 0 || (i) % (s)->shares == (s)->share_worker)
+
+
+static ngx_int_t ngx_k8s_metrics_scrape_discovered(
+    ngx_k8s_metrics_scraper_t *s);
+static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
+    ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
+static void ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k);
+static void ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch);
+static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
+    size_t nmemb, void *data);
+static void ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t,
+    CURLcode result);
+static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
+static ngx_int_t ngx_k8s_metrics_scrape_pod_node(void *data,
+    ngx_str_t *namespace, ngx_str_t *pod, ngx_str_t *node);
+static void ngx_k8s_metrics_scrape_drop_duplicates(
+    ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k,
+    ngx_k8s_metrics_batch_t *batch);
+static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
+
+
+/*
+ * The nodes the apiserver lists, when they changed since the last cycle;
+ * their configurations live in a pool of their own, replaced each time.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_discovered(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    n;
+    ngx_pool_t                   *pool;
+    ngx_k8s_metrics_node_conf_t  *nodes;
+
+    pool = ngx_create_pool(16384, s->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_k8s_metrics_cluster_nodes(s->cluster, pool, &nodes, &n);
+
+    if (rc == NGX_DECLINED) {
+        ngx_destroy_pool(pool);
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK
+        || ngx_k8s_metrics_scraper_set_nodes(s, nodes, n) != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    if (s->nodes_pool) {
+        ngx_destroy_pool(s->nodes_pool);
+    }
+
+    s->nodes_pool = pool;
+
+    return NGX_OK;
+}
+
+
+/* one easy handle per kubelet, kept across cycles with its share */
+
+static ngx_int_t
+ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k)
+{
+    k->transfer.easy = curl_easy_init();
+    if (k->transfer.easy == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, s->log, 0, "curl_easy_init() failed");
+        return NGX_ERROR;
+    }
+
+    k->transfer.done = ngx_k8s_metrics_scrape_done;
+    k->transfer.data = k;
+
+    /*
+     * A connection cache and a DNS cache of its own: with the multi's, a
+     * finished transfer makes libcurl 7.88 walk both caches, one entry
+     * per kubelet, which makes a cycle quadratic in the number of nodes.
+     * No lock callbacks: one thread.
+     */
+
+    k->share = curl_share_init();
+    if (k->share == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, s->log, 0, "curl_share_init() failed");
+        return NGX_ERROR;
+    }
+
+    curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+
+    /* curl_easy_reset() keeps the share: it is set once */
+    curl_easy_setopt(k->transfer.easy, CURLOPT_SHARE, k->share);
+
+    k->reset = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The options of the kubelet's scrapes, on a reset handle.
+ *
+ * libcurl before 8.17 counts the retries of a request sent on a kept-alive
+ * connection the kubelet had closed per easy handle, not per request (curl
+ * issue #18926): once five were made in the handle's life, the next one is
+ * refused ("Connection died, tried 5 times before giving up"), so a
+ * kubelet that closes idle connections failed every 7th scrape.  Short of
+ * a new handle, only curl_easy_reset() zeroes that count, and it keeps
+ * the share (the kept-alive connection) and the TLS sessions.  A retry
+ * opens a connection or fails its transfer: only after such a transfer is
+ * the handle reset, which a scrape on a kept-alive connection never pays.
+ */
+
+static void
+ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k)
+{
+    CURL                         *easy;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    kmcf = s->kmcf;
+    easy = k->transfer.easy;
+
+    curl_easy_reset(easy);
+
+    curl_easy_setopt(easy, CURLOPT_URL, k->node->url.data);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) kmcf->kubelet.timeout);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long) kmcf->kubelet.timeout);
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t) kmcf->kubelet.max_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
+                     ngx_k8s_metrics_scrape_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, k);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, k->errbuf);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "ngx_metrics_module");
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+
+    if (kmcf->kubelet.insecure_tls) {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+
+    } else {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->kubelet.ca.data);
+        curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+    }
+
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION,
+                     ngx_k8s_metrics_scrape_ssl_ctx);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, k);
+
+    /* the pair could not be read when the scraper started: libcurl tries */
+
+    if (kmcf->kubelet.certificate.len && s->key == NULL) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERT,
+                         kmcf->kubelet.certificate.data);
+        curl_easy_setopt(easy, CURLOPT_SSLKEY,
+                         kmcf->kubelet.certificate_key.data);
+    }
+}
+
+
+/*
+ * The set of nodes to scrape, sorted by name: a kubelet already known at
+ * the same URL keeps its easy handle, and so its connection.
+ */
+
+ngx_int_t
+ngx_k8s_metrics_scraper_set_nodes(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_node_conf_t *nodes, ngx_uint_t n)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   i, o;
+    ngx_k8s_metrics_kubelet_t  **kubelets, *k;
+
+    kubelets = ngx_alloc((n + 1) * sizeof(ngx_k8s_metrics_kubelet_t *),
+                         s->log);
+    if (kubelets == NULL) {
+        return NGX_ERROR;
+    }
+
+    o = 0;
+
+    for (i = 0; i < n; i++) {
+        k = NULL;
+        rc = -1;
+
+        /* both lists are sorted by name: walk them together */
+
+        while (o < s->nkubelets) {
+            rc = ngx_memn2cmp(s->kubelets[o]->node->name.data,
+                              nodes[i].name.data,
+                              s->kubelets[o]->node->name.len,
+                              nodes[i].name.len);
+            if (rc >= 0) {
+                break;
+            }
+
+            ngx_k8s_metrics_kubelet_free(s, s->kubelets[o++]);
+        }
+
+        if (rc == 0
+            && s->kubelets[o]->node->url.len == nodes[i].url.len
+            && ngx_strncmp(s->kubelets[o]->node->url.data, nodes[i].url.data,
+                           nodes[i].url.len) == 0)
+        {
+            k = s->kubelets[o++];
+            k->node = &nodes[i];
+
+        } else {
+            if (rc == 0) {
+                ngx_k8s_metrics_kubelet_free(s, s->kubelets[o++]);
+            }
+
+            k = ngx_calloc(sizeof(ngx_k8s_metrics_kubelet_t), s->log);
+            if (k == NULL) {
+                ngx_free(kubelets);
+                return NGX_ERROR;
+            }
+
+            k->node = &nodes[i];
+            k->scraper = s;
+
+            /* another worker's: known for the cycle's merge only */
+
+            if (ngx_k8s_metrics_owns(s, i)
+                && ngx_k8s_metrics_scraper_init_kubelet(s, k) != NGX_OK)
+            {
+                ngx_k8s_metrics_kubelet_free(s, k);
+                ngx_free(kubelets);
+                return NGX_ERROR;
+            }
+        }
+
+        kubelets[i] = k;
+    }
+
+    while (o < s->nkubelets) {
+        ngx_k8s_metrics_kubelet_free(s, s->kubelets[o++]);
+    }
+
+    if (s->kubelets) {
+        ngx_free(s->kubelets);
+    }
+
+    s->kubelets = kubelets;
+    s->nkubelets = n;
+
+    /* one idle connection per kubelet is kept between cycles */
+    curl_multi_setopt(s->curl->multi, CURLMOPT_MAXCONNECTS, (long) n + 16);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k)
+{
+    if (k->transfer.easy) {
+        ngx_k8s_metrics_curl_stop(s->curl, k->transfer.easy);
+        curl_easy_cleanup(k->transfer.easy);
+    }
+
+    /* closes the kubelet's kept-alive connection, through the multi */
+
+    if (k->share) {
+        curl_share_cleanup(k->share);
+    }
+
+    if (k->line) {
+        ngx_free(k->line);
+    }
+
+    ngx_free(k);
+}
+
+
+void
+ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s)
+{
+    (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.cycle_overruns, 1);
+
+    ngx_log_error(NGX_LOG_WARN, s->log, 0,
+                  "k8s metrics: the scrape cycle started %M ms ago is "
+                  "still running: this one is skipped (%ui of %ui "
+                  "kubelets answered; k8s_metrics_kubelet_timeout is "
+                  "%M ms, k8s_metrics_resolution %M ms)",
+                  ngx_current_msec - s->started, s->finished,
+                  s->nkubelets, s->kmcf->kubelet.timeout,
+                  s->kmcf->resolution);
+}
+
+
+void
+ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s)
+{
+    s->kmcf->sh->last_scrape_start = ngx_current_msec;
+
+    if (s->cluster && ngx_k8s_metrics_scrape_discovered(s) != NGX_OK) {
+        return;
+    }
+
+    if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
+        return;
+    }
+
+    if (ngx_k8s_metrics_scrape_token(s) != NGX_OK) {
+        ngx_destroy_pool(s->pool);
+        s->pool = NULL;
+        return;
+    }
+
+    s->running = 1;
+    s->started = ngx_current_msec;
+    s->next = 0;
+    s->finished = 0;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: scrape cycle of %ui kubelets begins",
+                   s->nkubelets);
+
+    ngx_k8s_metrics_scrape_next(s);
+}
+
+
+/* a cycle's pool, and its batches: one per node */
+
+ngx_int_t
+ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s)
+{
+    s->pool = ngx_create_pool(16384, s->log);
+    if (s->pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->batches = ngx_pcalloc(s->pool,
+                             s->nkubelets * sizeof(ngx_k8s_metrics_batch_t)
+                             + 1);
+    if (s->batches == NULL) {
+        ngx_destroy_pool(s->pool);
+        s->pool = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* starts what the in-flight limit allows; ends the cycle when all are in */
+
+static void
+ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s)
+{
+    while (s->next < s->nkubelets
+           && s->next - s->finished < NGX_K8S_METRICS_MAX_IN_FLIGHT)
+    {
+        /*
+         * Another worker's node, or a worker on its way out (its share is
+         * not published: the next generation scrapes at the cadence)
+         */
+
+        if (!ngx_k8s_metrics_owns(s, s->next)
+            || (s->shares && (ngx_exiting || ngx_quit || ngx_terminate)))
+        {
+            s->finished++;
+
+        } else {
+            ngx_k8s_metrics_scrape_start(s, s->kubelets[s->next],
+                                         &s->batches[s->next]);
+        }
+
+        s->next++;
+    }
+
+    if (s->finished == s->nkubelets) {
+        ngx_k8s_metrics_scrape_finish_cycle(s);
+    }
+}
+
+
+static void
+ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch)
+{
+    batch->node = k->node;
+    batch->scrape_time = (int64_t) ngx_time() * 1000
+                         + (int64_t) ngx_timeofday()->msec;
+
+    k->batch = batch;
+    k->received = 0;
+    k->status = 0;
+    k->too_large = 0;
+    k->body.len = 0;
+    k->body.data = NULL;
+    k->errbuf[0] = '\0';
+    k->peer[0] = '\0';
+    k->started = ngx_current_msec;
+
+    k->batcher.swap = s->kmcf->swap;
+    k->batcher.max_pods = s->kmcf->kubelet.max_pods;
+    k->batcher.pod_node = s->cluster ? ngx_k8s_metrics_scrape_pod_node : NULL;
+    k->batcher.data = s->cluster;
+
+    if (ngx_k8s_metrics_batch_start(&k->batcher, batch, s->pool) != NGX_OK) {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory");
+        s->finished++;
+        return;
+    }
+
+    k->line = s->nlines ? s->lines[--s->nlines]
+                        : ngx_alloc(NGX_K8S_METRICS_MAX_LINE, s->log);
+
+    if (k->line == NULL) {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory");
+        s->finished++;
+        return;
+    }
+
+    ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
+                                ngx_k8s_metrics_batch_sample, &k->batcher);
+
+    if (k->reset) {
+        ngx_k8s_metrics_scrape_options(s, k);
+        k->reset = 0;
+    }
+
+    curl_easy_setopt(k->transfer.easy, CURLOPT_HTTPHEADER, s->headers);
+
+    if (ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK) {
+        ngx_k8s_metrics_scrape_fail(k, "cannot start the transfer");
+        s->lines[s->nlines++] = k->line;
+        k->line = NULL;
+        s->finished++;
+    }
+}
+
+
+static size_t
+ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
+    void *data)
+{
+    ngx_k8s_metrics_kubelet_t *k = data;
+
+    size_t  len, n;
+
+    len = size * nmemb;
+    k->received += len;
+
+    if (k->received > k->scraper->kmcf->kubelet.max_body) {
+        k->too_large = 1;
+        return 0;
+    }
+
+    if (k->status == 0) {
+        curl_easy_getinfo(k->transfer.easy, CURLINFO_RESPONSE_CODE,
+                          &k->status);
+    }
+
+    if (k->status != 200) {
+        /* keep the start of an error body for the log */
+
+        if (k->body.data == NULL) {
+            k->body.data = ngx_pnalloc(k->scraper->pool,
+                                       NGX_K8S_METRICS_ERROR_BODY);
+            if (k->body.data == NULL) {
+                return 0;
+            }
+        }
+
+        n = ngx_min(len, NGX_K8S_METRICS_ERROR_BODY - k->body.len);
+
+        (void) ngx_k8s_metrics_printable(k->body.data + k->body.len,
+                                         (u_char *) ptr, n);
+        k->body.len += n;
+
+        return len;
+    }
+
+    /* a sample without a timestamp is of the time it arrives */
+    k->batcher.now = (int64_t) ngx_time() * 1000;
+
+    if (ngx_k8s_metrics_parser_feed(&k->parser, (u_char *) ptr, len)
+        != NGX_OK)
+    {
+        return 0;
+    }
+
+    return len;
+}
+
+
+static void
+ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
+{
+    ngx_k8s_metrics_kubelet_t *k = t->data;
+
+    long                        connects;
+    ngx_k8s_metrics_batch_t    *batch;
+    ngx_k8s_metrics_scraper_t  *s;
+
+    s = k->scraper;
+    batch = k->batch;
+    batch->duration = ngx_current_msec - k->started;
+
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &k->status);
+
+    if (result != CURLE_OK
+        || curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects)
+           != CURLE_OK
+        || connects)
+    {
+        k->reset = 1;
+    }
+
+    if (result != CURLE_OK || k->status != 200) {
+        ngx_k8s_metrics_scrape_failure_reason(k, result);
+
+    } else if (ngx_k8s_metrics_parser_finish(&k->parser) != NGX_OK) {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory while parsing");
+
+    } else if (ngx_k8s_metrics_scrape_validate(k) == NGX_OK) {
+        batch->ok = 1;
+
+        if (k->failing) {
+            ngx_log_error(NGX_LOG_NOTICE, s->log, 0,
+                          "k8s metrics: node \"%V\" is scraped again",
+                          &k->node->name);
+            k->failing = 0;
+        }
+    }
+
+    ngx_log_debug6(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: node \"%V\" scraped: curl %d, HTTP %l, "
+                   "%s, %ui containers, %M ms", &k->node->name, (int) result,
+                   k->status, batch->ok ? "taken" : "failed",
+                   batch->containers.nelts, batch->duration);
+
+    batch->malformed = k->parser.malformed;
+
+    s->lines[s->nlines++] = k->line;
+    k->line = NULL;
+
+    if (k->parser.malformed) {
+        (void) ngx_atomic_fetch_add(
+                           &s->kmcf->sh->counters.dropped_malformed,
+                           k->parser.malformed);
+    }
+
+    s->finished++;
+
+    ngx_k8s_metrics_scrape_next(s);
+}
+
+
+/*
+ * The finished response to the node's batch (ngx_k8s_metrics_batch.c),
+ * or why the node fails; what was not taken is counted and logged here.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   level;
+    ngx_k8s_metrics_batch_t     *batch;
+    ngx_k8s_metrics_batcher_t   *b;
+    ngx_k8s_metrics_counters_t  *counters;
+
+    b = &k->batcher;
+    batch = k->batch;
+    counters = &k->scraper->kmcf->sh->counters;
+
+    rc = ngx_k8s_metrics_batch_finish(b, &k->parser);
+
+    if (rc == NGX_ERROR) {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory");
+        return NGX_ERROR;
+    }
+
+    if (b->unserved) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, k->scraper->log, 0,
+                       "k8s metrics: node \"%V\" not served: its CPU or "
+                       "memory is 0", &k->node->name);
+    }
+
+    if (b->zero) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_zero, b->zero);
+    }
+
+    if (b->incomplete) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_incomplete,
+                                    b->incomplete);
+    }
+
+    if (b->unlisted) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_unlisted,
+                                    b->unlisted);
+    }
+
+    if (b->misplaced) {
+        (void) ngx_atomic_fetch_add(&counters->dropped_misplaced,
+                                    b->misplaced);
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_k8s_metrics_scrape_fail(k, "%V", &b->reason);
+        return NGX_DECLINED;
+    }
+
+    level = ngx_k8s_metrics_batch_rejected_level(&k->misplaced,
+                                                 batch->misplaced);
+    if (level) {
+        ngx_log_error(level, k->scraper->log, 0,
+                      "k8s metrics: node \"%V\" reported %ui pods that the "
+                      "apiserver places on other nodes, e.g. \"%V/%V\" on "
+                      "node \"%V\": they are not taken from it",
+                      &k->node->name, batch->misplaced, &batch->example_ns,
+                      &batch->example_pod, &batch->example_node);
+    }
+
+    return NGX_OK;
+}
+
+
+/* batch_place: where the apiserver runs a pod */
+
+static ngx_int_t
+ngx_k8s_metrics_scrape_pod_node(void *data, ngx_str_t *namespace,
+    ngx_str_t *pod, ngx_str_t *node)
+{
+    ngx_k8s_metrics_cluster_t *cluster = data;
+
+    if (ngx_k8s_metrics_cluster_find_pod(cluster, namespace, pod, node)
+        == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* without an apiserver: each pod of the cycle served from one node */
+
+ngx_int_t
+ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_uint_t  i, npods;
+
+    if (ngx_k8s_metrics_batch_dedup(s->batches, s->nkubelets, s->pool,
+                                    &npods)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: %ui pods reported in the cycle", npods);
+
+    for (i = 0; i < s->nkubelets; i++) {
+        ngx_k8s_metrics_scrape_drop_duplicates(s, s->kubelets[i],
+                                               &s->batches[i]);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_k8s_metrics_scrape_drop_duplicates(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch)
+{
+    ngx_uint_t  level, dropped;
+
+    if (!batch->ok) {
+        return;
+    }
+
+    level = ngx_k8s_metrics_batch_rejected_level(&k->duplicates,
+                                                 batch->duplicates);
+    if (level == 0) {
+        return;
+    }
+
+    dropped = ngx_k8s_metrics_batch_drop_duplicates(batch);
+
+    (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.dropped_duplicate,
+                                dropped);
+
+    ngx_log_error(level, s->log, 0,
+                  "k8s metrics: node \"%V\" reported %ui pods that a node "
+                  "before it by name reports too, e.g. \"%V/%V\" on node "
+                  "\"%V\": they are served from that node only",
+                  &k->node->name, batch->duplicates, &batch->example_ns,
+                  &batch->example_pod, &batch->example_node);
+}
+
+
+static void
+ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_uint_t                   i;
+    ngx_k8s_metrics_counters_t  *counters;
+
+    s->running = 0;
+    counters = &s->kmcf->sh->counters;
+
+    for (i = 0; i < s->nkubelets; i++) {
+        if (s->batches[i].node == NULL) {
+            continue;       /* not this worker's share */
+        }
+
+        (void) ngx_atomic_fetch_add(s->batches[i].ok
+                                    ? &counters->kubelet_requests_ok
+                                    : &counters->kubelet_requests_failed, 1);
+    }
+
+    if (s->shares) {
+        s->share_in(s);
+        return;
+    }
+
+    /* a worker on its way out leaves the store to its successor */
+
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate
+        && (s->cluster || ngx_k8s_metrics_scrape_dedup(s) == NGX_OK))
+    {
+        (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
+                        s->nkubelets,
+                        s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
+                        s->cluster, s->pool, s->log);
+    }
+
+    ngx_k8s_metrics_scrape_cycle_done(s, s->started);
+}
+
+
+/* the counters of a cycle published, once per cycle; its pool goes */
+
+void
+ngx_k8s_metrics_scrape_cycle_done(ngx_k8s_metrics_scraper_t *s,
+    ngx_msec_t started)
+{
+    ngx_msec_t                   duration;
+    ngx_k8s_metrics_counters_t  *counters;
+
+    counters = &s->kmcf->sh->counters;
+    duration = ngx_current_msec - started;
+
+    (void) ngx_atomic_fetch_add(&counters->cycles, 1);
+    counters->cycle_duration = duration;
+    ngx_k8s_metrics_observe_tick(s->kmcf, duration);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: scrape cycle of %ui kubelets in %M ms",
+                   s->nkubelets, duration);
+
+    ngx_destroy_pool(s->pool);
+    s->pool = NULL;
+    s->batches = NULL;
+}
