@@ -77,9 +77,20 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
 
     elapsed = ngx_current_msec - st->started;
 
-    if (st->cycle && elapsed < kmcf->resolution / 2) {
-        slot = &st->slots[w];
+    slot = &st->slots[w];
 
+    /*
+     * A worker late to a cycle that still waits for it joins it: a worker
+     * of a new generation may start a while after the first one began
+     * the cycle (ngx_k8s_metrics_share_gone() waits a whole resolution).
+     */
+
+    if (st->cycle
+        && (elapsed < kmcf->resolution / 2
+            || (elapsed < kmcf->resolution && !st->merging
+                && st->generation == kmcf->generation
+                && slot->state == NGX_K8S_METRICS_SHARE_EMPTY)))
+    {
         if (st->generation != kmcf->generation
             || slot->state != NGX_K8S_METRICS_SHARE_EMPTY)
         {
@@ -269,7 +280,7 @@ ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
 
 /*
  * A slot whose worker is no more: its pid gone (SIGKILL, a crash; the
- * master reaps it at once), or never joined within half a resolution.
+ * master reaps it at once), or never joined within a resolution.
  */
 
 static ngx_flag_t
@@ -277,7 +288,7 @@ ngx_k8s_metrics_share_gone(ngx_k8s_metrics_share_slot_t *slot,
     ngx_msec_t elapsed, ngx_msec_t resolution)
 {
     if (slot->state == NGX_K8S_METRICS_SHARE_EMPTY) {
-        return elapsed >= resolution / 2;
+        return elapsed >= resolution;
     }
 
     return kill(slot->pid, 0) == -1 && ngx_errno == NGX_ESRCH;
