@@ -38,7 +38,26 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
     void       *parts[NGX_K8S_METRICS_MAX_SHARES];
     ngx_int_t   rc;
     ngx_uint_t  cycle;
-    ngx_msec_t  next, jitter, elapsed;
+    ngx_msec_t  next, jitter, elapsed, half;
+
+    /*
+     * A worker that joined the last cycle late (a slow start, a loaded
+     * machine) asks its kubelets again no sooner than half the resolution
+     * after: the cycle's cadence alone would give its nodes a window of a
+     * moment.  It joins the next cycle late instead.
+     */
+
+    half = s->kmcf->resolution / 2;
+    elapsed = ngx_current_msec - s->started;
+
+    if (!s->running && s->started && elapsed < half) {
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                       "k8s metrics: worker %ui asked its share %M ms ago",
+                       s->share_worker, elapsed);
+
+        ngx_add_timer(&s->tick, half - elapsed);
+        return;
+    }
 
     rc = s->running ? NGX_BUSY
                     : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker,
