@@ -46,7 +46,7 @@ DEB_PACKAGES := nginx nginx-dev libnginx-mod-http-js \
 	gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
 	libcurl4-openssl-dev libjansson-dev \
 	openssl curl perl libtest-base-perl libtest-longstring-perl \
-	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind \
+	libyaml-libyaml-perl wrk clang libclang-rt-14-dev valgrind gdb \
 	libtext-diff-perl libwww-perl liburi-perl liblist-moreutils-perl \
 	libipc-run-perl libio-socket-ssl-perl python3-prometheus-client jq \
 	dpkg-dev lintian buildah debootstrap protobuf-compiler

@@ -89,11 +89,13 @@ typedef struct {
 #define NGX_K8S_METRICS_SHARE_RUNNING      1
 #define NGX_K8S_METRICS_SHARE_DONE         2
 #define NGX_K8S_METRICS_SHARE_LOST         3   /* its worker is gone */
+#define NGX_K8S_METRICS_SHARE_STAGING      4   /* its part being copied */
+#define NGX_K8S_METRICS_SHARE_FULL         5   /* no room for its part */
 
 typedef struct {
     ngx_uint_t                      state;
     ngx_pid_t                       pid;
-    void                           *part;       /* DONE: its batches */
+    void                           *part;   /* STAGING, DONE: its batches */
 } ngx_k8s_metrics_share_slot_t;
 
 typedef struct {

@@ -14,6 +14,7 @@
 #include <ngx_http.h>
 
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_share.h"
 #include "ngx_k8s_metrics_scrape.h"
 
 
@@ -240,6 +241,8 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
         ngx_k8s_metrics_scrape_share_tick(s);
         return;
     }
+
+    ngx_k8s_metrics_share_end(s->kmcf);
 
     /*
      * After a reload the previous generation's scraper runs until its

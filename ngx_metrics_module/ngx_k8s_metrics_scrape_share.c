@@ -22,9 +22,9 @@
 
 
 static void ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s,
-    ngx_int_t rc, void **parts);
+    ngx_int_t rc, ngx_k8s_metrics_share_slot_t *slots);
 static void ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
-    void **parts);
+    ngx_k8s_metrics_share_slot_t *slots);
 
 
 /*
@@ -35,10 +35,10 @@ static void ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
 void
 ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
 {
-    void       *parts[NGX_K8S_METRICS_MAX_SHARES];
-    ngx_int_t   rc;
-    ngx_uint_t  cycle;
-    ngx_msec_t  next, jitter, elapsed, half;
+    ngx_int_t                      rc;
+    ngx_uint_t                     cycle;
+    ngx_msec_t                     next, jitter, elapsed, half;
+    ngx_k8s_metrics_share_slot_t   slots[NGX_K8S_METRICS_MAX_SHARES];
 
     /*
      * A worker that joined the last cycle late (a slow start, a loaded
@@ -73,8 +73,8 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
         if (!s->running) {
             /* no memory: the share is lost, the cycle goes on without */
             rc = ngx_k8s_metrics_share_finish(s->kmcf, s->share_worker,
-                                              cycle, NULL, parts);
-            ngx_k8s_metrics_scrape_share_next(s, rc, parts);
+                                              cycle, NULL, slots);
+            ngx_k8s_metrics_scrape_share_next(s, rc, slots);
             rc = NGX_OK;
         }
     }
@@ -101,47 +101,43 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
  * This worker's share of a shared cycle is done: staged in the zone, and
  * published with the others' by the worker that completes the cycle.  A
  * worker on its way out stages nothing: that cycle is left unpublished,
- * as a single scraper leaves it, and the next generation's first cycle
- * drops what other workers staged.
+ * as a single scraper leaves it, and the next generation drops what other
+ * workers staged (its first shared cycle, or its single scraper's tick).
  */
 
 void
 ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s)
 {
-    void                          *parts[NGX_K8S_METRICS_MAX_SHARES];
     ngx_int_t                      rc;
     ngx_k8s_metrics_share_part_t  *part;
+    ngx_k8s_metrics_share_slot_t   slots[NGX_K8S_METRICS_MAX_SHARES];
 
     part = NULL;
 
     if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
         part = ngx_k8s_metrics_share_stage(s->kmcf, s->batches, s->nkubelets,
-                                           s->share_worker, s->shares);
-        if (part == NULL) {
-            ngx_log_error(NGX_LOG_ERR, s->log, 0,
-                          "k8s metrics: k8s_metrics_zone \"%V\" is full: "
-                          "worker %ui cannot stage its share of the scrape "
-                          "cycle, whose nodes fail it",
-                          &s->kmcf->shm_zone->shm.name, s->share_worker);
-        }
+                                           s->share_worker, s->shares,
+                                           s->share_cycle);
     }
 
     ngx_destroy_pool(s->pool);
     s->pool = NULL;
     s->batches = NULL;
 
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
+    /* once staged, its part is in (a signal may have come meanwhile) */
+
+    if (part == NULL && (ngx_exiting || ngx_quit || ngx_terminate)) {
         return;
     }
 
     rc = ngx_k8s_metrics_share_finish(s->kmcf, s->share_worker,
-                                      s->share_cycle, part, parts);
+                                      s->share_cycle, part, slots);
 
     ngx_log_debug3(NGX_LOG_DEBUG_EVENT, s->log, 0,
                    "k8s metrics: worker %ui's share of cycle %ui in: %i",
                    s->share_worker, s->share_cycle, rc);
 
-    ngx_k8s_metrics_scrape_share_next(s, rc, parts);
+    ngx_k8s_metrics_scrape_share_next(s, rc, slots);
 }
 
 
@@ -150,9 +146,9 @@ ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s)
 void
 ngx_k8s_metrics_scrape_share_check(ngx_event_t *ev)
 {
-    void                       *parts[NGX_K8S_METRICS_MAX_SHARES];
-    ngx_int_t                   rc;
-    ngx_k8s_metrics_scraper_t  *s;
+    ngx_int_t                      rc;
+    ngx_k8s_metrics_scraper_t     *s;
+    ngx_k8s_metrics_share_slot_t   slots[NGX_K8S_METRICS_MAX_SHARES];
 
     s = ev->data;
 
@@ -160,9 +156,9 @@ ngx_k8s_metrics_scrape_share_check(ngx_event_t *ev)
         return;
     }
 
-    rc = ngx_k8s_metrics_share_check(s->kmcf, s->share_cycle, parts);
+    rc = ngx_k8s_metrics_share_check(s->kmcf, s->share_cycle, slots);
 
-    ngx_k8s_metrics_scrape_share_next(s, rc, parts);
+    ngx_k8s_metrics_scrape_share_next(s, rc, slots);
 }
 
 
@@ -170,10 +166,10 @@ ngx_k8s_metrics_scrape_share_check(ngx_event_t *ev)
 
 static void
 ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s, ngx_int_t rc,
-    void **parts)
+    ngx_k8s_metrics_share_slot_t *slots)
 {
     if (rc == NGX_OK) {
-        ngx_k8s_metrics_scrape_share_publish(s, parts);
+        ngx_k8s_metrics_scrape_share_publish(s, slots);
 
     } else if (rc == NGX_AGAIN) {
         ngx_add_timer(&s->share_check,
@@ -185,14 +181,15 @@ ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s, ngx_int_t rc,
 
 /*
  * The cycle's batches, by node name, from every worker's part; a node of
- * a part lost fails the cycle, as on a failed scrape (metrics-server
- * serves neither it nor its pods until it is scraped again).  Then as a
- * single scraper: pods reported twice dropped, the store published.
+ * a part lost (its worker gone) or not staged (no room in the zone) fails
+ * the cycle, as on a failed scrape (metrics-server serves neither it nor
+ * its pods until it is scraped again).  Then as a single scraper: pods
+ * reported twice dropped, the store published.
  */
 
 static void
 ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
-    void **parts)
+    ngx_k8s_metrics_share_slot_t *slots)
 {
     ngx_uint_t                     i, w, next[NGX_K8S_METRICS_MAX_SHARES];
     ngx_k8s_metrics_batch_t       *batch;
@@ -200,6 +197,9 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
 
     static ngx_str_t  lost = ngx_string("not scraped in this cycle: the "
                                         "worker whose share it was is gone");
+    static ngx_str_t  full = ngx_string("not published in this cycle: its "
+                                        "worker's share does not fit in "
+                                        "k8s_metrics_zone");
 
     if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
         goto free;
@@ -209,7 +209,7 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
 
     for (i = 0; i < s->nkubelets; i++) {
         w = i % s->shares;
-        part = parts[w];
+        part = slots[w].part;
         batch = &s->batches[i];
 
         if (part && next[w] < part->n
@@ -220,7 +220,8 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
         }
 
         batch->node = s->kubelets[i]->node;
-        batch->error = lost;
+        batch->error = (slots[w].state == NGX_K8S_METRICS_SHARE_FULL)
+                       ? full : lost;
     }
 
     if (ngx_k8s_metrics_scrape_dedup(s) == NGX_OK) {
@@ -234,6 +235,6 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
 free:
 
     for (w = 0; w < s->shares; w++) {
-        ngx_k8s_metrics_share_free(s->kmcf, parts[w]);
+        ngx_k8s_metrics_share_free(s->kmcf, slots[w].part);
     }
 }

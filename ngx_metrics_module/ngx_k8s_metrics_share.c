@@ -13,6 +13,12 @@
  * part: the cycle is published without it once a worker finds its pid
  * gone, and its nodes fail that cycle as on a failed scrape.  The
  * respawned worker (same slot) scrapes its share from the next cycle on.
+ *
+ * Every part in the zone is in a slot from the moment it is allocated
+ * (STAGING while its worker copies into it), so that whoever finds the
+ * cycle over or the worker gone frees it; a part whose slot was cleared
+ * while its live worker copied into it is freed by that worker, which
+ * then finds the cycle over.
  */
 
 
@@ -24,13 +30,20 @@
 #include "ngx_k8s_metrics_share.h"
 
 
+static ngx_k8s_metrics_share_slot_t *ngx_k8s_metrics_share_mine(
+    ngx_k8s_metrics_share_state_t *st, ngx_uint_t w, ngx_uint_t cycle);
 static ngx_flag_t ngx_k8s_metrics_share_gone(
     ngx_k8s_metrics_share_slot_t *slot, ngx_msec_t elapsed,
     ngx_msec_t resolution);
 static ngx_int_t ngx_k8s_metrics_share_complete(
-    ngx_k8s_metrics_main_conf_t *kmcf, void **parts);
+    ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_share_slot_t *slots);
 static void ngx_k8s_metrics_share_drop_locked(ngx_slab_pool_t *shpool,
     ngx_k8s_metrics_share_state_t *st);
+static size_t ngx_k8s_metrics_share_size(ngx_k8s_metrics_batch_t *batches,
+    ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t n, ngx_uint_t *m);
+static ngx_k8s_metrics_share_part_t *ngx_k8s_metrics_share_reserve(
+    ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w, ngx_uint_t cycle,
+    size_t size);
 static u_char *ngx_k8s_metrics_share_copy(u_char **p, ngx_str_t *s);
 
 
@@ -116,7 +129,8 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
          && i < st->nslots;
          i++)
     {
-        if (st->slots[i].state == NGX_K8S_METRICS_SHARE_RUNNING
+        if ((st->slots[i].state == NGX_K8S_METRICS_SHARE_RUNNING
+             || st->slots[i].state == NGX_K8S_METRICS_SHARE_STAGING)
             && !ngx_k8s_metrics_share_gone(&st->slots[i], elapsed,
                                            kmcf->resolution))
         {
@@ -167,25 +181,23 @@ ngx_k8s_metrics_share_started(ngx_k8s_metrics_main_conf_t *kmcf)
 /*
  * Worker w's part of the cycle is in (part: staged, or NULL when it could
  * not be).  NGX_OK: the cycle is complete and this worker publishes it,
- * with parts[] (one per slot, NULL where lost); NGX_AGAIN: others are
- * still scraping; NGX_DECLINED: the cycle is over (a newer one began).
+ * with slots[] (one per worker: its state, and its part where DONE);
+ * NGX_AGAIN: others are still scraping; NGX_DECLINED: the cycle is over
+ * (a newer one began), and the part is freed.
  */
 
 ngx_int_t
 ngx_k8s_metrics_share_finish(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
-    ngx_uint_t cycle, void *part, void **parts)
+    ngx_uint_t cycle, void *part, ngx_k8s_metrics_share_slot_t *slots)
 {
     ngx_int_t                       rc;
-    ngx_k8s_metrics_share_state_t  *st;
-
-    st = &kmcf->sh->share;
+    ngx_k8s_metrics_share_slot_t   *slot;
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
-    if (st->cycle != cycle || st->merging
-        || st->slots[w].state != NGX_K8S_METRICS_SHARE_RUNNING
-        || st->slots[w].pid != ngx_pid)
-    {
+    slot = ngx_k8s_metrics_share_mine(&kmcf->sh->share, w, cycle);
+
+    if (slot == NULL) {
         if (part) {
             ngx_slab_free_locked(kmcf->shpool, part);
         }
@@ -194,15 +206,42 @@ ngx_k8s_metrics_share_finish(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
         return NGX_DECLINED;
     }
 
-    st->slots[w].state = part ? NGX_K8S_METRICS_SHARE_DONE
-                              : NGX_K8S_METRICS_SHARE_LOST;
-    st->slots[w].part = part;
+    /* FULL stays: its part did not fit; RUNNING: it had no memory */
 
-    rc = ngx_k8s_metrics_share_complete(kmcf, parts);
+    if (slot->state == NGX_K8S_METRICS_SHARE_STAGING) {
+        slot->state = NGX_K8S_METRICS_SHARE_DONE;
+
+    } else if (slot->state == NGX_K8S_METRICS_SHARE_RUNNING) {
+        slot->state = NGX_K8S_METRICS_SHARE_LOST;
+    }
+
+    rc = ngx_k8s_metrics_share_complete(kmcf, slots);
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
     return rc;
+}
+
+
+/* under the mutex: worker w's slot while its share of the cycle is not in */
+
+static ngx_k8s_metrics_share_slot_t *
+ngx_k8s_metrics_share_mine(ngx_k8s_metrics_share_state_t *st, ngx_uint_t w,
+    ngx_uint_t cycle)
+{
+    ngx_k8s_metrics_share_slot_t  *slot;
+
+    slot = &st->slots[w];
+
+    if (st->cycle != cycle || st->merging || slot->pid != ngx_pid
+        || (slot->state != NGX_K8S_METRICS_SHARE_RUNNING
+            && slot->state != NGX_K8S_METRICS_SHARE_STAGING
+            && slot->state != NGX_K8S_METRICS_SHARE_FULL))
+    {
+        return NULL;
+    }
+
+    return slot;
 }
 
 
@@ -213,7 +252,7 @@ ngx_k8s_metrics_share_finish(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
 
 ngx_int_t
 ngx_k8s_metrics_share_check(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_uint_t cycle, void **parts)
+    ngx_uint_t cycle, ngx_k8s_metrics_share_slot_t *slots)
 {
     ngx_int_t                       rc;
     ngx_k8s_metrics_share_state_t  *st;
@@ -223,7 +262,7 @@ ngx_k8s_metrics_share_check(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
     rc = (st->cycle == cycle && !st->merging)
-         ? ngx_k8s_metrics_share_complete(kmcf, parts) : NGX_DECLINED;
+         ? ngx_k8s_metrics_share_complete(kmcf, slots) : NGX_DECLINED;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
@@ -231,11 +270,14 @@ ngx_k8s_metrics_share_check(ngx_k8s_metrics_main_conf_t *kmcf,
 }
 
 
-/* under the mutex: the parts are taken out of the zone's state */
+/*
+ * Under the mutex: the slots are copied out, their parts taken out of the
+ * zone's state.  The part a gone worker was copying into is freed.
+ */
 
 static ngx_int_t
 ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
-    void **parts)
+    ngx_k8s_metrics_share_slot_t *slots)
 {
     ngx_uint_t                      i;
     ngx_msec_t                      elapsed;
@@ -249,6 +291,7 @@ ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
         slot = &st->slots[i];
 
         if ((slot->state == NGX_K8S_METRICS_SHARE_RUNNING
+             || slot->state == NGX_K8S_METRICS_SHARE_STAGING
              || slot->state == NGX_K8S_METRICS_SHARE_EMPTY)
             && ngx_k8s_metrics_share_gone(slot, elapsed, kmcf->resolution))
         {
@@ -257,18 +300,24 @@ ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
                           "its share of scrape cycle %ui was in: its nodes "
                           "fail that cycle", i, slot->pid, st->cycle);
 
+            if (slot->part) {
+                ngx_slab_free_locked(kmcf->shpool, slot->part);
+                slot->part = NULL;
+            }
+
             slot->state = NGX_K8S_METRICS_SHARE_LOST;
         }
 
         if (slot->state != NGX_K8S_METRICS_SHARE_DONE
-            && slot->state != NGX_K8S_METRICS_SHARE_LOST)
+            && slot->state != NGX_K8S_METRICS_SHARE_LOST
+            && slot->state != NGX_K8S_METRICS_SHARE_FULL)
         {
             return NGX_AGAIN;
         }
     }
 
     for (i = 0; i < st->nslots; i++) {
-        parts[i] = st->slots[i].part;
+        slots[i] = st->slots[i];
         st->slots[i].part = NULL;
     }
 
@@ -295,18 +344,64 @@ ngx_k8s_metrics_share_gone(ngx_k8s_metrics_share_slot_t *slot,
 }
 
 
+/*
+ * The parts of a cycle that will not be published; a live worker still
+ * copying into its part frees it itself (share_finish() finds the cycle
+ * over).
+ */
+
 static void
 ngx_k8s_metrics_share_drop_locked(ngx_slab_pool_t *shpool,
     ngx_k8s_metrics_share_state_t *st)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                     i;
+    ngx_k8s_metrics_share_slot_t  *slot;
 
     for (i = 0; i < st->nslots; i++) {
-        if (st->slots[i].part) {
-            ngx_slab_free_locked(shpool, st->slots[i].part);
-            st->slots[i].part = NULL;
+        slot = &st->slots[i];
+
+        if (slot->part == NULL
+            || (slot->state == NGX_K8S_METRICS_SHARE_STAGING
+                && !ngx_k8s_metrics_share_gone(slot, 0, 0)))
+        {
+            continue;
         }
+
+        ngx_slab_free_locked(shpool, slot->part);
+        slot->part = NULL;
     }
+}
+
+
+/*
+ * A single scraper's tick (the configuration shares no more): what the
+ * last shared cycle of an older one left in the zone is dropped, and that
+ * cycle is over for the workers still on it.
+ */
+
+void
+ngx_k8s_metrics_share_end(ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_k8s_metrics_share_state_t  *st;
+
+    st = &kmcf->sh->share;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    if (st->nslots) {
+        ngx_log_debug1(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
+                       "k8s metrics: shared scrape cycle %ui dropped",
+                       st->cycle);
+
+        ngx_k8s_metrics_share_drop_locked(kmcf->shpool, st);
+
+        st->cycle++;
+        st->nslots = 0;
+        st->merging = 0;
+        ngx_memzero(st->slots, sizeof(st->slots));
+    }
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
 }
 
 
@@ -322,39 +417,25 @@ ngx_k8s_metrics_share_free(ngx_k8s_metrics_main_conf_t *kmcf, void *part)
 /*
  * The batches of worker w of n (node i is worker i % n's), copied into
  * one block of the zone: the batches, then their containers, then every
- * string.  Other workers read them at the same addresses.  NULL: no room.
+ * string.  Other workers read them at the same addresses.  NULL: the
+ * cycle is over, or no room (the slot says FULL).
  */
 
 ngx_k8s_metrics_share_part_t *
 ngx_k8s_metrics_share_stage(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t nbatches, ngx_uint_t w,
-    ngx_uint_t n)
+    ngx_uint_t n, ngx_uint_t cycle)
 {
     u_char                        *p;
     size_t                         size;
     ngx_uint_t                     i, j, m;
     ngx_k8s_metrics_batch_t       *b, *from;
-    ngx_k8s_metrics_csample_t     *cs, *to;
+    ngx_k8s_metrics_csample_t     *to;
     ngx_k8s_metrics_share_part_t  *part;
 
-    size = sizeof(ngx_k8s_metrics_share_part_t);
-    m = 0;
+    size = ngx_k8s_metrics_share_size(batches, nbatches, w, n, &m);
 
-    for (i = w; i < nbatches; i += n) {
-        from = &batches[i];
-        cs = from->containers.elts;
-
-        size += sizeof(ngx_k8s_metrics_batch_t) + from->error.len
-                + from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t);
-
-        for (j = 0; j < from->containers.nelts; j++) {
-            size += cs[j].namespace.len + cs[j].pod.len + cs[j].name.len;
-        }
-
-        m++;
-    }
-
-    part = ngx_slab_alloc(kmcf->shpool, size);
+    part = ngx_k8s_metrics_share_reserve(kmcf, w, cycle, size);
     if (part == NULL) {
         return NULL;
     }
@@ -393,6 +474,83 @@ ngx_k8s_metrics_share_stage(ngx_k8s_metrics_main_conf_t *kmcf,
             to[j].pod.data = ngx_k8s_metrics_share_copy(&p, &to[j].pod);
             to[j].name.data = ngx_k8s_metrics_share_copy(&p, &to[j].name);
         }
+    }
+
+    return part;
+}
+
+
+/* the size of worker w's part, and its number of batches (m) */
+
+static size_t
+ngx_k8s_metrics_share_size(ngx_k8s_metrics_batch_t *batches,
+    ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t n, ngx_uint_t *m)
+{
+    size_t                      size;
+    ngx_uint_t                  i, j;
+    ngx_k8s_metrics_batch_t    *from;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    size = sizeof(ngx_k8s_metrics_share_part_t);
+    *m = 0;
+
+    for (i = w; i < nbatches; i += n) {
+        from = &batches[i];
+        cs = from->containers.elts;
+
+        size += sizeof(ngx_k8s_metrics_batch_t) + from->error.len
+                + from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t);
+
+        for (j = 0; j < from->containers.nelts; j++) {
+            size += cs[j].namespace.len + cs[j].pod.len + cs[j].name.len;
+        }
+
+        (*m)++;
+    }
+
+    return size;
+}
+
+
+/*
+ * Worker w's part, allocated and put in its slot under one lock: from
+ * then on a drop or a worker that finds it gone frees it.
+ */
+
+static ngx_k8s_metrics_share_part_t *
+ngx_k8s_metrics_share_reserve(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_uint_t w, ngx_uint_t cycle, size_t size)
+{
+    ngx_k8s_metrics_share_part_t  *part;
+    ngx_k8s_metrics_share_slot_t  *slot;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    slot = ngx_k8s_metrics_share_mine(&kmcf->sh->share, w, cycle);
+
+    if (slot == NULL || slot->state != NGX_K8S_METRICS_SHARE_RUNNING) {
+        ngx_shmtx_unlock(&kmcf->shpool->mutex);
+        return NULL;
+    }
+
+    /* the error below says it: not the slab allocator's "no memory" too */
+
+    kmcf->shpool->log_nomem = 0;
+    part = ngx_slab_alloc_locked(kmcf->shpool, size);
+    kmcf->shpool->log_nomem = 1;
+
+    slot->state = part ? NGX_K8S_METRICS_SHARE_STAGING
+                       : NGX_K8S_METRICS_SHARE_FULL;
+    slot->part = part;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    if (part == NULL) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "k8s metrics: k8s_metrics_zone \"%V\" is full: "
+                      "worker %ui cannot stage its share of the scrape "
+                      "cycle (%uz bytes), whose nodes fail it",
+                      &kmcf->shm_zone->shm.name, w, size);
     }
 
     return part;

@@ -30,14 +30,16 @@ ngx_int_t ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_uint_t w, ngx_uint_t n, ngx_uint_t *cycle);
 ngx_msec_t ngx_k8s_metrics_share_started(ngx_k8s_metrics_main_conf_t *kmcf);
 ngx_int_t ngx_k8s_metrics_share_finish(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_uint_t w, ngx_uint_t cycle, void *part, void **parts);
+    ngx_uint_t w, ngx_uint_t cycle, void *part,
+    ngx_k8s_metrics_share_slot_t *slots);
 ngx_int_t ngx_k8s_metrics_share_check(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_uint_t cycle, void **parts);
+    ngx_uint_t cycle, ngx_k8s_metrics_share_slot_t *slots);
+void ngx_k8s_metrics_share_end(ngx_k8s_metrics_main_conf_t *kmcf);
 void ngx_k8s_metrics_share_free(ngx_k8s_metrics_main_conf_t *kmcf,
     void *part);
 ngx_k8s_metrics_share_part_t *ngx_k8s_metrics_share_stage(
     ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_batch_t *batches,
-    ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t n);
+    ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t n, ngx_uint_t cycle);
 
 
 #endif /* _NGX_K8S_METRICS_SHARE_H_INCLUDED_ */
