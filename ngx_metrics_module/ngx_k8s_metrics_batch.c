@@ -13,17 +13,11 @@
 #include <ngx_core.h>
 
 #include "ngx_k8s_metrics_batch.h"
+#include "ngx_k8s_metrics_merge.h"
 
 
 /* of a label value quoted in a reason */
 #define NGX_K8S_METRICS_REASON_LABEL    128
-
-
-/* a pod of a cycle: its first container in a batch */
-typedef struct {
-    ngx_uint_t                      batch;
-    ngx_uint_t                      first;
-} ngx_k8s_metrics_pod_ref_t;
 
 
 static ngx_int_t ngx_k8s_metrics_batch_invalid(ngx_k8s_metrics_batcher_t *b,
@@ -41,13 +35,10 @@ static ngx_int_t ngx_k8s_metrics_batch_keep(ngx_k8s_metrics_batcher_t *b,
 static ngx_int_t ngx_k8s_metrics_batch_pods(ngx_k8s_metrics_batcher_t *b);
 static ngx_uint_t ngx_k8s_metrics_batch_place(ngx_k8s_metrics_batcher_t *b,
     ngx_k8s_metrics_csample_t *cs, ngx_str_t *node);
-static void ngx_k8s_metrics_batch_duplicate(
-    ngx_k8s_metrics_batch_t *batches, ngx_k8s_metrics_pod_ref_t *ref,
-    ngx_k8s_metrics_pod_ref_t *winner);
-static ngx_k8s_metrics_csample_t *ngx_k8s_metrics_pod_ref(
-    ngx_k8s_metrics_pod_ref_t *ref);
-static int ngx_libc_cdecl ngx_k8s_metrics_cmp_pod_ref(const void *one,
-    const void *two);
+static void ngx_k8s_metrics_batch_duplicate(ngx_k8s_metrics_batch_t *batch,
+    ngx_uint_t first, ngx_uint_t end, ngx_str_t *node);
+static ngx_int_t ngx_k8s_metrics_cmp_batch_run(void *data,
+    ngx_k8s_metrics_run_t *one, ngx_k8s_metrics_run_t *two);
 static int ngx_libc_cdecl ngx_k8s_metrics_cmp_csample(const void *one,
     const void *two);
 
@@ -56,10 +47,6 @@ static int ngx_libc_cdecl ngx_k8s_metrics_cmp_csample(const void *one,
 #define NGX_K8S_METRICS_POD_TAKEN       0
 #define NGX_K8S_METRICS_POD_UNLISTED    1
 #define NGX_K8S_METRICS_POD_MISPLACED   2
-
-
-/* for qsort(), which has no context argument */
-static ngx_k8s_metrics_batch_t  *ngx_k8s_metrics_dedup_batches;
 
 
 ngx_int_t
@@ -583,93 +570,90 @@ ngx_k8s_metrics_batch_rejected_level(ngx_uint_t *last, ngx_uint_t n)
  * batches are in that order), and taken from none of the others.  With
  * one, batch_place already takes each pod from one node only.  Here the
  * containers of each pod taken from none are marked; drop_duplicates
- * removes them.
+ * removes them.  Each batch is sorted by pod (batch_pods), so merging the
+ * batches brings the copies of a pod together, the first node's first.
  */
 
 ngx_int_t
 ngx_k8s_metrics_batch_dedup(ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
     ngx_pool_t *pool, ngx_uint_t *npods)
 {
-    ngx_uint_t                  i, k, first;
-    ngx_array_t                 refs;
+    ngx_str_t                  *node;
+    ngx_uint_t                  i, first, end;
+    ngx_k8s_metrics_run_t      *run;
     ngx_k8s_metrics_batch_t    *batch;
-    ngx_k8s_metrics_pod_ref_t  *ref;
-    ngx_k8s_metrics_csample_t  *cs;
+    ngx_k8s_metrics_merge_t     m;
+    ngx_k8s_metrics_csample_t  *cs, *pod;
 
-    if (ngx_array_init(&refs, pool, 256, sizeof(ngx_k8s_metrics_pod_ref_t))
-        != NGX_OK)
-    {
+    m.heap = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_run_t));
+    if (m.heap == NULL) {
         return NGX_ERROR;
     }
 
+    m.n = 0;
+    m.cmp = ngx_k8s_metrics_cmp_batch_run;
+    m.data = batches;
+
     for (i = 0; i < n; i++) {
-        batch = &batches[i];
-        cs = batch->containers.elts;
-
-        for (k = 0; batch->ok && k < batch->containers.nelts; k++) {
-            if (!ngx_k8s_metrics_new_pod(cs, k)) {
-                continue;
-            }
-
-            ref = ngx_array_push(&refs);
-            if (ref == NULL) {
-                return NGX_ERROR;
-            }
-
-            ref->batch = i;
-            ref->first = k;
+        if (batches[i].ok && batches[i].containers.nelts) {
+            run = &m.heap[m.n++];
+            run->next = 0;
+            run->end = (uint32_t) batches[i].containers.nelts;
+            run->list = (uint32_t) i;
         }
     }
 
-    *npods = refs.nelts;
+    ngx_k8s_metrics_merge_init(&m);
 
-    ngx_k8s_metrics_dedup_batches = batches;
+    pod = NULL;
+    node = NULL;
 
-    ref = refs.elts;
-    ngx_qsort(ref, refs.nelts, sizeof(ngx_k8s_metrics_pod_ref_t),
-              ngx_k8s_metrics_cmp_pod_ref);
+    for (*npods = 0; m.n; (*npods)++) {
+        run = &m.heap[0];
+        batch = &batches[run->list];
+        cs = batch->containers.elts;
+        first = run->next;
 
-    for (first = 0, i = 1; i < refs.nelts; i++) {
-        if (ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_pod_ref(&ref[i]),
-                                    ngx_k8s_metrics_pod_ref(&ref[first]))
-            != 0)
-        {
-            first = i;
+        do {
+            run->next++;
+        } while (run->next < run->end
+                 && !ngx_k8s_metrics_new_pod(cs, run->next));
+
+        end = run->next;
+
+        ngx_k8s_metrics_merge_next(&m);
+
+        if (pod && ngx_k8s_metrics_cmp_pod(&cs[first], pod) == 0) {
+            ngx_k8s_metrics_batch_duplicate(batch, first, end, node);
             continue;
         }
 
-        ngx_k8s_metrics_batch_duplicate(batches, &ref[i], &ref[first]);
+        pod = &cs[first];
+        node = &batch->node->name;
     }
 
     return NGX_OK;
 }
 
 
-/* the containers of the pod at ref, a copy of the one at winner */
+/* the containers [first, end) of a pod that the node named node has */
 
 static void
-ngx_k8s_metrics_batch_duplicate(ngx_k8s_metrics_batch_t *batches,
-    ngx_k8s_metrics_pod_ref_t *ref, ngx_k8s_metrics_pod_ref_t *winner)
+ngx_k8s_metrics_batch_duplicate(ngx_k8s_metrics_batch_t *batch,
+    ngx_uint_t first, ngx_uint_t end, ngx_str_t *node)
 {
-    ngx_uint_t                  k;
-    ngx_k8s_metrics_batch_t    *batch;
     ngx_k8s_metrics_csample_t  *cs;
 
-    batch = &batches[ref->batch];
     cs = batch->containers.elts;
 
     if (batch->duplicates++ == 0) {
-        batch->example_ns = cs[ref->first].namespace;
-        batch->example_pod = cs[ref->first].pod;
-        batch->example_node = batches[winner->batch].node->name;
+        batch->example_ns = cs[first].namespace;
+        batch->example_pod = cs[first].pod;
+        batch->example_node = *node;
     }
 
-    for (k = ref->first;
-         k < batch->containers.nelts
-         && (k == ref->first || !ngx_k8s_metrics_new_pod(cs, k));
-         k++)
-    {
-        cs[k].duplicate = 1;
+    while (first < end) {
+        cs[first++].duplicate = 1;
     }
 }
 
@@ -725,33 +709,20 @@ ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_csample_t *one,
 }
 
 
-static ngx_k8s_metrics_csample_t *
-ngx_k8s_metrics_pod_ref(ngx_k8s_metrics_pod_ref_t *ref)
+/* the first containers of the runs' next pods */
+
+static ngx_int_t
+ngx_k8s_metrics_cmp_batch_run(void *data, ngx_k8s_metrics_run_t *one,
+    ngx_k8s_metrics_run_t *two)
 {
-    return (ngx_k8s_metrics_csample_t *)
-               ngx_k8s_metrics_dedup_batches[ref->batch].containers.elts
-           + ref->first;
-}
+    ngx_k8s_metrics_batch_t *batches = data;
 
+    ngx_k8s_metrics_csample_t  *a, *b;
 
-/* by namespace and pod, then by node */
+    a = batches[one->list].containers.elts;
+    b = batches[two->list].containers.elts;
 
-static int ngx_libc_cdecl
-ngx_k8s_metrics_cmp_pod_ref(const void *one, const void *two)
-{
-    ngx_int_t                   rc;
-    ngx_k8s_metrics_pod_ref_t  *a, *b;
-
-    a = (ngx_k8s_metrics_pod_ref_t *) one;
-    b = (ngx_k8s_metrics_pod_ref_t *) two;
-
-    rc = ngx_k8s_metrics_cmp_pod(ngx_k8s_metrics_pod_ref(a),
-                                 ngx_k8s_metrics_pod_ref(b));
-    if (rc) {
-        return (int) rc;
-    }
-
-    return (a->batch < b->batch) ? -1 : (a->batch > b->batch);
+    return ngx_k8s_metrics_cmp_pod(&a[one->next], &b[two->next]);
 }
 
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_merge.h"
 #include "ngx_k8s_metrics_store.h"
 
 
@@ -45,13 +46,6 @@ typedef struct {
     ngx_uint_t                      ncontainers;
     ngx_uint_t                      nlabels;
 } ngx_k8s_metrics_part_t;
-
-
-/* the pods of one node not yet in the snapshot's order: [next, end) */
-typedef struct {
-    uint32_t                        next;
-    uint32_t                        end;
-} ngx_k8s_metrics_run_t;
 
 
 static size_t ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_builder_t *b,
@@ -94,9 +88,7 @@ static ngx_k8s_metrics_sstr_t ngx_k8s_metrics_store_str(
     ngx_k8s_metrics_builder_t *b, ngx_str_t *s);
 static void ngx_k8s_metrics_order_pods(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_run_t *heap);
-static void ngx_k8s_metrics_run_sift(ngx_k8s_metrics_snapshot_t *snap,
-    ngx_k8s_metrics_run_t *heap, ngx_uint_t n, ngx_uint_t k);
-static ngx_flag_t ngx_k8s_metrics_run_before(ngx_k8s_metrics_snapshot_t *snap,
+static ngx_int_t ngx_k8s_metrics_cmp_pod_run(void *data,
     ngx_k8s_metrics_run_t *one, ngx_k8s_metrics_run_t *two);
 static void ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
     ngx_k8s_metrics_snode_t *onode, ngx_msec_t duration);
@@ -752,109 +744,52 @@ ngx_k8s_metrics_store_str(ngx_k8s_metrics_builder_t *b, ngx_str_t *s)
 
 /*
  * The pods by namespace, then name: each node's pods are in that order
- * already (its containers are, scrape.c), and the nodes' lists are merged
- * through a heap of their next pods: O(P log n) for P pods on n nodes,
- * where sorting them all again was O(P log P) through qsort's callback.
- * A pod reported by two nodes comes first from the first node, as the
- * stable sort of the pods' indices had it.
+ * already (its containers are, batch.c), and the nodes' lists are merged
+ * through a heap of their next pods (merge.c): O(P log n) for P pods on n
+ * nodes, where sorting them all again was O(P log P) through qsort's
+ * callback.  A pod reported by two nodes comes first from the first node,
+ * as the stable sort of the pods' indices had it.
  */
 
 static void
 ngx_k8s_metrics_order_pods(ngx_k8s_metrics_snapshot_t *snap,
     ngx_k8s_metrics_run_t *heap)
 {
-    ngx_uint_t                i, n, out;
+    ngx_uint_t                i, out;
     ngx_k8s_metrics_snode_t  *node;
+    ngx_k8s_metrics_merge_t   m;
 
-    n = 0;
+    m.heap = heap;
+    m.n = 0;
+    m.cmp = ngx_k8s_metrics_cmp_pod_run;
+    m.data = snap;
 
     for (i = 0; i < snap->nnodes; i++) {
         node = &snap->nodes[i];
 
         if (node->npods) {
-            heap[n].next = (uint32_t) node->first_pod;
-            heap[n].end = (uint32_t) (node->first_pod + node->npods);
-            n++;
+            heap[m.n].next = (uint32_t) node->first_pod;
+            heap[m.n].end = (uint32_t) (node->first_pod + node->npods);
+            heap[m.n].list = (uint32_t) i;
+            m.n++;
         }
     }
 
-    for (i = n / 2; i > 0; i--) {
-        ngx_k8s_metrics_run_sift(snap, heap, n, i - 1);
-    }
+    ngx_k8s_metrics_merge_init(&m);
 
-    for (out = 0; n; out++) {
+    for (out = 0; m.n; out++) {
         snap->pod_order[out] = heap[0].next++;
-
-        if (heap[0].next == heap[0].end) {
-            heap[0] = heap[--n];
-        }
-
-        ngx_k8s_metrics_run_sift(snap, heap, n, 0);
+        ngx_k8s_metrics_merge_next(&m);
     }
 }
 
 
-/*
- * The run at k to its place, below it heaps: it stays where the nodes'
- * pods do not interleave (two comparisons); otherwise, as Floyd's, the
- * hole goes down to a leaf along the first children and the run comes up
- * from there (about one comparison a level, where a sift that compares
- * the run at every level takes two).
- */
-
-static void
-ngx_k8s_metrics_run_sift(ngx_k8s_metrics_snapshot_t *snap,
-    ngx_k8s_metrics_run_t *heap, ngx_uint_t n, ngx_uint_t k)
+static ngx_int_t
+ngx_k8s_metrics_cmp_pod_run(void *data, ngx_k8s_metrics_run_t *one,
+    ngx_k8s_metrics_run_t *two)
 {
-    ngx_uint_t             child, parent, top;
-    ngx_k8s_metrics_run_t  run;
+    ngx_k8s_metrics_snapshot_t *snap = data;
 
-    child = 2 * k + 1;
-
-    if (child >= n
-        || (!ngx_k8s_metrics_run_before(snap, &heap[child], &heap[k])
-            && (child + 1 >= n
-                || !ngx_k8s_metrics_run_before(snap, &heap[child + 1],
-                                               &heap[k]))))
-    {
-        return;
-    }
-
-    run = heap[k];
-    top = k;
-
-    while (child < n) {
-        if (child + 1 < n
-            && ngx_k8s_metrics_run_before(snap, &heap[child + 1],
-                                          &heap[child]))
-        {
-            child++;
-        }
-
-        heap[k] = heap[child];
-        k = child;
-        child = 2 * k + 1;
-    }
-
-    while (k > top) {
-        parent = (k - 1) / 2;
-
-        if (!ngx_k8s_metrics_run_before(snap, &run, &heap[parent])) {
-            break;
-        }
-
-        heap[k] = heap[parent];
-        k = parent;
-    }
-
-    heap[k] = run;
-}
-
-
-static ngx_flag_t
-ngx_k8s_metrics_run_before(ngx_k8s_metrics_snapshot_t *snap,
-    ngx_k8s_metrics_run_t *one, ngx_k8s_metrics_run_t *two)
-{
     ngx_int_t                rc;
     ngx_k8s_metrics_spod_t  *a, *b;
 
@@ -864,14 +799,13 @@ ngx_k8s_metrics_run_before(ngx_k8s_metrics_snapshot_t *snap,
     rc = ngx_memn2cmp(snap->strings + a->namespace.off,
                       snap->strings + b->namespace.off,
                       a->namespace.len, b->namespace.len);
-
-    if (rc == 0) {
-        rc = ngx_memn2cmp(snap->strings + a->name.off,
-                          snap->strings + b->name.off,
-                          a->name.len, b->name.len);
+    if (rc) {
+        return rc;
     }
 
-    return rc < 0 || (rc == 0 && one->next < two->next);
+    return ngx_memn2cmp(snap->strings + a->name.off,
+                        snap->strings + b->name.off,
+                        a->name.len, b->name.len);
 }
 
 

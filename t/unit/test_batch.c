@@ -63,6 +63,14 @@ str_is(ngx_str_t *s, const char *expect)
 }
 
 
+static int
+str_eq(ngx_str_t *one, ngx_str_t *two)
+{
+    return one->len == two->len
+           && memcmp(one->data, two->data, one->len) == 0;
+}
+
+
 static ngx_k8s_metrics_csample_t *
 container(ngx_k8s_metrics_batch_t *batch, ngx_uint_t i)
 {
@@ -506,6 +514,199 @@ test_dedup(void)
 }
 
 
+/* a pod on three nodes, at the start and the end of the lists, and an
+ * empty list between them: the merge of the sorted batches finds each */
+
+/* node i's batch from text; ok: it counts in the cycle (if it parses) */
+
+static void
+scrape_ok(ngx_k8s_metrics_batch_t *batches, ngx_uint_t i, ngx_uint_t ok,
+    const char *text)
+{
+    ngx_k8s_metrics_batcher_t  b;
+
+    memset(&b, 0, sizeof(b));
+    batches[i].ok = (scrape(&b, &batches[i], i, text) == NGX_OK && ok);
+}
+
+
+static void
+test_dedup_ends(void)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 npods, dropped;
+    ngx_k8s_metrics_batch_t    batches[3];
+
+    scrape_ok(batches, 0, 1, NODE C("ns", "p", "c", "1", "1")
+              C("ns", "z", "c", "1", "1"));
+    scrape_ok(batches, 1, 1, NODE C("ns", "a0", "c", "1", "1")
+              C("ns", "p", "c", "1", "1"));
+    scrape_ok(batches, 2, 1, NODE C("ns", "z", "c", "1", "1")
+              C("ns", "z", "d", "1", "1") C("ns", "p", "c", "1", "1")
+              C("ns", "a0", "c", "1", "1"));
+
+    rc = ngx_k8s_metrics_batch_dedup(batches, 3, unit_pool, &npods);
+    check(rc == NGX_OK && npods == 7, "three nodes: %lu pods reported",
+          (unsigned long) npods);
+    check(batches[0].duplicates == 0 && batches[1].duplicates == 1
+          && str_is(&batches[1].example_pod, "p")
+          && str_is(&batches[1].example_node, "a"),
+          "node b: p, a's (its last pod)");
+    check(batches[2].duplicates == 3 && str_is(&batches[2].example_pod, "a0")
+          && str_is(&batches[2].example_node, "b"),
+          "node c: a0 (b's first), p (a's, on three nodes), z (a's last), "
+          "e.g. a0 on b: %lu", (unsigned long) batches[2].duplicates);
+
+    dropped = ngx_k8s_metrics_batch_drop_duplicates(&batches[2]);
+    check(dropped == 4 && batches[2].containers.nelts == 0,
+          "node c keeps nothing: dropped %lu containers",
+          (unsigned long) dropped);
+    unit_pool_reset();
+
+    /* an empty list between two that share a pod */
+    scrape_ok(batches, 0, 1, NODE C("ns", "p", "c", "1", "1"));
+    scrape_ok(batches, 1, 1, NODE);
+    scrape_ok(batches, 2, 1, NODE C("ns", "p", "c", "1", "1"));
+    rc = ngx_k8s_metrics_batch_dedup(batches, 3, unit_pool, &npods);
+    check(rc == NGX_OK && npods == 2 && batches[1].duplicates == 0
+          && batches[2].duplicates == 1
+          && str_is(&batches[2].example_node, "a"),
+          "an empty node between: c's p is a's");
+    unit_pool_reset();
+}
+
+
+#define DEDUP_NODES  8
+#define DEDUP_PODS   12
+
+
+/* random nodes against the rule itself: a pod is a duplicate on a node
+ * when a node before it that did not fail has it too */
+
+static void
+test_dedup_random(void)
+{
+    u_char                      text[16384], *p;
+    ngx_int_t                   rc;
+    ngx_uint_t                  round, i, j, k, npods, expect, bad, has;
+    ngx_uint_t                  pods[DEDUP_NODES][DEDUP_PODS];
+    ngx_k8s_metrics_batch_t     batches[DEDUP_NODES];
+    ngx_k8s_metrics_batcher_t   b;
+    ngx_k8s_metrics_csample_t  *cs, *example;
+
+    static ngx_k8s_metrics_node_conf_t  conf[DEDUP_NODES];
+    static u_char                       names[DEDUP_NODES][2];
+
+    for (i = 0; i < DEDUP_NODES; i++) {
+        names[i][0] = (u_char) ('a' + i);
+        conf[i].name.data = names[i];
+        conf[i].name.len = 1;
+    }
+
+    srandom(15);
+    bad = 0;
+
+    for (round = 0; round < 300; round++) {
+        expect = 0;
+
+        for (i = 0; i < DEDUP_NODES; i++) {
+            p = ngx_cpymem(text, NODE, sizeof(NODE) - 1);
+
+            /* pods written in a random order: the batch sorts them */
+            for (j = 0; j < DEDUP_PODS; j++) {
+                k = (j * 7 + round) % DEDUP_PODS;
+                pods[i][k] = (random() % 3 == 0);
+
+                if (!pods[i][k]) {
+                    continue;
+                }
+
+                p += sprintf((char *) p, C("ns%lu", "p%lu", "c", "1", "1"),
+                             (unsigned long) k % 3, (unsigned long) k,
+                             (unsigned long) k % 3, (unsigned long) k);
+
+                if (random() % 2) {
+                    p += sprintf((char *) p,
+                                 C("ns%lu", "p%lu", "d", "1", "1"),
+                                 (unsigned long) k % 3, (unsigned long) k,
+                                 (unsigned long) k % 3, (unsigned long) k);
+                }
+            }
+
+            *p = '\0';
+
+            memset(&b, 0, sizeof(b));
+            rc = scrape(&b, &batches[i], 0, (char *) text);
+            batches[i].node = &conf[i];
+            batches[i].ok = (rc == NGX_OK && random() % 6 != 0);
+
+            for (k = 0; batches[i].ok && k < DEDUP_PODS; k++) {
+                expect += pods[i][k];
+            }
+        }
+
+        rc = ngx_k8s_metrics_batch_dedup(batches, DEDUP_NODES, unit_pool,
+                                         &npods);
+        if (rc != NGX_OK || npods != expect) {
+            bad++;
+        }
+
+        for (i = 0; i < DEDUP_NODES; i++) {
+            cs = batches[i].containers.elts;
+            example = NULL;
+            expect = 0;
+
+            for (k = 0; batches[i].ok && k < batches[i].containers.nelts;
+                 k++)
+            {
+                /* "p<k>": which pod of the pool this container is of */
+                for (j = 0, has = 1; has < cs[k].pod.len; has++) {
+                    j = j * 10 + cs[k].pod.data[has] - '0';
+                }
+
+                for (has = 0; has < i; has++) {
+                    if (batches[has].ok && pods[has][j]) {
+                        break;
+                    }
+                }
+
+                if ((has < i) != cs[k].duplicate) {
+                    bad++;
+                }
+
+                if (has < i && ngx_k8s_metrics_new_pod(cs, k)) {
+                    expect++;
+
+                    if (example == NULL) {
+                        example = &cs[k];
+
+                        if (!str_is(&batches[i].example_node,
+                                    (char *) conf[has].name.data))
+                        {
+                            bad++;
+                        }
+                    }
+                }
+            }
+
+            if (batches[i].duplicates != expect
+                || (example
+                    && (!str_eq(&batches[i].example_pod, &example->pod)
+                        || !str_eq(&batches[i].example_ns,
+                                   &example->namespace))))
+            {
+                bad++;
+            }
+        }
+
+        unit_pool_reset();
+    }
+
+    check(bad == 0, "300 random cycles of 8 nodes: %lu mismatches with the "
+          "rule", (unsigned long) bad);
+}
+
+
 int
 main(void)
 {
@@ -517,6 +718,8 @@ main(void)
     test_place();
     test_rejected_level();
     test_dedup();
+    test_dedup_ends();
+    test_dedup_random();
 
     return unit_done("test_batch");
 }
