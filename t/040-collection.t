@@ -8,7 +8,6 @@ use lib 't/lib';
 use K8sMetricsTest;
 use K8sMetricsCheck;
 use JSON::PP ();
-use POSIX ();
 
 no_root_location();
 no_shuffle();
@@ -36,7 +35,7 @@ sub stamps_now {
     my $doc = JSON::PP::decode_json($body);
     my @items = @{ $doc->{items} };
     my %stamps = map { $_->{metadata}{creationTimestamp} => 1 } @items;
-    my @now = map { POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time - $_)) } 0, 1;
+    my @now = K8sMetricsCheck::now_stamps();
     my $ok = keys %stamps == 1 && grep { $stamps{$_} } @now;
 
     return sprintf "%s %d items, stamps %s\n", $doc->{kind}, scalar @items,

@@ -12,7 +12,6 @@ use K8sMetricsTest;
 use K8sMetricsCheck;
 use K8sMetricsProtobuf;
 use File::Temp ();
-use POSIX ();
 
 no_root_location();
 no_shuffle();
@@ -68,7 +67,7 @@ sub stamps_now {
 
     my $doc = K8sMetricsProtobuf::decode($body);
     my %stamps = map { $_->{metadata}{creationTimestamp} => 1 } @{ $doc->{items} };
-    my @now = map { POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time - $_)) } 0, 1;
+    my @now = K8sMetricsCheck::now_stamps();
     my $ok = keys %stamps == 1 && grep { $stamps{$_} } @now;
 
     return sprintf "%s %d items, stamps %s\n", $doc->{kind},
