@@ -69,7 +69,11 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
                     : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker,
                                                   &n, &cycle);
 
-    /* with nodes from the apiserver, the workers still on their share */
+    /*
+     * With nodes from the apiserver only the workers still on their share
+     * count an overrun: below the threshold worker 0 alone, as a single
+     * scraper does
+     */
 
     if (rc == NGX_BUSY && (s->running || s->cluster == NULL)) {
         ngx_k8s_metrics_scrape_overrun(s);
