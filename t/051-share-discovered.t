@@ -20,7 +20,8 @@ no_shuffle();
 master_on();
 workers(2);
 
-our $Sim = K8sMetricsTest::kubelet_sim(nodes => 6, pods => 2, containers => 1);
+# 100 pods a node: a part left in the zone shows (K8sMetricsShare::left_behind)
+our $Sim = K8sMetricsTest::kubelet_sim(nodes => 6, pods => 100, containers => 1);
 our $Api = K8sMetricsTest::fake_apiserver();
 our $Nodes = $K8sMetricsShare::List;
 $K8sMetricsShare::Nodes = 6;
@@ -54,7 +55,7 @@ K8sMetricsTest::block_defaults(http_config => http_config(4),
 sub pod_lines {
     my @pods = map {
         my $n = $_;
-        map { [KubeletSim::pod_namespace($_), KubeletSim::pod_name($n, $_)] } 0 .. 1
+        map { [KubeletSim::pod_namespace($_), KubeletSim::pod_name($n, $_)] } 0 .. 99
     } 1 .. 6;
 
     return "PodMetricsList\n" . join '', map {
@@ -110,6 +111,37 @@ sub node_lists {
     my $calls = JSON::PP::decode_json($_[0])->{calls};
     my $lists = grep { $_->{type} eq 'list' } @$calls;
     return "node lists: " . ($lists >= 2 ? '2 or more' : $lists) . "\n";
+}
+
+# what the block's init found
+our $Found = '';
+
+# the nodes /metrics says failed with REASON
+sub failed_with {
+    my $reason = shift;
+    my $body = K8sMetricsTest::get('/admin/metrics')->{content} // '';
+    return join ' ', map { $_ + 0 } $body =~ /^k8s_metrics_last_scrape_success\{node="node-(\d+)",reason="\Q$reason\E"\} 0$/mg;
+}
+
+# Kills a worker where its part is staged, not yet in: that cycle is
+# published without its part, its nodes failing, and nothing of the part
+# stays in the zone
+sub killed_after_staging {
+    my @before = K8sMetricsShare::zone_at_rest();
+    my $pid = (K8sMetricsTest::running_workers())[0];
+    my $mine = join ' ', grep { grep { $_ == $pid } K8sMetricsShare::workers_of($_) } 1 .. 6;
+    my $lost = '';
+
+    K8sMetricsShare::kill_after_staging($pid);
+    K8sMetricsTest::wait_until(sub {
+        $lost = failed_with($K8sMetricsShare::Lost);
+    }, 10, 0.05);
+
+    $Found = ($lost ne '' && $lost eq $mine
+              ? "its nodes failed that cycle\n"
+              : "failed: '$lost', its nodes: '$mine'\n")
+             . K8sMetricsShare::left_behind(@before,
+                                            K8sMetricsShare::zone_at_rest());
 }
 
 run_tests();
@@ -233,3 +265,21 @@ node-00004 claim_pod default/pod-00001-000
 ["ready\n", ::pod_lines(), "scraping workers: 2\nnode-00004's claim rejected\n"]
 --- error_log eval
 qr/node "node-00004" reported 1 pods that the apiserver places on other nodes, e.g. "default\/pod-00001-000" on node "node-00001": they are not taken from it/
+
+
+
+=== TEST 7: a worker killed after it staged its part, before the part was in: its nodes fail that cycle, the part is freed with the cycle
+--- timeout: 90
+--- init
+::killed_after_staging();
+--- request eval
+["GET /admin/metrics"]
+--- response_body_filters eval
+[sub { $::Found . ::summarize($_[0]) }]
+--- response_body
+its nodes failed that cycle
+nothing left in the zone
+scraping workers: 2
+--- error_log eval
+["[alert]", qr/worker process \d+ exited on signal 9/,
+ qr/worker \d \(pid \d+\) is gone before its share of scrape cycle \d+ was in/]
