@@ -41,25 +41,9 @@ K8sMetricsTest::block_defaults(http_config => http_config(),
                                config => K8sMetricsTest::personas()
                                          . K8sMetricsTest::waiter_location());
 
-# the simulator's pods, as K8sMetricsCheck::summary lists them
-sub pod_lines {
-    my @pods = map {
-        my $n = $_;
-        map { [KubeletSim::pod_namespace($_), KubeletSim::pod_name($n, $_)] } 0 .. 1
-    } 1 .. 5;
-
-    return "PodMetricsList\n" . join '', map {
-        "$_->[0]/$_->[1] window=ok app:cpu=ok,memory=ok\n"
-    } sort { $a->[0] cmp $b->[0] || $a->[1] cmp $b->[1] } @pods;
-}
-
-sub healthy {
-    return "NodeMetricsList\n" . join '', map {
-        "node-0000$_ cpu=ok memory=ok window=ok labels=\n"
-    } @_;
-}
-
 # the shared cycle's helpers (t/lib/K8sMetricsShare.pm), as this file names them
+sub pod_lines { K8sMetricsShare::pod_lines(2) }
+*healthy = \&K8sMetricsShare::healthy;
 *wait_for = \&K8sMetricsShare::wait_for;
 *reason_of = \&K8sMetricsShare::reason_of;
 *scrapers = \&K8sMetricsShare::scrapers;

@@ -51,24 +51,11 @@ K8sMetricsTest::block_defaults(http_config => http_config(4),
                                          . K8sMetricsTest::waiter_location()
                                          . K8sMetricsTest::apiserver_control_location());
 
-# the simulator's pods, as K8sMetricsCheck::summary lists them
-sub pod_lines {
-    my @pods = map {
-        my $n = $_;
-        map { [KubeletSim::pod_namespace($_), KubeletSim::pod_name($n, $_)] } 0 .. 99
-    } 1 .. 6;
-
-    return "PodMetricsList\n" . join '', map {
-        "$_->[0]/$_->[1] window=ok app:cpu=ok,memory=ok\n"
-    } sort { $a->[0] cmp $b->[0] || $a->[1] cmp $b->[1] } @pods;
-}
-
-# node lines, their labels left out (the apiserver's)
-sub healthy {
-    return "NodeMetricsList\n" . join '', map {
-        "node-0000$_ cpu=ok memory=ok window=ok\n"
-    } @_;
-}
+# the simulator's pods and nodes, as summarized (node labels left out:
+# the apiserver's)
+sub pod_lines { K8sMetricsShare::pod_lines(100) }
+*healthy = \&K8sMetricsShare::healthy;
+$K8sMetricsShare::NodeLabels = '';
 
 sub nodes_summary {
     my $s = K8sMetricsCheck::summary($_[0]);
@@ -111,6 +98,12 @@ sub node_lists {
     my $calls = JSON::PP::decode_json($_[0])->{calls};
     my $lists = grep { $_->{type} eq 'list' } @$calls;
     return "node lists: " . ($lists >= 2 ? '2 or more' : $lists) . "\n";
+}
+
+# after a reload: the nodes, 5 s more, the nodes again, /metrics
+sub after_reload_requests {
+    return ["GET $Nodes", "GET /wait?path=/nowhere&timeout=5000",
+            "GET $Nodes", "GET /admin/metrics"];
 }
 
 # what the block's init found
@@ -212,10 +205,7 @@ node-00002 hang 30
 --- init
 K8sMetricsShare::reload_mid_cycle();
 --- request eval
-["GET $::Nodes",
- "GET /wait?path=/nowhere&timeout=5000",
- "GET $::Nodes",
- "GET /admin/metrics"]
+::after_reload_requests()
 --- error_code eval
 [200, 504, 200, 200]
 --- response_body_filters eval

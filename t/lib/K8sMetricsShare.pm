@@ -14,6 +14,32 @@ use Time::HiRes ();
 our $Nodes = 5;
 our $List = '/admin/apis/metrics.k8s.io/v1beta1/nodes';
 
+# what a node line of K8sMetricsCheck::summary ends with (static nodes:
+# no labels)
+our $NodeLabels = ' labels=';
+
+# the simulator's pods, PER_NODE a node, as K8sMetricsCheck::summary
+# lists them
+sub pod_lines {
+    my $per_node = shift;
+    my @pods = map {
+        my $n = $_;
+        map { [KubeletSim::pod_namespace($_), KubeletSim::pod_name($n, $_)] }
+            0 .. $per_node - 1
+    } 1 .. $Nodes;
+
+    return "PodMetricsList\n" . join '', map {
+        "$_->[0]/$_->[1] window=ok app:cpu=ok,memory=ok\n"
+    } sort { $a->[0] cmp $b->[0] || $a->[1] cmp $b->[1] } @pods;
+}
+
+# the node lines of these nodes, healthy
+sub healthy {
+    return "NodeMetricsList\n" . join '', map {
+        "node-0000$_ cpu=ok memory=ok window=ok$NodeLabels\n"
+    } @_;
+}
+
 # when reload_mid_cycle() sent the HUP, in ms
 our $Reloaded;
 
