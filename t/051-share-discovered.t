@@ -34,9 +34,10 @@ die "node-00002's share is not node-00001..3\n" unless "@Mates" eq '1 2 3';
 
 # A 2 s resolution and a 1 s kubelet timeout, as in t/048-share.t
 sub http_config {
-    my ($threshold) = @_;
+    my ($threshold, $directives) = @_;
 
     return K8sMetricsTest::open_api_server(
+        directives => $directives,
         zone => 'k8s_metrics_zone metrics:4m;',
         http => K8sMetricsTest::kubelet_client('2s')
                 . "    k8s_metrics_kubelet_port \$TEST_NGINX_SIM_PORT;\n"
@@ -98,6 +99,15 @@ sub node_lists {
     my $calls = JSON::PP::decode_json($_[0])->{calls};
     my $lists = grep { $_->{type} eq 'list' } @$calls;
     return "node lists: " . ($lists >= 2 ? '2 or more' : $lists) . "\n";
+}
+
+# the lists of each resource the apiserver answered
+sub lists_by_resource {
+    my %n;
+    $n{ $_->{res} }++ for grep { $_->{type} eq 'list' }
+                          @{ JSON::PP::decode_json($_[0])->{calls} };
+    return join '', map { "$_: " . ($n{$_} >= 2 ? '2 or more' : $n{$_}) . "\n" }
+                    sort keys %n;
 }
 
 # after a reload: the nodes, 5 s more, the nodes again, /metrics
@@ -273,3 +283,22 @@ scraping workers: 2
 --- error_log eval
 ["[alert]", qr/worker process \d+ exited on signal 9/,
  qr/worker \d \(pid \d+\) is gone before its share of scrape cycle \d+ was in/]
+
+
+
+=== TEST 8: shared, the nodes and pods are listed by every worker, the authentication ConfigMap by worker 0 alone (one writer of what the workers read of it)
+--- timeout: 40
+--- http_config eval: ::http_config(4, "            k8s_metrics_authentication_configmap on;\n")
+--- request eval
+[K8sMetricsShare::wait_for('/admin/metrics', 'k8s_metrics_scrape_cycles_total 3' . "\n", 30000),
+ "GET /admin/metrics",
+ "GET /apictl/calls?type=list"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^\{"next"/ ? ::lists_by_resource($_[0])
+       : $_[0] =~ /^# HELP/ ? ::summarize($_[0])
+                              . ($_[0] =~ /^k8s_metrics_authentication_configmap_updates_total 1$/m
+                                 ? "configmap taken once\n" : "configmap not taken once\n")
+       : $_[0] }]
+--- response_body eval
+["ready\n", "scraping workers: 2\nconfigmap taken once\n",
+ "configmaps: 1\nnodes: 2 or more\npods: 2 or more\n"]
