@@ -1,7 +1,8 @@
 
 /*
  * ngx_metrics_module: the cluster as the apiserver lists it, kept up to
- * date by watches in the scraping process: the nodes to scrape (address by
+ * date by watches in each scraping process (every worker when they share
+ * the kubelets): the nodes to scrape (address by
  * k8s_metrics_kubelet_address_types, port, the
  * metrics.k8s.io/resource-metrics-path annotation, node labels) and the
  * running pods' labels and nodes.  Only what the module uses is kept of
@@ -37,6 +38,13 @@ struct ngx_k8s_metrics_cluster_s {
     json_t                         *nodes_listing;  /* relists under way */
     json_t                         *pods_listing;
     ngx_uint_t                      nodes_changed;
+
+    /*
+     * Worker 0 (or the single process) writes what is in the zone: the
+     * authentication ConfigMap, whose informer only it runs, and readyz's
+     * sync state; other workers read them from there, as before.
+     */
+    unsigned                        lead:1;
 };
 
 
@@ -75,6 +83,7 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
 
     cl->kmcf = kmcf;
     cl->log = cycle->log;
+    cl->lead = (ngx_worker == 0);
     cl->nodes = json_object();
     cl->pods = json_object();
     cl->node_names = json_object();
@@ -119,7 +128,7 @@ ngx_k8s_metrics_cluster_init(ngx_cycle_t *cycle,
     ngx_k8s_metrics_informer_start(&cl->node_informer);
     ngx_k8s_metrics_informer_start(&cl->pod_informer);
 
-    if (kmcf->authentication_configmap) {
+    if (kmcf->authentication_configmap && cl->lead) {
         cl->configmap_informer.api = cl->api;
         cl->configmap_informer.name = "the authentication ConfigMap";
         ngx_str_set(&cl->configmap_informer.path,
@@ -429,6 +438,10 @@ ngx_k8s_metrics_cluster_prune_names(ngx_k8s_metrics_cluster_t *cl)
 static void
 ngx_k8s_metrics_cluster_check_synced(ngx_k8s_metrics_cluster_t *cl)
 {
+    if (!cl->lead) {
+        return;
+    }
+
     cl->kmcf->sh->informers_synced = ngx_k8s_metrics_cluster_synced(cl);
 }
 

@@ -472,8 +472,8 @@ ngx_k8s_metrics_init_module(ngx_cycle_t *cycle)
 
 /*
  * The scraper runs in worker 0, or in the single process; from
- * k8s_metrics_scrape_share_threshold nodes on, in every worker, each
- * scraping its share (share.c).
+ * k8s_metrics_scrape_share_threshold static nodes on, and with nodes from
+ * the apiserver, in every worker, each scraping its share (share.c).
  */
 
 static ngx_int_t

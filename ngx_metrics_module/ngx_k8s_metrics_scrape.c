@@ -2,7 +2,8 @@
 /*
  * ngx_metrics_module: the scraper.  One per nginx instance (worker 0, or
  * the single process; from k8s_metrics_scrape_share_threshold nodes on,
- * one per worker, each with its share of the kubelets), started and
+ * and with nodes from the apiserver, one per worker, each with its share
+ * of the kubelets), started and
  * stopped with its process, on a cancelable nginx timer every resolution.
  * A cycle and its transfers are in ngx_k8s_metrics_scrape_cycle.c, the
  * shared cycle in ngx_k8s_metrics_scrape_share.c.
@@ -43,6 +44,7 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
     s->log = cycle->log;
     s->shares = ngx_k8s_metrics_scraper_shares(cycle, kmcf);
     s->share_worker = s->shares ? ngx_worker : 0;
+    s->share_nslots = s->shares;
 
     n = kmcf->kubelet.nodes ? kmcf->kubelet.nodes->nelts : 0;
 
@@ -103,7 +105,14 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
 
     s->share_in = ngx_k8s_metrics_scrape_share_in;
 
-    if (s->shares) {
+    if (s->shares && s->cluster) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "k8s metrics: nodes from the apiserver: from "
+                      "k8s_metrics_scrape_share_threshold (%ui) on, worker "
+                      "%ui scrapes its share of them, one in %ui",
+                      kmcf->share_threshold, s->share_worker, s->shares);
+
+    } else if (s->shares) {
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                       "k8s metrics: %ui nodes, at least "
                       "k8s_metrics_scrape_share_threshold (%ui): worker %ui "
@@ -132,8 +141,9 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
 /*
  * How many workers share the kubelets: every worker (at most
  * NGX_K8S_METRICS_MAX_SHARES) from k8s_metrics_scrape_share_threshold
- * static nodes on; 0, one scraper as below it, in the single process, with
- * one worker, or with nodes from the apiserver.
+ * static nodes on, and with nodes from the apiserver (each cycle then has
+ * one share, worker 0's, below the threshold: share_tick()); 0, one
+ * scraper as below it, in the single process or with one worker.
  */
 
 ngx_uint_t
@@ -146,9 +156,9 @@ ngx_k8s_metrics_scraper_shares(ngx_cycle_t *cycle,
 
     if (ngx_process != NGX_PROCESS_WORKER
         || ccf->worker_processes < 2
-        || kmcf->apiserver.url.len
-        || kmcf->kubelet.nodes == NULL
-        || kmcf->kubelet.nodes->nelts < kmcf->share_threshold)
+        || (kmcf->apiserver.url.len == 0
+            && (kmcf->kubelet.nodes == NULL
+                || kmcf->kubelet.nodes->nelts < kmcf->share_threshold)))
     {
         return 0;
     }

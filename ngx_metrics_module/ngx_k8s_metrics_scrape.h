@@ -50,6 +50,7 @@ typedef struct {
     ngx_k8s_metrics_batcher_t       batcher;    /* samples to the batch */
 
     uint32_t                        failing;    /* crc32 of the reason */
+    uint32_t                        hash;       /* crc32 of its name */
     unsigned                        reset:1;    /* before the next scrape */
 
     /* pods not taken from it in the last cycle */
@@ -100,6 +101,7 @@ struct ngx_k8s_metrics_scraper_s {
     ngx_uint_t                      shares;
     ngx_uint_t                      share_worker;
     ngx_uint_t                      share_cycle;
+    ngx_uint_t                      share_nslots;   /* the cycle's shares */
     ngx_event_t                     share_check;
     ngx_k8s_metrics_scraper_pt      share_in;   /* the end of its share */
 };
@@ -111,6 +113,9 @@ void ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_share_check(ngx_event_t *ev);
 
 /* ngx_k8s_metrics_scrape_cycle.c: a cycle, one transfer per kubelet */
+ngx_int_t ngx_k8s_metrics_scrape_discovered(ngx_k8s_metrics_scraper_t *s);
+ngx_uint_t ngx_k8s_metrics_scrape_owner(ngx_k8s_metrics_scraper_t *s,
+    ngx_uint_t i);
 ngx_int_t ngx_k8s_metrics_scraper_set_nodes(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_node_conf_t *nodes,
     ngx_uint_t n);
@@ -120,6 +125,7 @@ void ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s);
 ngx_int_t ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s);
 ngx_int_t ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s);
+void ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_cycle_done(ngx_k8s_metrics_scraper_t *s,
     ngx_msec_t started);
 

@@ -22,13 +22,11 @@
 #define NGX_K8S_METRICS_MAX_LINE        8192
 #define NGX_K8S_METRICS_ERROR_BODY      200
 
-/* node i is worker (i % shares)'s, so its connection stays in one worker */
 #define ngx_k8s_metrics_owns(s, i)                                            \
-    ((s)->shares == 0 || (i) % (s)->shares == (s)->share_worker)
+    ((s)->shares == 0                                                         \
+     || ngx_k8s_metrics_scrape_owner(s, i) == (s)->share_worker)
 
 
-static ngx_int_t ngx_k8s_metrics_scrape_discovered(
-    ngx_k8s_metrics_scraper_t *s);
 static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
 static void ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
@@ -54,7 +52,7 @@ static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
  * their configurations live in a pool of their own, replaced each time.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_k8s_metrics_scrape_discovered(ngx_k8s_metrics_scraper_t *s)
 {
     ngx_int_t                     rc;
@@ -91,13 +89,37 @@ ngx_k8s_metrics_scrape_discovered(ngx_k8s_metrics_scraper_t *s)
 }
 
 
-/* one easy handle per kubelet, kept across cycles with its share */
+/*
+ * The worker of a shared cycle whose share node i is: static nodes by
+ * their index, so that a node's connection stays in one worker; nodes from
+ * the apiserver by their name, so that workers whose lists differ for a
+ * moment never both scrape one.
+ */
+
+ngx_uint_t
+ngx_k8s_metrics_scrape_owner(ngx_k8s_metrics_scraper_t *s, ngx_uint_t i)
+{
+    if (s->share_nslots < 2) {
+        return 0;
+    }
+
+    return (s->cluster ? s->kubelets[i]->hash : i) % s->share_nslots;
+}
+
+
+/*
+ * One easy handle per kubelet, made when its worker first scrapes it and
+ * kept across cycles with its share (another worker's kubelets have none).
+ */
 
 static ngx_int_t
 ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k)
 {
-    k->transfer.easy = curl_easy_init();
+    if (k->transfer.easy == NULL) {
+        k->transfer.easy = curl_easy_init();
+    }
+
     if (k->transfer.easy == NULL) {
         ngx_log_error(NGX_LOG_ALERT, s->log, 0, "curl_easy_init() failed");
         return NGX_ERROR;
@@ -260,16 +282,7 @@ ngx_k8s_metrics_scraper_set_nodes(ngx_k8s_metrics_scraper_t *s,
 
             k->node = &nodes[i];
             k->scraper = s;
-
-            /* another worker's: known for the cycle's merge only */
-
-            if (ngx_k8s_metrics_owns(s, i)
-                && ngx_k8s_metrics_scraper_init_kubelet(s, k) != NGX_OK)
-            {
-                ngx_k8s_metrics_kubelet_free(s, k);
-                ngx_free(kubelets);
-                return NGX_ERROR;
-            }
+            k->hash = ngx_crc32_short(nodes[i].name.data, nodes[i].name.len);
         }
 
         kubelets[i] = k;
@@ -428,6 +441,15 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
                          + (int64_t) ngx_timeofday()->msec;
 
     k->batch = batch;
+
+    if (k->share == NULL && ngx_k8s_metrics_scraper_init_kubelet(s, k)
+                            != NGX_OK)
+    {
+        ngx_k8s_metrics_scrape_fail(k, "out of memory");
+        s->finished++;
+        return;
+    }
+
     k->received = 0;
     k->status = 0;
     k->too_large = 0;
@@ -763,16 +785,29 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 
     /* a worker on its way out leaves the store to its successor */
 
-    if (!ngx_exiting && !ngx_quit && !ngx_terminate
-        && (s->cluster || ngx_k8s_metrics_scrape_dedup(s) == NGX_OK))
-    {
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+        ngx_k8s_metrics_scrape_publish(s);
+    }
+
+    ngx_k8s_metrics_scrape_cycle_done(s, s->started);
+}
+
+
+/*
+ * The cycle's batches to the store: with an apiserver, the pods' labels
+ * from it (it placed each pod on one node); without, each pod served from
+ * one node.
+ */
+
+void
+ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s)
+{
+    if (s->cluster || ngx_k8s_metrics_scrape_dedup(s) == NGX_OK) {
         (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
                         s->nkubelets,
                         s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
                         s->cluster, s->pool, s->log);
     }
-
-    ngx_k8s_metrics_scrape_cycle_done(s, s->started);
 }
 
 

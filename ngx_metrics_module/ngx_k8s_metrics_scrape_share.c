@@ -12,6 +12,7 @@
 #include <ngx_http.h>
 
 #include "ngx_k8s_metrics.h"
+#include "ngx_k8s_metrics_conf.h"
 #include "ngx_k8s_metrics_store.h"
 #include "ngx_k8s_metrics_share.h"
 #include "ngx_k8s_metrics_scrape.h"
@@ -21,6 +22,9 @@
 #define NGX_K8S_METRICS_SHARE_CHECK     1000
 
 
+static ngx_uint_t ngx_k8s_metrics_scrape_share_count(
+    ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_share_alone(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s,
     ngx_int_t rc, ngx_k8s_metrics_share_slot_t *slots);
 static void ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
@@ -36,7 +40,7 @@ void
 ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
 {
     ngx_int_t                      rc;
-    ngx_uint_t                     cycle;
+    ngx_uint_t                     cycle, n;
     ngx_msec_t                     next, jitter, elapsed, half;
     ngx_k8s_metrics_share_slot_t   slots[NGX_K8S_METRICS_MAX_SHARES];
 
@@ -59,22 +63,39 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
         return;
     }
 
+    n = s->running ? 0 : ngx_k8s_metrics_scrape_share_count(s);
+
     rc = s->running ? NGX_BUSY
                     : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker,
-                                                  s->shares, &cycle);
+                                                  &n, &cycle);
 
-    if (rc == NGX_BUSY) {
+    /*
+     * With nodes from the apiserver only the workers still on their share
+     * count an overrun: below the threshold worker 0 alone, as a single
+     * scraper does
+     */
+
+    if (rc == NGX_BUSY && (s->running || s->cluster == NULL)) {
         ngx_k8s_metrics_scrape_overrun(s);
 
     } else if (rc == NGX_OK) {
         s->share_cycle = cycle;
+        s->share_nslots = n;
         ngx_k8s_metrics_scrape_cycle(s);
 
         if (!s->running) {
-            /* no memory: the share is lost, the cycle goes on without */
+            /*
+             * No memory: the share is lost, the cycle goes on without; a
+             * cycle of one share is not published, as by a single scraper
+             */
+
             rc = ngx_k8s_metrics_share_finish(s->kmcf, s->share_worker,
                                               cycle, NULL, slots);
-            ngx_k8s_metrics_scrape_share_next(s, rc, slots);
+
+            if (n > 1) {
+                ngx_k8s_metrics_scrape_share_next(s, rc, slots);
+            }
+
             rc = NGX_OK;
         }
     }
@@ -98,6 +119,27 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
 
 
 /*
+ * The shares of a cycle this worker would begin: every worker's with
+ * static nodes; with nodes from the apiserver, as many as it lists now
+ * decide (the cycle's beginner decides for all: share_begin()), below
+ * k8s_metrics_scrape_share_threshold one, worker 0's.
+ */
+
+static ngx_uint_t
+ngx_k8s_metrics_scrape_share_count(ngx_k8s_metrics_scraper_t *s)
+{
+    if (s->cluster == NULL) {
+        return s->shares;
+    }
+
+    /* out of memory: scrape_cycle() says it */
+    (void) ngx_k8s_metrics_scrape_discovered(s);
+
+    return (s->nkubelets >= s->kmcf->share_threshold) ? s->shares : 1;
+}
+
+
+/*
  * This worker's share of a shared cycle is done: staged in the zone, and
  * published with the others' by the worker that completes the cycle.  A
  * worker on its way out stages nothing: that cycle is left unpublished,
@@ -112,12 +154,16 @@ ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s)
     ngx_k8s_metrics_share_part_t  *part;
     ngx_k8s_metrics_share_slot_t   slots[NGX_K8S_METRICS_MAX_SHARES];
 
+    if (s->share_nslots == 1) {
+        ngx_k8s_metrics_scrape_share_alone(s);
+        return;
+    }
+
     part = NULL;
 
     if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
         part = ngx_k8s_metrics_share_stage(s->kmcf, s->batches, s->nkubelets,
-                                           s->share_worker, s->shares,
-                                           s->share_cycle);
+                                           s->share_worker, s->share_cycle);
     }
 
     ngx_destroy_pool(s->pool);
@@ -138,6 +184,38 @@ ngx_k8s_metrics_scrape_share_in(ngx_k8s_metrics_scraper_t *s)
                    s->share_worker, s->share_cycle, rc);
 
     ngx_k8s_metrics_scrape_share_next(s, rc, slots);
+}
+
+
+/*
+ * The one share of a cycle (nodes from the apiserver, below the
+ * threshold): its slot closes without a part, and this worker publishes
+ * its own batches as a single scraper does, unless the cycle is over.
+ */
+
+static void
+ngx_k8s_metrics_scrape_share_alone(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_int_t                      rc;
+    ngx_k8s_metrics_share_slot_t   slots[NGX_K8S_METRICS_MAX_SHARES];
+
+    rc = NGX_DECLINED;
+
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+        rc = ngx_k8s_metrics_share_finish(s->kmcf, s->share_worker,
+                                          s->share_cycle, NULL, slots);
+    }
+
+    if (rc == NGX_OK) {
+        ngx_k8s_metrics_scrape_publish(s);
+        ngx_k8s_metrics_scrape_cycle_done(s,
+                                      ngx_k8s_metrics_share_started(s->kmcf));
+        return;
+    }
+
+    ngx_destroy_pool(s->pool);
+    s->pool = NULL;
+    s->batches = NULL;
 }
 
 
@@ -181,18 +259,21 @@ ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s, ngx_int_t rc,
 
 /*
  * The cycle's batches, by node name, from every worker's part; a node of
- * a part lost (its worker gone) or not staged (no room in the zone) fails
- * the cycle, as on a failed scrape (metrics-server serves neither it nor
- * its pods until it is scraped again).  Then as a single scraper: pods
- * reported twice dropped, the store published.
+ * a part lost (its worker gone) or not staged (no room in the zone), or
+ * that its worker did not list yet (nodes from the apiserver), fails the
+ * cycle, as on a failed scrape (metrics-server serves neither it nor its
+ * pods until it is scraped again).  A node its worker listed and this one
+ * does not yet is left out.  Then as a single scraper.
  */
 
 static void
 ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_share_slot_t *slots)
 {
+    ngx_int_t                      rc;
     ngx_uint_t                     i, w, next[NGX_K8S_METRICS_MAX_SHARES];
     ngx_k8s_metrics_batch_t       *batch;
+    ngx_k8s_metrics_node_conf_t   *node;
     ngx_k8s_metrics_share_part_t  *part;
 
     static ngx_str_t  lost = ngx_string("not scraped in this cycle: the "
@@ -200,6 +281,9 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     static ngx_str_t  full = ngx_string("not published in this cycle: its "
                                         "worker's share does not fit in "
                                         "k8s_metrics_zone");
+    static ngx_str_t  unlisted = ngx_string("not scraped in this cycle: the "
+                                            "worker whose share it is did "
+                                            "not list it yet");
 
     if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
         goto free;
@@ -208,33 +292,43 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     ngx_memzero(next, sizeof(next));
 
     for (i = 0; i < s->nkubelets; i++) {
-        w = i % s->shares;
+        w = ngx_k8s_metrics_scrape_owner(s, i);
         part = slots[w].part;
         batch = &s->batches[i];
+        node = s->kubelets[i]->node;
+        rc = 1;
 
-        if (part && next[w] < part->n
-            && part->batches[next[w]].node == s->kubelets[i]->node)
-        {
+        /* both sorted by name; the part's nodes not listed here skipped */
+
+        while (part && next[w] < part->n) {
+            rc = ngx_k8s_metrics_cmp_nodes(part->batches[next[w]].node, node);
+
+            if (rc >= 0) {
+                break;
+            }
+
+            next[w]++;
+        }
+
+        if (rc == 0) {
             *batch = part->batches[next[w]++];
+            batch->node = node;
             continue;
         }
 
-        batch->node = s->kubelets[i]->node;
-        batch->error = (slots[w].state == NGX_K8S_METRICS_SHARE_FULL)
-                       ? full : lost;
+        batch->node = node;
+        batch->error = (slots[w].state == NGX_K8S_METRICS_SHARE_FULL) ? full
+                       : part ? unlisted : lost;
     }
 
-    if (ngx_k8s_metrics_scrape_dedup(s) == NGX_OK) {
-        (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches, s->nkubelets,
-                                             NULL, NULL, s->pool, s->log);
-    }
+    ngx_k8s_metrics_scrape_publish(s);
 
     ngx_k8s_metrics_scrape_cycle_done(s,
                                       ngx_k8s_metrics_share_started(s->kmcf));
 
 free:
 
-    for (w = 0; w < s->shares; w++) {
+    for (w = 0; w < s->share_nslots; w++) {
         ngx_k8s_metrics_share_free(s->kmcf, slots[w].part);
     }
 }

@@ -9,6 +9,11 @@
  * part and publishes them through the store, so the store keeps one
  * writer at a time and one snapshot per cycle.
  *
+ * The worker that begins a cycle sets its number of shares (nslots): a
+ * worker of index nslots or more declines that cycle, so that workers
+ * whose node counts lie on both sides of the threshold (nodes from the
+ * apiserver) neither both scrape every node nor leave nodes out.
+ *
  * A worker that is gone (killed, crashed) before its part is in loses its
  * part: the cycle is published without it once a worker finds its pid
  * gone, and its nodes fail that cycle as on a failed scrape.  The
@@ -40,7 +45,7 @@ static ngx_int_t ngx_k8s_metrics_share_complete(
 static void ngx_k8s_metrics_share_drop_locked(ngx_slab_pool_t *shpool,
     ngx_k8s_metrics_share_state_t *st);
 static size_t ngx_k8s_metrics_share_size(ngx_k8s_metrics_batch_t *batches,
-    ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t n, ngx_uint_t *m);
+    ngx_uint_t nbatches, ngx_uint_t *m);
 static ngx_k8s_metrics_share_part_t *ngx_k8s_metrics_share_reserve(
     ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w, ngx_uint_t cycle,
     size_t size);
@@ -67,16 +72,18 @@ ngx_k8s_metrics_share_threshold_check(ngx_conf_t *cf, void *post, void *data)
 
 
 /*
- * A tick of worker w of n: joins the cycle of its configuration that began
- * less than half a resolution ago, else begins one, unless a worker is
- * still on its share of the last one (an overrun: NGX_BUSY).  NGX_DECLINED:
- * this worker had its part of the current cycle already, or the cycle
+ * A tick of worker w: joins the cycle of its configuration that began
+ * less than half a resolution ago, else begins one of *n shares, unless a
+ * worker is still on its share of the last one (an overrun: NGX_BUSY).
+ * NGX_OK: *n is the cycle's number of shares.  NGX_DECLINED: this worker
+ * had its part of the current cycle already, has no share in it (w >= its
+ * number of shares, the cycle begun by this tick included), or the cycle
  * is of another configuration (a reload): it keeps that cadence.
  */
 
 ngx_int_t
 ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
-    ngx_uint_t n, ngx_uint_t *cycle)
+    ngx_uint_t *n, ngx_uint_t *cycle)
 {
     ngx_int_t                       rc;
     ngx_uint_t                      i;
@@ -104,7 +111,7 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
                 && st->generation == kmcf->generation
                 && slot->state == NGX_K8S_METRICS_SHARE_EMPTY)))
     {
-        if (st->generation != kmcf->generation
+        if (st->generation != kmcf->generation || w >= st->nslots
             || slot->state != NGX_K8S_METRICS_SHARE_EMPTY)
         {
             rc = NGX_DECLINED;
@@ -114,6 +121,7 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
         slot->state = NGX_K8S_METRICS_SHARE_RUNNING;
         slot->pid = ngx_pid;
         *cycle = st->cycle;
+        *n = st->nslots;
         rc = NGX_OK;
         goto done;
     }
@@ -148,15 +156,22 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
     st->cycle++;
     st->started = ngx_current_msec;
     st->generation = kmcf->generation;
-    st->nslots = n;
+    st->nslots = *n;
     st->merging = 0;
 
     ngx_memzero(st->slots, sizeof(st->slots));
 
+    kmcf->sh->last_scrape_start = st->started;
+
+    /* begun for the workers that have a share in it */
+
+    if (w >= *n) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
     st->slots[w].state = NGX_K8S_METRICS_SHARE_RUNNING;
     st->slots[w].pid = ngx_pid;
-
-    kmcf->sh->last_scrape_start = st->started;
 
     *cycle = st->cycle;
     rc = NGX_OK;
@@ -415,25 +430,28 @@ ngx_k8s_metrics_share_free(ngx_k8s_metrics_main_conf_t *kmcf, void *part)
 
 
 /*
- * The batches of worker w of n (node i is worker i % n's), copied into
- * one block of the zone: the batches, then their containers, then every
- * string.  Other workers read them at the same addresses.  NULL: the
- * cycle is over, or no room (the slot says FULL).
+ * Worker w's batches (those of its share: the others have no node),
+ * copied into one block of the zone: the batches, their nodes (the name
+ * only: a discovered node's configuration is in its worker's memory),
+ * their containers, then every string.  Other workers read them at the
+ * same addresses.  NULL: the cycle is over, or no room (the slot says
+ * FULL).
  */
 
 ngx_k8s_metrics_share_part_t *
 ngx_k8s_metrics_share_stage(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t nbatches, ngx_uint_t w,
-    ngx_uint_t n, ngx_uint_t cycle)
+    ngx_uint_t cycle)
 {
     u_char                        *p;
     size_t                         size;
     ngx_uint_t                     i, j, m;
     ngx_k8s_metrics_batch_t       *b, *from;
     ngx_k8s_metrics_csample_t     *to;
+    ngx_k8s_metrics_node_conf_t   *node;
     ngx_k8s_metrics_share_part_t  *part;
 
-    size = ngx_k8s_metrics_share_size(batches, nbatches, w, n, &m);
+    size = ngx_k8s_metrics_share_size(batches, nbatches, &m);
 
     part = ngx_k8s_metrics_share_reserve(kmcf, w, cycle, size);
     if (part == NULL) {
@@ -443,14 +461,23 @@ ngx_k8s_metrics_share_stage(ngx_k8s_metrics_main_conf_t *kmcf,
     part->n = m;
     part->batches = (ngx_k8s_metrics_batch_t *) (part + 1);
 
-    /* the batches and csamples first: they are 8-byte aligned */
+    /* the batches, nodes and csamples first: they are 8-byte aligned */
 
-    p = (u_char *) (part->batches + m);
+    node = (ngx_k8s_metrics_node_conf_t *) (part->batches + m);
+    p = (u_char *) (node + m);
 
-    for (i = w, b = part->batches; i < nbatches; i += n, b++) {
+    for (i = 0, b = part->batches; i < nbatches; i++) {
         from = &batches[i];
 
+        if (from->node == NULL) {
+            continue;
+        }
+
+        ngx_memzero(node, sizeof(ngx_k8s_metrics_node_conf_t));
+        node->name = from->node->name;
+
         *b = *from;
+        b->node = node++;
         b->containers.pool = NULL;
         b->containers.nalloc = from->containers.nelts;
         b->containers.elts = p;
@@ -461,9 +488,12 @@ ngx_k8s_metrics_share_stage(ngx_k8s_metrics_main_conf_t *kmcf,
                        * sizeof(ngx_k8s_metrics_csample_t));
             p += from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t);
         }
+
+        b++;
     }
 
     for (b = part->batches; b < part->batches + m; b++) {
+        b->node->name.data = ngx_k8s_metrics_share_copy(&p, &b->node->name);
         b->error.data = ngx_k8s_metrics_share_copy(&p, &b->error);
 
         to = b->containers.elts;
@@ -480,11 +510,11 @@ ngx_k8s_metrics_share_stage(ngx_k8s_metrics_main_conf_t *kmcf,
 }
 
 
-/* the size of worker w's part, and its number of batches (m) */
+/* the size of a worker's part, and its number of batches (m) */
 
 static size_t
 ngx_k8s_metrics_share_size(ngx_k8s_metrics_batch_t *batches,
-    ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t n, ngx_uint_t *m)
+    ngx_uint_t nbatches, ngx_uint_t *m)
 {
     size_t                      size;
     ngx_uint_t                  i, j;
@@ -494,11 +524,17 @@ ngx_k8s_metrics_share_size(ngx_k8s_metrics_batch_t *batches,
     size = sizeof(ngx_k8s_metrics_share_part_t);
     *m = 0;
 
-    for (i = w; i < nbatches; i += n) {
+    for (i = 0; i < nbatches; i++) {
         from = &batches[i];
         cs = from->containers.elts;
 
-        size += sizeof(ngx_k8s_metrics_batch_t) + from->error.len
+        if (from->node == NULL) {
+            continue;
+        }
+
+        size += sizeof(ngx_k8s_metrics_batch_t)
+                + sizeof(ngx_k8s_metrics_node_conf_t) + from->node->name.len
+                + from->error.len
                 + from->containers.nelts * sizeof(ngx_k8s_metrics_csample_t);
 
         for (j = 0; j < from->containers.nelts; j++) {

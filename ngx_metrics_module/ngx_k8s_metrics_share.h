@@ -27,7 +27,7 @@ typedef struct {
 char *ngx_k8s_metrics_share_threshold_check(ngx_conf_t *cf, void *post,
     void *data);
 ngx_int_t ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_uint_t w, ngx_uint_t n, ngx_uint_t *cycle);
+    ngx_uint_t w, ngx_uint_t *n, ngx_uint_t *cycle);
 ngx_msec_t ngx_k8s_metrics_share_started(ngx_k8s_metrics_main_conf_t *kmcf);
 ngx_int_t ngx_k8s_metrics_share_finish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_uint_t w, ngx_uint_t cycle, void *part,
@@ -39,7 +39,7 @@ void ngx_k8s_metrics_share_free(ngx_k8s_metrics_main_conf_t *kmcf,
     void *part);
 ngx_k8s_metrics_share_part_t *ngx_k8s_metrics_share_stage(
     ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_batch_t *batches,
-    ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t n, ngx_uint_t cycle);
+    ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t cycle);
 
 
 #endif /* _NGX_K8S_METRICS_SHARE_H_INCLUDED_ */

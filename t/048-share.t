@@ -12,6 +12,7 @@
 use lib 't/lib';
 use K8sMetricsTest;
 use K8sMetricsCheck;
+use K8sMetricsShare;
 use Time::HiRes ();
 
 no_root_location();
@@ -40,53 +41,20 @@ K8sMetricsTest::block_defaults(http_config => http_config(),
                                config => K8sMetricsTest::personas()
                                          . K8sMetricsTest::waiter_location());
 
-# the simulator's pods, as K8sMetricsCheck::summary lists them
-sub pod_lines {
-    my @pods = map {
-        my $n = $_;
-        map { [KubeletSim::pod_namespace($_), KubeletSim::pod_name($n, $_)] } 0 .. 1
-    } 1 .. 5;
-
-    return "PodMetricsList\n" . join '', map {
-        "$_->[0]/$_->[1] window=ok app:cpu=ok,memory=ok\n"
-    } sort { $a->[0] cmp $b->[0] || $a->[1] cmp $b->[1] } @pods;
-}
-
-sub healthy {
-    return "NodeMetricsList\n" . join '', map {
-        "node-0000$_ cpu=ok memory=ok window=ok labels=\n"
-    } @_;
-}
-
-# /wait for TEXT in PATH
-sub wait_for {
-    my ($path, $text, $timeout) = @_;
-    my $q = sub { my $s = shift; $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge; $s };
-    return "GET /wait?path=" . $q->($path) . "&match=" . $q->($text)
-           . "&timeout=" . ($timeout // 15000);
-}
-
-# the start of a node's last_scrape_success line, up to its reason
-sub reason_of {
-    my ($node, $reason) = @_;
-    return 'k8s_metrics_last_scrape_success{node="' . $node . '",reason="'
-           . $reason;
-}
-
-# when reload_mid_cycle() sent the HUP, in ms
-our $Reloaded;
-
-our $Lost = 'not scraped in this cycle: the worker whose share it was is gone';
-
-# the running workers holding connections to the simulator's kubelets
-sub scrapers {
-    my $conns = K8sMetricsTest::tcp_inodes_to($ENV{TEST_NGINX_SIM_PORT});
-    my @found = grep {
-        my $pid = $_;
-        grep { $conns->{$_} } K8sMetricsTest::socket_inodes($pid);
-    } K8sMetricsTest::running_workers();
-    return scalar @found;
-}
+# the shared cycle's helpers (t/lib/K8sMetricsShare.pm), as this file names them
+sub pod_lines { K8sMetricsShare::pod_lines(2) }
+*healthy = \&K8sMetricsShare::healthy;
+*wait_for = \&K8sMetricsShare::wait_for;
+*reason_of = \&K8sMetricsShare::reason_of;
+*scrapers = \&K8sMetricsShare::scrapers;
+*after_reload = \&K8sMetricsShare::after_reload;
+*requests_log = \&K8sMetricsShare::requests_log;
+*once_per_cycle = \&K8sMetricsShare::once_per_cycle;
+*mid_cycle = \&K8sMetricsShare::mid_cycle;
+*served_again = \&K8sMetricsShare::served_again;
+*kill_mid_cycle = \&K8sMetricsShare::kill_mid_cycle;
+*reload_mid_cycle = \&K8sMetricsShare::reload_mid_cycle;
+our $Lost = $K8sMetricsShare::Lost;
 
 # metrics.k8s.io lists summarized; /metrics: how many workers scrape
 sub summarize {
@@ -94,131 +62,6 @@ sub summarize {
     return $body =~ /^\{/ ? K8sMetricsCheck::summary($body)
          : $body =~ /^# HELP/ ? "scraping workers: " . scrapers() . "\n"
          : $body;
-}
-
-# the worker with a connection to node N's address (127.1.0.N)
-sub worker_of {
-    my $n = shift;
-    my $want = sprintf '%02X%02X%02X%02X:%04X', $n, 0, 1, 127,
-                       $ENV{TEST_NGINX_SIM_PORT};
-    my %inodes;
-
-    for my $line (split /\n/, K8sMetricsTest::slurp('/proc/net/tcp')) {
-        my @f = split ' ', $line;
-        $inodes{ $f[9] } = 1 if @f > 9 && $f[2] eq $want && $f[3] eq '01';
-    }
-
-    for my $pid (K8sMetricsTest::running_workers()) {
-        return $pid if grep { $inodes{$_} } K8sMetricsTest::socket_inodes($pid);
-    }
-
-    return undef;
-}
-
-# The cycle the old workers were in is not published (as by a single
-# scraper on its way out): the first window after a reload spans two
-# resolutions, within 4.5 s
-sub after_reload {
-    my $summary = shift;
-    $summary =~ s/window=BAD\(([34](?:\.\d+)?)s\)/$1 <= 4.5 ? 'window=ok' : "window=BAD($1s)"/ge;
-    return $summary;
-}
-
-sub requests_log { K8sMetricsTest::peer_dir('sim') . '/state/requests.log' }
-
-# the kubelet requests since this block's nginx started: [ms, node]
-sub requests {
-    my $since = (Time::HiRes::stat(K8sMetricsTest::servroot()
-                                   . '/logs/nginx.pid'))[9] * 1000;
-    return grep { $_->[0] >= $since }
-           map { [ (split /\t/)[0, 1] ] }
-           split /\n/, K8sMetricsTest::slurp(requests_log());
-}
-
-# Each node asked once per cycle: never twice within half the resolution
-# (MIN ms, 1000 unless told), and as many times as cycles were published
-# (one more while a cycle runs)
-sub once_per_cycle {
-    my ($gaps_only, $min) = @_;
-    my $m = K8sMetricsTest::metrics();
-    my $before = $m->{k8s_metrics_scrape_cycles_total};
-    my %times;
-
-    $min //= 1000;
-    push @{ $times{ $_->[1] } }, $_->[0] for requests();
-
-    my $after = K8sMetricsTest::metrics()->{k8s_metrics_scrape_cycles_total};
-
-    return join '', map {
-        my @t = sort { $a <=> $b } @{ $times{$_} // [] };
-        my $gap = 1e9;
-        $gap = $t[$_] - $t[$_ - 1] < $gap ? $t[$_] - $t[$_ - 1] : $gap
-            for 1 .. $#t;
-        Test::More::diag("node $_ asked at (ms since start): "
-                         . join(' ', map { $_ - $t[0] } @t)
-                         . ($Reloaded ? ", reloaded at " . ($Reloaded - $t[0])
-                                      : ''))
-            if $gap < $min;
-        sprintf "node %d: gaps>=%dms:%s%s\n", $_, $min,
-            $gap >= $min ? 'yes' : "no($gap)",
-            $gaps_only ? ''
-            : ' count=cycles:' . (@t >= $before && @t <= $after + 1 ? 'yes'
-                : "no(" . scalar(@t) . " of $before..$after)");
-    } 1 .. 5;
-}
-
-# waits until node N is asked again (a cycle is in its middle), returns
-# the worker that asks it
-sub mid_cycle {
-    my $n = shift;
-    my $size = -s requests_log();
-
-    for (1 .. 400) {
-        my $new = substr K8sMetricsTest::slurp(requests_log()), $size;
-        if ($new =~ /^\d+\t$n\t/m) {
-            my $pid = K8sMetricsTest::wait_until(sub { worker_of($n) }, 3, 0.02);
-            return $pid if $pid;
-        }
-        Time::HiRes::sleep(0.02);
-    }
-
-    die "node $n was not asked\n";
-}
-
-sub served_again {
-    K8sMetricsTest::wait_until(sub {
-        my $r = K8sMetricsTest::get($Nodes);
-        $r->{content} =~ /node-00005/;
-    }, 15) or die "no node list\n";
-}
-
-# kills the worker scraping node 2 while it waits for it; returns once the
-# master replaced it
-sub kill_mid_cycle {
-    served_again();
-    my $pid = mid_cycle(2);
-    kill 'KILL', $pid;
-
-    K8sMetricsTest::wait_until(sub {
-        my @w = K8sMetricsTest::running_workers();
-        @w == 2 && !grep { $_ == $pid } @w;
-    }, 10, 0.02) or die "the master did not replace worker $pid\n";
-}
-
-# reloads nginx while worker 1 waits for node 2; returns once the new
-# generation runs
-sub reload_mid_cycle {
-    served_again();
-    my @old = K8sMetricsTest::running_workers();
-    mid_cycle(2);
-    $Reloaded = int(Time::HiRes::time() * 1000);
-    kill 'HUP', K8sMetricsTest::master_pid();
-
-    K8sMetricsTest::wait_until(sub {
-        my @w = K8sMetricsTest::running_workers();
-        my %old = map { $_ => 1 } @old;
-        @w == 2 && !grep { $old{$_} } @w;
-    }, 10, 0.02) or die "no new generation\n";
 }
 
 # Stops the worker of node 1 between two cycles and lets it go on 1.3 s

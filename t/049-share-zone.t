@@ -9,6 +9,7 @@
 
 use lib 't/lib';
 use K8sMetricsTest;
+use K8sMetricsShare;
 use Time::HiRes ();
 
 no_root_location();
@@ -41,61 +42,11 @@ our $Full = "not published in this cycle: its worker's share does not fit "
 # what the block's init found
 our $Found = '';
 
-sub metric { (K8sMetricsTest::metrics() // {})->{$_[0]} // 0 }
-
-# The zone's bytes in use at rest, once both workers scrape: the least
-# seen over two cycles (a cycle's parts and a snapshot being replaced
-# are in the zone for a moment only), with the snapshot's size then
-sub zone_at_rest {
-    K8sMetricsTest::wait_cycles(metric('k8s_metrics_scrape_cycles_total')
-                                + 2, 30)
-        or die "no scrape cycle\n";
-
-    my $end = Time::HiRes::time() + 4.5;
-    my ($used, $snapshot);
-
-    while (Time::HiRes::time() < $end) {
-        my $m = K8sMetricsTest::metrics() // next;
-        my $u = $m->{k8s_metrics_zone_used_bytes};
-        ($used, $snapshot) = ($u, $m->{k8s_metrics_snapshot_bytes})
-            if !defined $used || $u < $used;
-        Time::HiRes::sleep(0.05);
-    }
-
-    return ($used, $snapshot);
-}
-
-# what the zone holds at rest now beyond what it held before: a part left
-# behind takes at least 2 nodes x 250 pods, many pages
-sub left_behind {
-    my ($before, $snap_before, $after, $snap_after) = @_;
-    my $more = $after - $before;
-
-    return $more < 16384 && $snap_after == $snap_before
-           ? "nothing left in the zone\n"
-           : "$more bytes more in the zone at rest (snapshot "
-             . "$snap_before -> $snap_after bytes)\n";
-}
-
-# SIGKILLs worker PID where its part is staged and not yet registered
-# (the start of ngx_k8s_metrics_share_finish()), through gdb
-sub kill_after_staging {
-    my $pid = shift;
-    my $out = K8sMetricsTest::servroot() . '/logs/gdb.out';
-
-    system("timeout 30 gdb -nx -batch -p $pid"
-           . " -ex 'break ngx_k8s_metrics_share_finish' -ex continue"
-           . " -ex kill >$out 2>&1");
-
-    K8sMetricsTest::slurp($out) =~ /Breakpoint 1, .*ngx_k8s_metrics_share_finish/
-        or die "worker $pid never reached share_finish: "
-               . K8sMetricsTest::slurp($out);
-
-    K8sMetricsTest::wait_until(sub {
-        my @w = K8sMetricsTest::running_workers();
-        @w == 2 && !grep { $_ == $pid } @w;
-    }, 10, 0.02) or die "the master did not replace worker $pid\n";
-}
+# the shared cycle's helpers (t/lib/K8sMetricsShare.pm), as this file names them
+*metric = \&K8sMetricsShare::metric;
+*zone_at_rest = \&K8sMetricsShare::zone_at_rest;
+*left_behind = \&K8sMetricsShare::left_behind;
+*kill_after_staging = \&K8sMetricsShare::kill_after_staging;
 
 sub killed_after_staging {
     my @before = zone_at_rest();
