@@ -115,6 +115,8 @@ typedef struct {
     ngx_k8s_metrics_snapshot_t     *snapshot;           /* NULL: empty */
     ngx_msec_t                      published;  /* its time; 0: none */
     ngx_k8s_metrics_snapshot_t     *retired;
+    ngx_pid_t                       builder;    /* publishing; 0: none */
+    ngx_k8s_metrics_snapshot_t     *building;   /* the builder's, half built */
     ngx_k8s_metrics_counters_t      counters;
 
     /* the authentication ConfigMap's data, as JSON; informers synced */

@@ -1,8 +1,8 @@
 
 /*
  * Authentication and authorization: authn.c, authz.c, review.c
- * (SubjectAccessReview, TokenReview; their cache: review_cache.h),
- * authconfig.c (the authentication ConfigMap).
+ * (SubjectAccessReview, TokenReview), authconfig.c (the authentication
+ * ConfigMap).
  */
 
 
@@ -57,6 +57,7 @@ ngx_int_t ngx_k8s_metrics_review_token(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *token);
 ngx_int_t ngx_k8s_metrics_review_access(ngx_http_request_t *r,
     ngx_k8s_metrics_ctx_t *ctx, ngx_str_t *reason);
+void ngx_k8s_metrics_review_init_zone(ngx_k8s_metrics_shctx_t *sh);
 
 
 /* ngx_k8s_metrics_authconfig.c: the authentication ConfigMap */

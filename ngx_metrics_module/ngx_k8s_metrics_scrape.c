@@ -173,6 +173,12 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
 
     ngx_k8s_metrics_scraper = NULL;
 
+    /* the snapshot half built is freed, the previous one stays */
+
+    if (s->publication) {
+        ngx_k8s_metrics_store_publish_abort(s->publication);
+    }
+
     if (s->tick.timer_set) {
         ngx_del_timer(&s->tick);
     }
@@ -265,7 +271,7 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
         return;
     }
 
-    if (s->running) {
+    if (s->running || s->publication) {
         ngx_k8s_metrics_scrape_overrun(s);
 
     } else {

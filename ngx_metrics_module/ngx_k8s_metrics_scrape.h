@@ -81,6 +81,9 @@ struct ngx_k8s_metrics_scraper_s {
     ngx_msec_t                      started;
     unsigned                        running:1;
 
+    /* the cycle's snapshot being built in slices (store_build.c) */
+    struct ngx_k8s_metrics_publication_s  *publication;
+
     struct curl_slist              *headers;
     char                           *token;      /* the Authorization line */
     time_t                          token_mtime;
@@ -101,6 +104,7 @@ struct ngx_k8s_metrics_scraper_s {
     ngx_uint_t                      share_worker;
     ngx_uint_t                      share_cycle;
     ngx_event_t                     share_check;
+    ngx_k8s_metrics_share_slot_t    share_slots[NGX_K8S_METRICS_MAX_SHARES];
     ngx_k8s_metrics_scraper_pt      share_in;   /* the end of its share */
 };
 

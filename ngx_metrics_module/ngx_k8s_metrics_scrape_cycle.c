@@ -47,6 +47,7 @@ static void ngx_k8s_metrics_scrape_drop_duplicates(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k,
     ngx_k8s_metrics_batch_t *batch);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_published(void *data, ngx_int_t rc);
 
 
 /*
@@ -316,10 +317,31 @@ ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
 }
 
 
+/*
+ * A tick while the last cycle still runs, or while its snapshot is still
+ * being built (store_build.c, in slices): metrics-server's tick() scrapes
+ * and stores in one call, so both are the same late tick there; both are
+ * skipped here, and counted, as an overrun always was.
+ */
+
 void
 ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s)
 {
+    ngx_flag_t  publishing;
+
     (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.cycle_overruns, 1);
+
+    ngx_shmtx_lock(&s->kmcf->shpool->mutex);
+    publishing = ngx_k8s_metrics_store_publishing_locked(s->kmcf);
+    ngx_shmtx_unlock(&s->kmcf->shpool->mutex);
+
+    if (publishing) {
+        ngx_log_error(NGX_LOG_WARN, s->log, 0,
+                      "k8s metrics: the snapshot of the last scrape cycle "
+                      "is still being published: this cycle is skipped "
+                      "(k8s_metrics_resolution %M ms)", s->kmcf->resolution);
+        return;
+    }
 
     ngx_log_error(NGX_LOG_WARN, s->log, 0,
                   "k8s metrics: the scrape cycle started %M ms ago is "
@@ -766,11 +788,28 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
     if (!ngx_exiting && !ngx_quit && !ngx_terminate
         && (s->cluster || ngx_k8s_metrics_scrape_dedup(s) == NGX_OK))
     {
-        (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
+        s->publication = ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
                         s->nkubelets,
                         s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
-                        s->cluster, s->pool, s->log);
+                        s->cluster, ngx_k8s_metrics_scrape_published, s,
+                        s->pool, s->log);
+        if (s->publication) {
+            return;
+        }
     }
+
+    ngx_k8s_metrics_scrape_cycle_done(s, s->started);
+}
+
+
+/* the cycle's publication is over: its batches and pool go */
+
+static void
+ngx_k8s_metrics_scrape_published(void *data, ngx_int_t rc)
+{
+    ngx_k8s_metrics_scraper_t *s = data;
+
+    s->publication = NULL;
 
     ngx_k8s_metrics_scrape_cycle_done(s, s->started);
 }

@@ -25,6 +25,8 @@ static void ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s,
     ngx_int_t rc, ngx_k8s_metrics_share_slot_t *slots);
 static void ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_share_slot_t *slots);
+static void ngx_k8s_metrics_scrape_share_published(void *data, ngx_int_t rc);
+static void ngx_k8s_metrics_scrape_share_free(ngx_k8s_metrics_scraper_t *s);
 
 
 /*
@@ -59,8 +61,9 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
         return;
     }
 
-    rc = s->running ? NGX_BUSY
-                    : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker,
+    rc = (s->running || s->publication)
+         ? NGX_BUSY
+         : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker,
                                                   s->shares, &cycle);
 
     if (rc == NGX_BUSY) {
@@ -184,7 +187,8 @@ ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s, ngx_int_t rc,
  * a part lost (its worker gone) or not staged (no room in the zone) fails
  * the cycle, as on a failed scrape (metrics-server serves neither it nor
  * its pods until it is scraped again).  Then as a single scraper: pods
- * reported twice dropped, the store published.
+ * reported twice dropped, the store published.  The batches are the
+ * parts' until the publication is over.
  */
 
 static void
@@ -201,8 +205,12 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
                                         "worker's share does not fit in "
                                         "k8s_metrics_zone");
 
+    ngx_memcpy(s->share_slots, slots,
+               s->shares * sizeof(ngx_k8s_metrics_share_slot_t));
+
     if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
-        goto free;
+        ngx_k8s_metrics_scrape_share_free(s);
+        return;
     }
 
     ngx_memzero(next, sizeof(next));
@@ -225,16 +233,41 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     }
 
     if (ngx_k8s_metrics_scrape_dedup(s) == NGX_OK) {
-        (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches, s->nkubelets,
-                                             NULL, NULL, s->pool, s->log);
+        s->publication = ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
+                                  s->nkubelets, NULL, NULL,
+                                  ngx_k8s_metrics_scrape_share_published, s,
+                                  s->pool, s->log);
+        if (s->publication) {
+            return;
+        }
     }
+
+    ngx_k8s_metrics_scrape_share_published(s, NGX_ERROR);
+}
+
+
+/* the shared cycle's publication is over: the parts go with the batches */
+
+static void
+ngx_k8s_metrics_scrape_share_published(void *data, ngx_int_t rc)
+{
+    ngx_k8s_metrics_scraper_t *s = data;
+
+    s->publication = NULL;
 
     ngx_k8s_metrics_scrape_cycle_done(s,
                                       ngx_k8s_metrics_share_started(s->kmcf));
+    ngx_k8s_metrics_scrape_share_free(s);
+}
 
-free:
+
+static void
+ngx_k8s_metrics_scrape_share_free(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_uint_t  w;
 
     for (w = 0; w < s->shares; w++) {
-        ngx_k8s_metrics_share_free(s->kmcf, slots[w].part);
+        ngx_k8s_metrics_share_free(s->kmcf, s->share_slots[w].part);
+        s->share_slots[w].part = NULL;
     }
 }

@@ -118,6 +118,13 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
         goto done;
     }
 
+    /* the last cycle's snapshot still being built is an overrun too */
+
+    if (ngx_k8s_metrics_store_publishing_locked(kmcf)) {
+        rc = NGX_BUSY;
+        goto done;
+    }
+
     /*
      * The last cycle of this configuration: a share still being scraped
      * is an overrun.  An older configuration's workers are on their way

@@ -12,7 +12,7 @@
 
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_store.h"
-#include "ngx_k8s_metrics_review_cache.h"
+#include "ngx_k8s_metrics_auth.h"
 
 
 #define NGX_K8S_METRICS_ZONE_MIN      (64 * 1024)

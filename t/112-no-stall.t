@@ -6,7 +6,9 @@
 # until it was sent).  The list is 10 000 pods (20 nodes of 500): the pods
 # of a 5 000-node cluster's list are 150 000, but the simulator's 5 000
 # serving certificates alone take minutes to mint, and slices of 512 pods
-# make 20 of them here, as many chances for the probe.
+# make 20 of them here, as many chances for the probe.  The snapshot of a
+# cycle is built in slices too (TEST 4): 20 000 containers and 10 000
+# pods take several.
 
 use lib 't/lib';
 use K8sMetricsTest;
@@ -214,6 +216,80 @@ sub twice {
            . "\nwritten once, sent again: $reused\n";
 }
 
+# /livez asked again and again on eight connections at once, each asking
+# again as soon as it is answered, so that one waits at every slice's end,
+# until the error log (debug) has one answered between two slices of a
+# publication, or for ten cycles: the log is the worker's order of events
+# (built at once, no request comes between a publication's start and end)
+sub midway {
+    my $log = K8sMetricsTest::servroot() . '/logs/error.log';
+    my $start = K8sMetricsTest::metrics()->{k8s_metrics_scrape_cycles_total};
+    my ($probes, $found, $cycles) = (0, 0, $start);
+    my (%asked, %buf);
+    my $sel = IO::Select->new();
+
+    while (!$found && $cycles < $start + 10) {
+
+        # a new connection before nginx closes one (keepalive_requests)
+        for my $s ($sel->handles) {
+            next if $asked{$s} < 900 || length $buf{$s};
+            $sel->remove($s);
+            close $s;
+        }
+
+        while ($sel->count < 8) {
+            my $s = open_tls();
+            $sel->add($s);
+            ($asked{$s}, $buf{$s}) = (1, '');
+            print $s "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        }
+
+        for my $s ($sel->can_read(1)) {
+            for (;;) {
+                my $n = sysread $s, $buf{$s}, 65536, length $buf{$s};
+                last if !defined $n && ($!{EINTR} || $!{EAGAIN});
+                return "probe: connection closed\n" unless $n;
+                last unless $s->pending;
+            }
+
+            while ($buf{$s} =~ s{^HTTP/1\.1 (\d+) .*?\r\n\r\nok}{}s) {
+                return "probe: $1\n" unless $1 == 200;
+                next if $asked{$s} >= 900;
+                $asked{$s}++;
+                print $s "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
+                next if ++$probes % 2000;
+                $cycles = K8sMetricsTest::metrics()
+                              ->{k8s_metrics_scrape_cycles_total};
+                $found = between_slices(K8sMetricsTest::slurp($log));
+            }
+        }
+    }
+
+    return "livez answered between two slices of a publication: "
+           . ($found ? 'yes' : 'no') . "\n";
+}
+
+# how many /livez the log has after a slice that another follows (-2:
+# NGX_AGAIN) and before the next slice
+sub between_slices {
+    my ($text) = @_;
+    my ($in, $n) = (0, 0);
+
+    for (split /\n/, $text // '') {
+        if (/k8s metrics: publication slice \d+: .*: (-?\d+)$/) {
+            $in = $1 == -2;
+
+        } elsif (/k8s metrics: publication given up/) {
+            $in = 0;
+
+        } elsif ($in && m{http request line: "GET /livez }) {
+            $n++;
+        }
+    }
+
+    return $n;
+}
+
 run_tests();
 
 __DATA__
@@ -257,3 +333,15 @@ list: 200, whole, 10000 pods
 list: 200, whole, 10000 pods
 the same bytes: yes
 written once, sent again: 1
+
+
+
+=== TEST 4: a probe answered while a cycle's snapshot is being built
+--- log_level: debug
+--- timeout: 150
+--- request eval
+"GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/namespaces/monitoring/pods/pod-00020-499&timeout=60000"
+--- response_body_filters eval
+[sub { $_[0] =~ /^ready/ ? ::midway() : $_[0] }]
+--- response_body
+livez answered between two slices of a publication: yes
