@@ -271,7 +271,12 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
         return;
     }
 
-    if (s->running || s->publication) {
+    if (s->publication) {
+        ngx_add_timer(&s->tick, NGX_K8S_METRICS_PUBLISH_WAIT);
+        return;
+    }
+
+    if (s->running) {
         ngx_k8s_metrics_scrape_overrun(s);
 
     } else {

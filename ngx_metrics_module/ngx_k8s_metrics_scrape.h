@@ -26,6 +26,16 @@
  */
 #define NGX_K8S_METRICS_MAX_IN_FLIGHT   256
 
+/*
+ * A tick while the last cycle's snapshot is still being built waits for
+ * it, looking again this often (ms): metrics-server's tick() scrapes and
+ * stores in one call, and its ticker keeps the tick that came meanwhile
+ * for when the call returns.  The publication takes a fraction of a
+ * second even at 10 000 nodes: a whole resolution skipped would cost far
+ * more than that wait.
+ */
+#define NGX_K8S_METRICS_PUBLISH_WAIT    10
+
 
 typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
 

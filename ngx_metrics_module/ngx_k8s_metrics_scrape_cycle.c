@@ -317,31 +317,10 @@ ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
 }
 
 
-/*
- * A tick while the last cycle still runs, or while its snapshot is still
- * being built (store_build.c, in slices): metrics-server's tick() scrapes
- * and stores in one call, so both are the same late tick there; both are
- * skipped here, and counted, as an overrun always was.
- */
-
 void
 ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s)
 {
-    ngx_flag_t  publishing;
-
     (void) ngx_atomic_fetch_add(&s->kmcf->sh->counters.cycle_overruns, 1);
-
-    ngx_shmtx_lock(&s->kmcf->shpool->mutex);
-    publishing = ngx_k8s_metrics_store_publishing_locked(s->kmcf);
-    ngx_shmtx_unlock(&s->kmcf->shpool->mutex);
-
-    if (publishing) {
-        ngx_log_error(NGX_LOG_WARN, s->log, 0,
-                      "k8s metrics: the snapshot of the last scrape cycle "
-                      "is still being published: this cycle is skipped "
-                      "(k8s_metrics_resolution %M ms)", s->kmcf->resolution);
-        return;
-    }
 
     ngx_log_error(NGX_LOG_WARN, s->log, 0,
                   "k8s metrics: the scrape cycle started %M ms ago is "

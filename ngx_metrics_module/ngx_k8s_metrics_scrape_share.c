@@ -61,10 +61,16 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
         return;
     }
 
-    rc = (s->running || s->publication)
-         ? NGX_BUSY
-         : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker,
-                                                  s->shares, &cycle);
+    rc = s->running ? NGX_BUSY
+         : s->publication ? NGX_AGAIN
+         : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker, s->shares,
+                                       &cycle);
+
+    if (rc == NGX_AGAIN) {
+        /* a snapshot still being built, here or in another worker */
+        ngx_add_timer(&s->tick, NGX_K8S_METRICS_PUBLISH_WAIT);
+        return;
+    }
 
     if (rc == NGX_BUSY) {
         ngx_k8s_metrics_scrape_overrun(s);

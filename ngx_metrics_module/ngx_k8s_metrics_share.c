@@ -69,9 +69,10 @@ ngx_k8s_metrics_share_threshold_check(ngx_conf_t *cf, void *post, void *data)
 /*
  * A tick of worker w of n: joins the cycle of its configuration that began
  * less than half a resolution ago, else begins one, unless a worker is
- * still on its share of the last one (an overrun: NGX_BUSY).  NGX_DECLINED:
- * this worker had its part of the current cycle already, or the cycle
- * is of another configuration (a reload): it keeps that cadence.
+ * still on its share of the last one (an overrun: NGX_BUSY), or its
+ * snapshot is still being built (NGX_AGAIN: the tick waits for it).
+ * NGX_DECLINED: this worker had its part of the current cycle already, or
+ * the cycle is of another configuration (a reload): it keeps that cadence.
  */
 
 ngx_int_t
@@ -118,10 +119,10 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
         goto done;
     }
 
-    /* the last cycle's snapshot still being built is an overrun too */
+    /* the last cycle's snapshot still being built: wait for it */
 
     if (ngx_k8s_metrics_store_publishing_locked(kmcf)) {
-        rc = NGX_BUSY;
+        rc = NGX_AGAIN;
         goto done;
     }
 

@@ -87,6 +87,11 @@ struct ngx_k8s_metrics_publication_s {
     ngx_uint_t                      phase;
     ngx_uint_t                      next;       /* batch, or pod ordered */
     ngx_uint_t                      slices;
+
+    /* for the debug log: its start, the last slice's, the longest gap */
+    ngx_msec_t                      started;
+    ngx_msec_t                      last;
+    ngx_msec_t                      longest;
 };
 
 
@@ -223,6 +228,9 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     pub->slice.data = pub;
     pub->slice.log = log;
 
+    pub->started = ngx_current_msec;
+    pub->last = pub->started;
+
     ngx_post_event(&pub->slice, &ngx_posted_next_events);
 
     return pub;
@@ -294,6 +302,11 @@ ngx_k8s_metrics_publish_slice(ngx_event_t *ev)
     }
 
     pub->slices++;
+
+    /* the time is the poll's: a gap is a slice and what ran after it */
+
+    pub->longest = ngx_max(pub->longest, ngx_current_msec - pub->last);
+    pub->last = ngx_current_msec;
 
     switch (pub->phase) {
 
@@ -501,9 +514,11 @@ ngx_k8s_metrics_publish_end(ngx_k8s_metrics_publication_t *pub, ngx_int_t rc)
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
     if (rc == NGX_OK) {
-        ngx_log_debug5(NGX_LOG_DEBUG_CORE, pub->log, 0,
-                       "k8s metrics: snapshot %p published in %ui slices, "
-                       "%s, replacing %p (%ui nodes)", snap, pub->slices,
+        ngx_log_debug7(NGX_LOG_DEBUG_CORE, pub->log, 0,
+                       "k8s metrics: snapshot %p published in %ui slices "
+                       "over %M ms (at most %M ms apart), %s, replacing %p "
+                       "(%ui nodes)", snap, pub->slices,
+                       ngx_current_msec - pub->started, pub->longest,
                        snap->ready ? "ready" : "not ready", old,
                        snap->nnodes);
     }
