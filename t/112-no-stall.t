@@ -265,24 +265,29 @@ sub midway {
         }
     }
 
+    warn "midway: $probes probes, cycles $start..$cycles, found $found\n"
+        if $ENV{K8S_METRICS_TEST_VERBOSE};
+
     return "livez answered between two slices of a publication: "
            . ($found ? 'yes' : 'no') . "\n";
 }
 
 # how many /livez the log has after a slice that another follows (-2:
-# NGX_AGAIN) and before the next slice
+# NGX_AGAIN) and before the next slice, in the publishing worker's lines
 sub between_slices {
     my ($text) = @_;
     my ($in, $n) = (0, 0);
 
     for (split /\n/, $text // '') {
+        my ($pid) = /\[debug\] (\d+)#/ or next;
+
         if (/k8s metrics: publication slice \d+: .*: (-?\d+)$/) {
-            $in = $1 == -2;
+            $in = $1 == -2 ? $pid : 0;
 
         } elsif (/k8s metrics: publication given up/) {
             $in = 0;
 
-        } elsif ($in && m{http request line: "GET /livez }) {
+        } elsif ($in == $pid && m{http request line: "GET /livez }) {
             $n++;
         }
     }
