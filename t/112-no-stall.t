@@ -216,60 +216,46 @@ sub twice {
            . "\nwritten once, sent again: $reused\n";
 }
 
-# /livez asked again and again on eight connections at once, each asking
-# again as soon as it is answered, so that one waits at every slice's end,
-# until the error log (debug) has one answered between two slices of a
-# publication, or for ten cycles: the log is the worker's order of events
-# (built at once, no request comes between a publication's start and end)
+# A /livez sent while the worker is held (gdb) at the start of a slice of
+# a publication that another slice follows (the first: sizing 20 000
+# containers takes five): on its connection, open and answered once
+# before, it is read at the next poll, before the next slice.  The error
+# log (debug) is the worker's order of events (built at once, no request
+# comes between a publication's start and end).  No timing: the request
+# is in the socket before the worker goes on.
 sub midway {
     my $log = K8sMetricsTest::servroot() . '/logs/error.log';
-    my $start = K8sMetricsTest::metrics()->{k8s_metrics_scrape_cycles_total};
-    my ($probes, $found, $cycles) = (0, 0, $start);
-    my (%asked, %buf);
-    my $sel = IO::Select->new();
+    my ($worker) = K8sMetricsTest::running_workers();
+    my $probe = open_tls();
+    my $published = published($log);
 
-    while (!$found && $cycles < $start + 10) {
+    print $probe "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    my $status = response($probe);
+    return "probe: $status\n" unless $status == 200;
 
-        # a new connection before nginx closes one (keepalive_requests)
-        for my $s ($sel->handles) {
-            next if $asked{$s} < 900 || length $buf{$s};
-            $sel->remove($s);
-            close $s;
-        }
+    my $go = K8sMetricsTest::gdb_hold($worker,
+                 'ngx_k8s_metrics_publish_slice if'
+                 . ' ((struct ngx_k8s_metrics_publication_s *)'
+                 . ' ev->data)->slices == 0', 'detach');
 
-        while ($sel->count < 8) {
-            my $s = open_tls();
-            $sel->add($s);
-            ($asked{$s}, $buf{$s}) = (1, '');
-            print $s "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
-        }
+    print $probe "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    $go->();
 
-        for my $s ($sel->can_read(1)) {
-            for (;;) {
-                my $n = sysread $s, $buf{$s}, 65536, length $buf{$s};
-                last if !defined $n && ($!{EINTR} || $!{EAGAIN});
-                return "probe: connection closed\n" unless $n;
-                last unless $s->pending;
-            }
+    $status = response($probe);
+    return "probe: $status\n" unless $status == 200;
 
-            while ($buf{$s} =~ s{^HTTP/1\.1 (\d+) .*?\r\n\r\nok}{}s) {
-                return "probe: $1\n" unless $1 == 200;
-                next if $asked{$s} >= 900;
-                $asked{$s}++;
-                print $s "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
-                next if ++$probes % 2000;
-                $cycles = K8sMetricsTest::metrics()
-                              ->{k8s_metrics_scrape_cycles_total};
-                $found = between_slices(K8sMetricsTest::slurp($log));
-            }
-        }
-    }
-
-    warn "midway: $probes probes, cycles $start..$cycles, found $found\n"
-        if $ENV{K8S_METRICS_TEST_VERBOSE};
+    K8sMetricsTest::wait_until(sub { published($log) > $published }, 30,
+                               0.05);
 
     return "livez answered between two slices of a publication: "
-           . ($found ? 'yes' : 'no') . "\n";
+           . (between_slices(K8sMetricsTest::slurp($log)) ? 'yes' : 'no')
+           . "\n";
+}
+
+# how many publications the log has
+sub published {
+    my @n = K8sMetricsTest::slurp($_[0]) =~ /k8s metrics: snapshot \S+ published in /g;
+    return scalar @n;
 }
 
 # how many /livez the log has after a slice that another follows (-2:
