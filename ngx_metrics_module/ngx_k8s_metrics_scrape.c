@@ -272,7 +272,7 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
     }
 
     if (s->publication) {
-        ngx_add_timer(&s->tick, NGX_K8S_METRICS_PUBLISH_WAIT);
+        ngx_k8s_metrics_scrape_wait(s);
         return;
     }
 

@@ -130,6 +130,7 @@ ngx_int_t ngx_k8s_metrics_scraper_set_nodes(
     ngx_uint_t n);
 void ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k);
+void ngx_k8s_metrics_scrape_wait(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s);
 ngx_int_t ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s);

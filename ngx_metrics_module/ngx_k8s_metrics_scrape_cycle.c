@@ -317,6 +317,19 @@ ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
 }
 
 
+/* a tick while the last cycle's snapshot is being built waits for it */
+
+void
+ngx_k8s_metrics_scrape_wait(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: a tick waits for the publication of the "
+                   "last cycle");
+
+    ngx_add_timer(&s->tick, NGX_K8S_METRICS_PUBLISH_WAIT);
+}
+
+
 void
 ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s)
 {

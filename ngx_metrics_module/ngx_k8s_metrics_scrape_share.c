@@ -68,7 +68,7 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
 
     if (rc == NGX_AGAIN) {
         /* a snapshot still being built, here or in another worker */
-        ngx_add_timer(&s->tick, NGX_K8S_METRICS_PUBLISH_WAIT);
+        ngx_k8s_metrics_scrape_wait(s);
         return;
     }
 

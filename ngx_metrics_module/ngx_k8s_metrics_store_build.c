@@ -394,7 +394,13 @@ ngx_k8s_metrics_publish_size(ngx_k8s_metrics_publication_t *pub)
     snap = ngx_k8s_metrics_snapshot_layout(p, &pub->counts, pub->size);
 
     pub->b.snap = snap;
-    pub->b.old = ngx_k8s_metrics_snapshot_acquire(pub->kmcf);
+    /*
+     * No reference taken: only the builder replaces the current snapshot
+     * (publish_claim), so it stays until publish_end.  A reference would
+     * pin it in the zone if this process were killed meanwhile.
+     */
+
+    pub->b.old = pub->kmcf->sh->snapshot;
     pub->b.strings = snap->strings;
 
     ngx_k8s_metrics_log_left_out(pub->batches, pub->parts, left_out,
@@ -547,7 +553,7 @@ ngx_k8s_metrics_store_publish_abort(ngx_k8s_metrics_publication_t *pub)
 }
 
 
-/* what a publication holds: the previous snapshot, the pods' labels */
+/* what a publication holds: the pods' labels */
 
 static void
 ngx_k8s_metrics_publish_release(ngx_k8s_metrics_publication_t *pub)
@@ -555,10 +561,7 @@ ngx_k8s_metrics_publish_release(ngx_k8s_metrics_publication_t *pub)
     ngx_uint_t   i;
     json_t     **labels;
 
-    if (pub->b.old) {
-        ngx_k8s_metrics_snapshot_release(pub->kmcf, pub->b.old);
-        pub->b.old = NULL;
-    }
+    pub->b.old = NULL;
 
     labels = pub->b.held.elts;
 
