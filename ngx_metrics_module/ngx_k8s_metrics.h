@@ -105,6 +105,10 @@ typedef struct {
     ngx_uint_t                      nslots;
     ngx_uint_t                      merging;    /* a worker publishes it */
     ngx_k8s_metrics_share_slot_t    slots[NGX_K8S_METRICS_MAX_SHARES];
+
+    /* the parts a worker publishes, until it frees them (share_free) */
+    ngx_pid_t                       merger;
+    void                           *merged[NGX_K8S_METRICS_MAX_SHARES];
 } ngx_k8s_metrics_share_state_t;
 
 

@@ -39,6 +39,8 @@ static ngx_int_t ngx_k8s_metrics_share_complete(
     ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_share_slot_t *slots);
 static void ngx_k8s_metrics_share_drop_locked(ngx_slab_pool_t *shpool,
     ngx_k8s_metrics_share_state_t *st);
+static void ngx_k8s_metrics_share_reclaim_locked(ngx_slab_pool_t *shpool,
+    ngx_k8s_metrics_share_state_t *st);
 static size_t ngx_k8s_metrics_share_size(ngx_k8s_metrics_batch_t *batches,
     ngx_uint_t nbatches, ngx_uint_t w, ngx_uint_t n, ngx_uint_t *m);
 static ngx_k8s_metrics_share_part_t *ngx_k8s_metrics_share_reserve(
@@ -148,6 +150,8 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
     }
 
     /* parts of a cycle never published (a reload), or none */
+
+    ngx_k8s_metrics_share_reclaim_locked(kmcf->shpool, st);
 
     if (!st->merging) {
         ngx_k8s_metrics_share_drop_locked(kmcf->shpool, st);
@@ -326,10 +330,12 @@ ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
 
     for (i = 0; i < st->nslots; i++) {
         slots[i] = st->slots[i];
+        st->merged[i] = st->slots[i].part;
         st->slots[i].part = NULL;
     }
 
     st->merging = 1;
+    st->merger = ngx_pid;
 
     return NGX_OK;
 }
@@ -396,6 +402,8 @@ ngx_k8s_metrics_share_end(ngx_k8s_metrics_main_conf_t *kmcf)
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
+    ngx_k8s_metrics_share_reclaim_locked(kmcf->shpool, st);
+
     if (st->nslots) {
         ngx_log_debug1(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
                        "k8s metrics: shared scrape cycle %ui dropped",
@@ -416,9 +424,65 @@ ngx_k8s_metrics_share_end(ngx_k8s_metrics_main_conf_t *kmcf)
 void
 ngx_k8s_metrics_share_free(ngx_k8s_metrics_main_conf_t *kmcf, void *part)
 {
-    if (part) {
-        ngx_slab_free(kmcf->shpool, part);
+    ngx_uint_t                      i;
+    ngx_k8s_metrics_share_state_t  *st;
+
+    if (part == NULL) {
+        return;
     }
+
+    st = &kmcf->sh->share;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    for (i = 0; i < NGX_K8S_METRICS_MAX_SHARES; i++) {
+        if (st->merged[i] == part) {
+            st->merged[i] = NULL;
+        }
+    }
+
+    ngx_slab_free_locked(kmcf->shpool, part);
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+}
+
+
+/*
+ * Under the mutex: the parts of a worker gone (SIGKILL, a crash) while it
+ * published them: a publication takes many polls (store_build.c), and
+ * the parts are its until it is over.
+ */
+
+static void
+ngx_k8s_metrics_share_reclaim_locked(ngx_slab_pool_t *shpool,
+    ngx_k8s_metrics_share_state_t *st)
+{
+    ngx_uint_t  i, n;
+
+    if (st->merger == 0 || st->merger == ngx_pid
+        || kill(st->merger, 0) == 0 || ngx_errno != NGX_ESRCH)
+    {
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < NGX_K8S_METRICS_MAX_SHARES; i++) {
+        if (st->merged[i]) {
+            ngx_slab_free_locked(shpool, st->merged[i]);
+            st->merged[i] = NULL;
+            n++;
+        }
+    }
+
+    if (n) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "k8s metrics: worker (pid %P) is gone before it "
+                      "published its shared scrape cycle: its %ui parts "
+                      "are freed", st->merger, n);
+    }
+
+    st->merger = 0;
 }
 
 

@@ -151,6 +151,18 @@ sub killed {
     }, $pid);
 }
 
+# the same in a shared cycle (TEST 4): the worker that completes a cycle
+# publishes it, with the other's part; worker 0 is held when it does
+sub killed_sharing {
+    scraper_sharing();
+    killed((K8sMetricsTest::running_workers())[0]);
+}
+
+sub scraper_sharing {
+    K8sMetricsTest::wait_until(sub { whole(served()) }, 60)
+        or die "not every node and pod served: " . served() . "\n";
+}
+
 # a reload while it is held: it finds that it is to exit at its next
 # slice, and gives the publication up; the new generation serves the
 # previous snapshot
@@ -267,3 +279,20 @@ k8s metrics: publication given up after
 overruns: 0
 ticks that waited, then began a cycle: some
 
+
+
+=== TEST 4: the publisher of a shared cycle killed between two slices: the other worker's part freed too
+--- http_config eval
+K8sMetricsTest::open_api_server(
+    zone => 'k8s_metrics_zone metrics:64m;',
+    http => K8sMetricsTest::sim_kubelets('2s')
+            . "    k8s_metrics_scrape_share_threshold 2;\n")
+--- init
+::killed_sharing();
+--- response_body_filters eval
+[\&::found]
+--- response_body eval: $::Gone
+--- error_log eval
+["[alert]", qr/worker process \d+ exited on signal 9/,
+ qr/process \d+ is gone before it published its scrape cycle: its snapshot is freed/,
+ qr/worker \(pid \d+\) is gone before it published its shared scrape cycle: its 2 parts are freed/]
