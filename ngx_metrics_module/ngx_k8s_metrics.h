@@ -105,6 +105,10 @@ typedef struct {
     ngx_uint_t                      nslots;
     ngx_uint_t                      merging;    /* a worker publishes it */
     ngx_k8s_metrics_share_slot_t    slots[NGX_K8S_METRICS_MAX_SHARES];
+
+    /* the parts a worker publishes, until it frees them (share_free) */
+    ngx_pid_t                       merger;
+    void                           *merged[NGX_K8S_METRICS_MAX_SHARES];
 } ngx_k8s_metrics_share_state_t;
 
 
@@ -115,6 +119,8 @@ typedef struct {
     ngx_k8s_metrics_snapshot_t     *snapshot;           /* NULL: empty */
     ngx_msec_t                      published;  /* its time; 0: none */
     ngx_k8s_metrics_snapshot_t     *retired;
+    ngx_pid_t                       builder;    /* publishing; 0: none */
+    ngx_k8s_metrics_snapshot_t     *building;   /* the builder's, half built */
     ngx_k8s_metrics_counters_t      counters;
 
     /* the authentication ConfigMap's data, as JSON; informers synced */

@@ -183,6 +183,12 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
 
     ngx_k8s_metrics_scraper = NULL;
 
+    /* the snapshot half built is freed, the previous one stays */
+
+    if (s->publication) {
+        ngx_k8s_metrics_store_publish_abort(s->publication);
+    }
+
     if (s->tick.timer_set) {
         ngx_del_timer(&s->tick);
     }
@@ -272,6 +278,11 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
                        "ago: keeping its cadence", elapsed);
 
         ngx_add_timer(&s->tick, s->kmcf->resolution - elapsed);
+        return;
+    }
+
+    if (s->publication) {
+        ngx_k8s_metrics_scrape_wait(s);
         return;
     }
 

@@ -17,6 +17,7 @@
 #include "ngx_k8s_metrics.h"
 #include "ngx_k8s_metrics_client.h"
 #include "ngx_k8s_metrics_parser.h"
+#include "ngx_k8s_metrics_store.h"
 
 
 
@@ -25,6 +26,16 @@
  * enough that the buffers of the transfers in flight stay small.
  */
 #define NGX_K8S_METRICS_MAX_IN_FLIGHT   256
+
+/*
+ * A tick while the last cycle's snapshot is still being built waits for
+ * it, looking again this often (ms): metrics-server's tick() scrapes and
+ * stores in one call, and its ticker keeps the tick that came meanwhile
+ * for when the call returns.  The publication takes a fraction of a
+ * second even at 10 000 nodes: a whole resolution skipped would cost far
+ * more than that wait.
+ */
+#define NGX_K8S_METRICS_PUBLISH_WAIT    10
 
 
 typedef struct ngx_k8s_metrics_scraper_s  ngx_k8s_metrics_scraper_t;
@@ -82,6 +93,9 @@ struct ngx_k8s_metrics_scraper_s {
     ngx_msec_t                      started;
     unsigned                        running:1;
 
+    /* the cycle's snapshot being built in slices (store_build.c) */
+    struct ngx_k8s_metrics_publication_s  *publication;
+
     struct curl_slist              *headers;
     char                           *token;      /* the Authorization line */
     time_t                          token_mtime;
@@ -103,6 +117,7 @@ struct ngx_k8s_metrics_scraper_s {
     ngx_uint_t                      share_cycle;
     ngx_uint_t                      share_nslots;   /* the cycle's shares */
     ngx_event_t                     share_check;
+    ngx_k8s_metrics_share_slot_t    share_slots[NGX_K8S_METRICS_MAX_SHARES];
     ngx_k8s_metrics_scraper_pt      share_in;   /* the end of its share */
 };
 
@@ -121,11 +136,13 @@ ngx_int_t ngx_k8s_metrics_scraper_set_nodes(
     ngx_uint_t n);
 void ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k);
+void ngx_k8s_metrics_scrape_wait(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s);
 ngx_int_t ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s);
 ngx_int_t ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s);
-void ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s);
+void ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_published_pt handler);
 void ngx_k8s_metrics_scrape_cycle_done(ngx_k8s_metrics_scraper_t *s,
     ngx_msec_t started);
 

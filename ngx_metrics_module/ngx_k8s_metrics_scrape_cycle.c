@@ -45,6 +45,7 @@ static void ngx_k8s_metrics_scrape_drop_duplicates(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k,
     ngx_k8s_metrics_batch_t *batch);
 static void ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s);
+static void ngx_k8s_metrics_scrape_published(void *data, ngx_int_t rc);
 
 
 /*
@@ -326,6 +327,19 @@ ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
     }
 
     ngx_free(k);
+}
+
+
+/* a tick while the last cycle's snapshot is being built waits for it */
+
+void
+ngx_k8s_metrics_scrape_wait(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: a tick waits for the publication of the "
+                   "last cycle");
+
+    ngx_add_timer(&s->tick, NGX_K8S_METRICS_PUBLISH_WAIT);
 }
 
 
@@ -785,29 +799,50 @@ ngx_k8s_metrics_scrape_finish_cycle(ngx_k8s_metrics_scraper_t *s)
 
     /* a worker on its way out leaves the store to its successor */
 
-    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
-        ngx_k8s_metrics_scrape_publish(s);
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_k8s_metrics_scrape_cycle_done(s, s->started);
+        return;
     }
 
-    ngx_k8s_metrics_scrape_cycle_done(s, s->started);
+    ngx_k8s_metrics_scrape_publish(s, ngx_k8s_metrics_scrape_published);
 }
 
 
 /*
  * The cycle's batches to the store: with an apiserver, the pods' labels
  * from it (it placed each pod on one node); without, each pod served from
- * one node.
+ * one node.  The handler is called when the snapshot is in, or now when
+ * none could be built (the last one stays).
  */
 
 void
-ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s)
+ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_published_pt handler)
 {
     if (s->cluster || ngx_k8s_metrics_scrape_dedup(s) == NGX_OK) {
-        (void) ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
+        s->publication = ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
                         s->nkubelets,
                         s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
-                        s->cluster, s->pool, s->log);
+                        s->cluster, handler, s, s->pool, s->log);
+        if (s->publication) {
+            return;
+        }
     }
+
+    handler(s, NGX_ERROR);
+}
+
+
+/* the cycle's publication is over: its batches and pool go */
+
+static void
+ngx_k8s_metrics_scrape_published(void *data, ngx_int_t rc)
+{
+    ngx_k8s_metrics_scraper_t *s = data;
+
+    s->publication = NULL;
+
+    ngx_k8s_metrics_scrape_cycle_done(s, s->started);
 }
 
 

@@ -29,6 +29,8 @@ static void ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s,
     ngx_int_t rc, ngx_k8s_metrics_share_slot_t *slots);
 static void ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_share_slot_t *slots);
+static void ngx_k8s_metrics_scrape_share_published(void *data, ngx_int_t rc);
+static void ngx_k8s_metrics_scrape_share_free(ngx_k8s_metrics_scraper_t *s);
 
 
 /*
@@ -63,11 +65,23 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
         return;
     }
 
+    if (s->publication) {
+        /* the last cycle's snapshot still being built here */
+        ngx_k8s_metrics_scrape_wait(s);
+        return;
+    }
+
     n = s->running ? 0 : ngx_k8s_metrics_scrape_share_count(s);
 
     rc = s->running ? NGX_BUSY
                     : ngx_k8s_metrics_share_begin(s->kmcf, s->share_worker,
                                                   &n, &cycle);
+
+    if (rc == NGX_AGAIN) {
+        /* the last cycle's snapshot still being built in another worker */
+        ngx_k8s_metrics_scrape_wait(s);
+        return;
+    }
 
     /*
      * With nodes from the apiserver only the workers still on their share
@@ -207,9 +221,8 @@ ngx_k8s_metrics_scrape_share_alone(ngx_k8s_metrics_scraper_t *s)
     }
 
     if (rc == NGX_OK) {
-        ngx_k8s_metrics_scrape_publish(s);
-        ngx_k8s_metrics_scrape_cycle_done(s,
-                                      ngx_k8s_metrics_share_started(s->kmcf));
+        ngx_k8s_metrics_scrape_publish(s,
+                                       ngx_k8s_metrics_scrape_share_published);
         return;
     }
 
@@ -263,7 +276,8 @@ ngx_k8s_metrics_scrape_share_next(ngx_k8s_metrics_scraper_t *s, ngx_int_t rc,
  * that its worker did not list yet (nodes from the apiserver), fails the
  * cycle, as on a failed scrape (metrics-server serves neither it nor its
  * pods until it is scraped again).  A node its worker listed and this one
- * does not yet is left out.  Then as a single scraper.
+ * does not yet is left out.  Then as a single scraper.  The batches are
+ * the parts' until the publication is over.
  */
 
 static void
@@ -285,8 +299,12 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
                                             "worker whose share it is did "
                                             "not list it yet");
 
+    ngx_memcpy(s->share_slots, slots,
+               s->share_nslots * sizeof(ngx_k8s_metrics_share_slot_t));
+
     if (ngx_k8s_metrics_scrape_batches(s) != NGX_OK) {
-        goto free;
+        ngx_k8s_metrics_scrape_share_free(s);
+        return;
     }
 
     ngx_memzero(next, sizeof(next));
@@ -321,14 +339,32 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
                        : part ? unlisted : lost;
     }
 
-    ngx_k8s_metrics_scrape_publish(s);
+    ngx_k8s_metrics_scrape_publish(s, ngx_k8s_metrics_scrape_share_published);
+}
+
+
+/* the shared cycle's publication is over: the parts go with the batches */
+
+static void
+ngx_k8s_metrics_scrape_share_published(void *data, ngx_int_t rc)
+{
+    ngx_k8s_metrics_scraper_t *s = data;
+
+    s->publication = NULL;
 
     ngx_k8s_metrics_scrape_cycle_done(s,
                                       ngx_k8s_metrics_share_started(s->kmcf));
+    ngx_k8s_metrics_scrape_share_free(s);
+}
 
-free:
+
+static void
+ngx_k8s_metrics_scrape_share_free(ngx_k8s_metrics_scraper_t *s)
+{
+    ngx_uint_t  w;
 
     for (w = 0; w < s->share_nslots; w++) {
-        ngx_k8s_metrics_share_free(s->kmcf, slots[w].part);
+        ngx_k8s_metrics_share_free(s->kmcf, s->share_slots[w].part);
+        s->share_slots[w].part = NULL;
     }
 }

@@ -44,6 +44,8 @@ static ngx_int_t ngx_k8s_metrics_share_complete(
     ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_share_slot_t *slots);
 static void ngx_k8s_metrics_share_drop_locked(ngx_slab_pool_t *shpool,
     ngx_k8s_metrics_share_state_t *st);
+static void ngx_k8s_metrics_share_reclaim_locked(ngx_slab_pool_t *shpool,
+    ngx_k8s_metrics_share_state_t *st);
 static size_t ngx_k8s_metrics_share_size(ngx_k8s_metrics_batch_t *batches,
     ngx_uint_t nbatches, ngx_uint_t *m);
 static ngx_k8s_metrics_share_part_t *ngx_k8s_metrics_share_reserve(
@@ -74,7 +76,8 @@ ngx_k8s_metrics_share_threshold_check(ngx_conf_t *cf, void *post, void *data)
 /*
  * A tick of worker w: joins the cycle of its configuration that began
  * less than half a resolution ago, else begins one of *n shares, unless a
- * worker is still on its share of the last one (an overrun: NGX_BUSY).
+ * worker is still on its share of the last one (an overrun: NGX_BUSY), or
+ * its snapshot is still being built (NGX_AGAIN: the tick waits for it).
  * NGX_OK: *n is the cycle's number of shares.  NGX_DECLINED: this worker
  * had its part of the current cycle already, has no share in it (w >= its
  * number of shares, the cycle begun by this tick included), or the cycle
@@ -126,6 +129,13 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
         goto done;
     }
 
+    /* the last cycle's snapshot still being built: wait for it */
+
+    if (ngx_k8s_metrics_store_publishing_locked(kmcf)) {
+        rc = NGX_AGAIN;
+        goto done;
+    }
+
     /*
      * The last cycle of this configuration: a share still being scraped
      * is an overrun.  An older configuration's workers are on their way
@@ -148,6 +158,8 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
     }
 
     /* parts of a cycle never published (a reload), or none */
+
+    ngx_k8s_metrics_share_reclaim_locked(kmcf->shpool, st);
 
     if (!st->merging) {
         ngx_k8s_metrics_share_drop_locked(kmcf->shpool, st);
@@ -333,10 +345,12 @@ ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
 
     for (i = 0; i < st->nslots; i++) {
         slots[i] = st->slots[i];
+        st->merged[i] = st->slots[i].part;
         st->slots[i].part = NULL;
     }
 
     st->merging = 1;
+    st->merger = ngx_pid;
 
     return NGX_OK;
 }
@@ -403,6 +417,8 @@ ngx_k8s_metrics_share_end(ngx_k8s_metrics_main_conf_t *kmcf)
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
+    ngx_k8s_metrics_share_reclaim_locked(kmcf->shpool, st);
+
     if (st->nslots) {
         ngx_log_debug1(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
                        "k8s metrics: shared scrape cycle %ui dropped",
@@ -423,9 +439,65 @@ ngx_k8s_metrics_share_end(ngx_k8s_metrics_main_conf_t *kmcf)
 void
 ngx_k8s_metrics_share_free(ngx_k8s_metrics_main_conf_t *kmcf, void *part)
 {
-    if (part) {
-        ngx_slab_free(kmcf->shpool, part);
+    ngx_uint_t                      i;
+    ngx_k8s_metrics_share_state_t  *st;
+
+    if (part == NULL) {
+        return;
     }
+
+    st = &kmcf->sh->share;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    for (i = 0; i < NGX_K8S_METRICS_MAX_SHARES; i++) {
+        if (st->merged[i] == part) {
+            st->merged[i] = NULL;
+        }
+    }
+
+    ngx_slab_free_locked(kmcf->shpool, part);
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+}
+
+
+/*
+ * Under the mutex: the parts of a worker gone (SIGKILL, a crash) while it
+ * published them: a publication takes many polls (store_build.c), and
+ * the parts are its until it is over.
+ */
+
+static void
+ngx_k8s_metrics_share_reclaim_locked(ngx_slab_pool_t *shpool,
+    ngx_k8s_metrics_share_state_t *st)
+{
+    ngx_uint_t  i, n;
+
+    if (st->merger == 0 || st->merger == ngx_pid
+        || kill(st->merger, 0) == 0 || ngx_errno != NGX_ESRCH)
+    {
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < NGX_K8S_METRICS_MAX_SHARES; i++) {
+        if (st->merged[i]) {
+            ngx_slab_free_locked(shpool, st->merged[i]);
+            st->merged[i] = NULL;
+            n++;
+        }
+    }
+
+    if (n) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "k8s metrics: worker (pid %P) is gone before it "
+                      "published its shared scrape cycle: its %ui parts "
+                      "are freed", st->merger, n);
+    }
+
+    st->merger = 0;
 }
 
 

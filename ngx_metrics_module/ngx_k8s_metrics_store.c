@@ -335,3 +335,25 @@ ngx_k8s_metrics_pod_served(ngx_k8s_metrics_snapshot_t *snap,
 
     return 1;
 }
+
+
+/*
+ * Under the zone's mutex: a process is building the next snapshot
+ * (store_build.c).  One that is gone (SIGKILL, a crash; the master reaps
+ * it at once) publishes no more.
+ */
+
+ngx_flag_t
+ngx_k8s_metrics_store_publishing_locked(ngx_k8s_metrics_main_conf_t *kmcf)
+{
+    ngx_pid_t  builder;
+
+    builder = kmcf->sh->builder;
+
+    if (builder == 0) {
+        return 0;
+    }
+
+    return builder == ngx_pid
+           || kill(builder, 0) == 0 || ngx_errno != NGX_ESRCH;
+}

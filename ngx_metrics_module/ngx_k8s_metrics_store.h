@@ -134,10 +134,17 @@ extern ngx_msec_t  ngx_k8s_metrics_duration_bounds[];
 typedef struct json_t *(*ngx_k8s_metrics_pod_labels_pt)(void *data,
     ngx_str_t *namespace, ngx_str_t *name);
 
-ngx_int_t ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
-    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_pool_t *pool,
-    ngx_log_t *log);
+/* the end of a publication: NGX_OK, published; else not (store_publish) */
+typedef void (*ngx_k8s_metrics_published_pt)(void *data, ngx_int_t rc);
+
+typedef struct ngx_k8s_metrics_publication_s  ngx_k8s_metrics_publication_t;
+
+ngx_k8s_metrics_publication_t *ngx_k8s_metrics_store_publish(
+    ngx_k8s_metrics_main_conf_t *kmcf, ngx_k8s_metrics_batch_t *batches,
+    ngx_uint_t n, ngx_k8s_metrics_pod_labels_pt pod_labels, void *data,
+    ngx_k8s_metrics_published_pt handler, void *handler_data,
+    ngx_pool_t *pool, ngx_log_t *log);
+void ngx_k8s_metrics_store_publish_abort(ngx_k8s_metrics_publication_t *pub);
 
 /* ngx_k8s_metrics_store.c: lookups */
 ngx_k8s_metrics_snode_t *ngx_k8s_metrics_snapshot_node(
@@ -160,6 +167,8 @@ ngx_k8s_metrics_scontainer_t *ngx_k8s_metrics_find_container(
 void ngx_k8s_metrics_retire(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_snapshot_t *old);
 void ngx_k8s_metrics_free_retired(ngx_k8s_metrics_main_conf_t *kmcf);
+ngx_flag_t ngx_k8s_metrics_store_publishing_locked(
+    ngx_k8s_metrics_main_conf_t *kmcf);
 
 
 #endif /* _NGX_K8S_METRICS_STORE_H_INCLUDED_ */

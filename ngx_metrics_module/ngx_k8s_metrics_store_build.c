@@ -20,6 +20,12 @@
 /* the reason of a node left out of a snapshot that did not fit */
 #define NGX_K8S_METRICS_LEFT_OUT      "do not fit in k8s_metrics_zone"
 
+/*
+ * What one slice of a publication does at most: containers sized or built,
+ * or pods ordered (each about a microsecond or less here: a few ms).
+ */
+#define NGX_K8S_METRICS_PUBLISH_SLICE  4096
+
 
 typedef struct {
     ngx_k8s_metrics_snapshot_t     *snap;
@@ -31,6 +37,11 @@ typedef struct {
     ngx_uint_t                      label;
     ngx_k8s_metrics_pod_labels_pt   pod_labels;
     void                           *data;
+
+    /* the pods' labels, held from sizing to building (json_t *) */
+    ngx_array_t                     held;
+    uint32_t                       *first_held; /* of each batch */
+    ngx_uint_t                      next_held;
 
     /* metrics-server's nodeReady(), podReady(): a point kept as prev */
     unsigned                        nodes_ready:1;
@@ -48,10 +59,60 @@ typedef struct {
 } ngx_k8s_metrics_part_t;
 
 
-static size_t ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_builder_t *b,
-    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_part_t *parts);
-static void ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
+typedef enum {
+    NGX_K8S_METRICS_PUBLISH_SIZE = 0,
+    NGX_K8S_METRICS_PUBLISH_NODES,
+    NGX_K8S_METRICS_PUBLISH_HEAP,
+    NGX_K8S_METRICS_PUBLISH_ORDER
+} ngx_k8s_metrics_publish_phase_e;
+
+
+/* a publication under way: its slices, and what they build */
+struct ngx_k8s_metrics_publication_s {
+    ngx_k8s_metrics_builder_t       b;
+    ngx_k8s_metrics_main_conf_t    *kmcf;
+    ngx_k8s_metrics_batch_t        *batches;
+    ngx_uint_t                      n;
+    ngx_pool_t                     *pool;
+    ngx_log_t                      *log;
+    ngx_event_t                     slice;
+    ngx_k8s_metrics_published_pt    handler;
+    void                           *handler_data;
+
+    ngx_k8s_metrics_part_t         *parts;
+    ngx_k8s_metrics_merge_t         merge;      /* the pods' order */
+    ngx_k8s_metrics_snapshot_t      counts;
+    size_t                          size;
+
+    ngx_uint_t                      phase;
+    ngx_uint_t                      next;       /* batch, or pod ordered */
+    ngx_uint_t                      slices;
+
+    /* for the debug log: its start, the last slice's, the longest gap */
+    ngx_msec_t                      started;
+    ngx_msec_t                      last;
+    ngx_msec_t                      longest;
+};
+
+
+static ngx_int_t ngx_k8s_metrics_publish_claim(
+    ngx_k8s_metrics_main_conf_t *kmcf, ngx_log_t *log);
+static void ngx_k8s_metrics_publish_slice(ngx_event_t *ev);
+static ngx_int_t ngx_k8s_metrics_publish_size(
+    ngx_k8s_metrics_publication_t *pub);
+static ngx_k8s_metrics_snapshot_t *ngx_k8s_metrics_snapshot_layout(u_char *p,
+    ngx_k8s_metrics_snapshot_t *counts, size_t size);
+static ngx_int_t ngx_k8s_metrics_publish_nodes(
+    ngx_k8s_metrics_publication_t *pub);
+static ngx_int_t ngx_k8s_metrics_publish_order(
+    ngx_k8s_metrics_publication_t *pub);
+static void ngx_k8s_metrics_publish_end(ngx_k8s_metrics_publication_t *pub,
+    ngx_int_t rc);
+static void ngx_k8s_metrics_publish_release(
+    ngx_k8s_metrics_publication_t *pub);
+static ngx_int_t ngx_k8s_metrics_batch_size(
+    ngx_k8s_metrics_publication_t *pub, ngx_uint_t i);
+static ngx_int_t ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_part_t *part);
 static u_char *ngx_k8s_metrics_snapshot_alloc(
     ngx_k8s_metrics_main_conf_t *kmcf, size_t size);
@@ -75,7 +136,7 @@ static void ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_snode_t *node,
     ngx_k8s_metrics_snode_t *onode, ngx_uint_t index);
 static void ngx_k8s_metrics_pod_labels(ngx_k8s_metrics_builder_t *b,
-    ngx_k8s_metrics_spod_t *pod, ngx_k8s_metrics_csample_t *cs);
+    ngx_k8s_metrics_spod_t *pod);
 static void ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_snode_t *node, ngx_k8s_metrics_snode_t *onode,
     ngx_k8s_metrics_batch_t *batch);
@@ -86,8 +147,6 @@ static void ngx_k8s_metrics_container_points(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_csample_t *cs);
 static ngx_k8s_metrics_sstr_t ngx_k8s_metrics_store_str(
     ngx_k8s_metrics_builder_t *b, ngx_str_t *s);
-static void ngx_k8s_metrics_order_pods(ngx_k8s_metrics_snapshot_t *snap,
-    ngx_k8s_metrics_run_t *heap);
 static ngx_int_t ngx_k8s_metrics_cmp_pod_run(void *data,
     ngx_k8s_metrics_run_t *one, ngx_k8s_metrics_run_t *two);
 static void ngx_k8s_metrics_node_histogram(ngx_k8s_metrics_snode_t *node,
@@ -105,71 +164,272 @@ static ngx_k8s_metrics_snapshot_t  *ngx_k8s_metrics_sorting;
  * the largest nodes until it fits (snapshot_fit); when even the nodes
  * alone do not fit, the previous snapshot stays, and readyz fails once it
  * is stale (store_fresh).
+ *
+ * The snapshot is built in slices of NGX_K8S_METRICS_PUBLISH_SLICE items,
+ * each posted to the next poll, so that the worker answers its requests
+ * (probes included) between them; the previous snapshot is served until
+ * the new one is swapped in under the zone's mutex, in one step.  The
+ * batches and the pool must stay until handler(data, rc) is called: the
+ * publication's end (NGX_OK, NGX_DECLINED: not published, NGX_ERROR), or
+ * its abort (publish_abort(), or the worker exiting: NGX_ABORT).  NULL:
+ * nothing was begun (no memory, or another process still publishing), the
+ * handler is not called.
  */
 
-ngx_int_t
+ngx_k8s_metrics_publication_t *
 ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data, ngx_pool_t *pool,
-    ngx_log_t *log)
+    ngx_k8s_metrics_pod_labels_pt pod_labels, void *data,
+    ngx_k8s_metrics_published_pt handler, void *handler_data,
+    ngx_pool_t *pool, ngx_log_t *log)
 {
-    u_char                      *p;
-    size_t                       size;
-    ngx_uint_t                   i, left_out;
-    ngx_k8s_metrics_run_t       *heap;
-    ngx_k8s_metrics_part_t      *parts;
-    ngx_k8s_metrics_snapshot_t   counts, *snap, *old;
-    ngx_k8s_metrics_builder_t    b;
+    ngx_k8s_metrics_publication_t  *pub;
 
-    ngx_memzero(&b, sizeof(ngx_k8s_metrics_builder_t));
-    b.resolution = kmcf->resolution;
-    b.pod_labels = pod_labels;
-    b.data = data;
-
-    parts = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_part_t));
-    heap = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_run_t));
-
-    if (parts == NULL || heap == NULL) {
-        return NGX_ERROR;
+    pub = ngx_pcalloc(pool, sizeof(ngx_k8s_metrics_publication_t));
+    if (pub == NULL) {
+        return NULL;
     }
 
-    size = ngx_k8s_metrics_snapshot_size(&b, batches, n, &counts, parts);
+    pub->parts = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_part_t));
+    pub->merge.heap = ngx_palloc(pool,
+                                 (n + 1) * sizeof(ngx_k8s_metrics_run_t));
+    pub->b.first_held = ngx_palloc(pool, (n + 1) * sizeof(uint32_t));
+
+    if (pub->parts == NULL || pub->merge.heap == NULL
+        || pub->b.first_held == NULL
+        || ngx_array_init(&pub->b.held, pool, pod_labels ? 1024 : 1,
+                          sizeof(json_t *))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_k8s_metrics_publish_claim(kmcf, log) != NGX_OK) {
+        return NULL;
+    }
+
+    pub->kmcf = kmcf;
+    pub->batches = batches;
+    pub->n = n;
+    pub->pool = pool;
+    pub->log = log;
+    pub->handler = handler;
+    pub->handler_data = handler_data;
+
+    pub->b.resolution = kmcf->resolution;
+    pub->b.pod_labels = pod_labels;
+    pub->b.data = data;
+
+    pub->counts.nnodes = n;
+    pub->size = sizeof(ngx_k8s_metrics_snapshot_t)
+                + n * sizeof(ngx_k8s_metrics_snode_t);
+
+    pub->slice.handler = ngx_k8s_metrics_publish_slice;
+    pub->slice.data = pub;
+    pub->slice.log = log;
+
+    pub->started = ngx_current_msec;
+    pub->last = pub->started;
+
+    ngx_post_event(&pub->slice, &ngx_posted_next_events);
+
+    return pub;
+}
+
+
+/*
+ * One publication at a time in the zone: the process that builds a
+ * snapshot is in sh->builder until it swaps it in or gives it up.  One
+ * found gone (killed mid-publication) leaves its half-built snapshot to
+ * whoever publishes next.
+ */
+
+static ngx_int_t
+ngx_k8s_metrics_publish_claim(ngx_k8s_metrics_main_conf_t *kmcf,
+    ngx_log_t *log)
+{
+    ngx_pid_t                 builder;
+    ngx_k8s_metrics_shctx_t  *sh;
+
+    sh = kmcf->sh;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    builder = sh->builder;
+
+    if (ngx_k8s_metrics_store_publishing_locked(kmcf)) {
+        ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "k8s metrics: process %P is still publishing the "
+                      "previous scrape cycle: this one is not published",
+                      builder);
+        return NGX_DECLINED;
+    }
+
+    if (sh->building) {
+        ngx_slab_free_locked(kmcf->shpool, sh->building);
+        sh->building = NULL;
+    }
+
+    sh->builder = ngx_pid;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    if (builder) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "k8s metrics: process %P is gone before it published "
+                      "its scrape cycle: its snapshot is freed", builder);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the next slice of a publication, posted to the next poll */
+
+static void
+ngx_k8s_metrics_publish_slice(ngx_event_t *ev)
+{
+    ngx_int_t                       rc;
+    ngx_k8s_metrics_publication_t  *pub;
+
+    pub = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_k8s_metrics_store_publish_abort(pub);
+        return;
+    }
+
+    pub->slices++;
+
+    /* the time is the poll's: a gap is a slice and what ran after it */
+
+    pub->longest = ngx_max(pub->longest, ngx_current_msec - pub->last);
+    pub->last = ngx_current_msec;
+
+    switch (pub->phase) {
+
+    case NGX_K8S_METRICS_PUBLISH_SIZE:
+        rc = ngx_k8s_metrics_publish_size(pub);
+        break;
+
+    case NGX_K8S_METRICS_PUBLISH_NODES:
+        rc = ngx_k8s_metrics_publish_nodes(pub);
+        break;
+
+    default:
+        rc = ngx_k8s_metrics_publish_order(pub);
+        break;
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, pub->log, 0,
+                   "k8s metrics: publication slice %ui: phase %ui, "
+                   "%ui done: %i", pub->slices, pub->phase, pub->next, rc);
+
+    if (rc == NGX_AGAIN) {
+        ngx_post_event(&pub->slice, &ngx_posted_next_events);
+        return;
+    }
+
+    ngx_k8s_metrics_publish_end(pub, rc);
+}
+
+
+/* the sizes of the next batches; then the snapshot allocated */
+
+static ngx_int_t
+ngx_k8s_metrics_publish_size(ngx_k8s_metrics_publication_t *pub)
+{
+    u_char                      *p;
+    ngx_int_t                    rc;
+    ngx_uint_t                   work, left_out;
+    ngx_k8s_metrics_snapshot_t  *snap;
+
+    for (work = 0;
+         pub->next < pub->n && work < NGX_K8S_METRICS_PUBLISH_SLICE;
+         pub->next++)
+    {
+        rc = ngx_k8s_metrics_batch_size(pub, pub->next);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        work += 1 + rc;
+    }
+
+    if (pub->next < pub->n) {
+        return NGX_AGAIN;
+    }
+
     left_out = 0;
 
-    p = ngx_k8s_metrics_snapshot_alloc(kmcf, size);
+    p = ngx_k8s_metrics_snapshot_alloc(pub->kmcf, pub->size);
 
     if (p == NULL) {
-        (void) ngx_atomic_fetch_add(&kmcf->sh->counters.zone_full, 1);
+        (void) ngx_atomic_fetch_add(&pub->kmcf->sh->counters.zone_full, 1);
 
-        p = ngx_k8s_metrics_snapshot_fit(kmcf, batches, n, parts, &counts,
-                                         &size, &left_out, pool);
+        p = ngx_k8s_metrics_snapshot_fit(pub->kmcf, pub->batches, pub->n,
+                                         pub->parts, &pub->counts,
+                                         &pub->size, &left_out, pub->pool);
         if (p == NULL) {
-            ngx_log_error(NGX_LOG_ERR, log, 0,
+            ngx_log_error(NGX_LOG_ERR, pub->log, 0,
                           "k8s metrics: k8s_metrics_zone \"%V\" is full: "
                           "%uz bytes needed for %ui nodes even without "
                           "their pods; serving the previous snapshot",
-                          &kmcf->shm_zone->shm.name, size, counts.nnodes);
+                          &pub->kmcf->shm_zone->shm.name, pub->size,
+                          pub->counts.nnodes);
             return NGX_DECLINED;
         }
 
-        (void) ngx_atomic_fetch_add(&kmcf->sh->counters.zone_left_out,
+        (void) ngx_atomic_fetch_add(&pub->kmcf->sh->counters.zone_left_out,
                                     left_out);
     }
 
-    ngx_log_debug4(NGX_LOG_DEBUG_CORE, log, 0,
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, pub->log, 0,
                    "k8s metrics: snapshot of %uz bytes: %ui nodes (%ui left "
-                   "out), %ui pods", size, n, left_out, counts.npods);
+                   "out), %ui pods", pub->size, pub->n, left_out,
+                   pub->counts.npods);
+
+    snap = ngx_k8s_metrics_snapshot_layout(p, &pub->counts, pub->size);
+
+    pub->b.snap = snap;
+    /*
+     * No reference taken: only the builder replaces the current snapshot
+     * (publish_claim), so it stays until publish_end.  A reference would
+     * pin it in the zone if this process were killed meanwhile.
+     */
+
+    pub->b.old = pub->kmcf->sh->snapshot;
+    pub->b.strings = snap->strings;
+
+    ngx_k8s_metrics_log_left_out(pub->batches, pub->parts, left_out,
+                                 pub->b.old, pub->log);
+
+    pub->phase = NGX_K8S_METRICS_PUBLISH_NODES;
+    pub->next = 0;
+
+    return NGX_AGAIN;
+}
+
+
+/* the snapshot's head and arrays in the block allocated for it */
+
+static ngx_k8s_metrics_snapshot_t *
+ngx_k8s_metrics_snapshot_layout(u_char *p, ngx_k8s_metrics_snapshot_t *counts,
+    size_t size)
+{
+    ngx_k8s_metrics_snapshot_t  *snap;
 
     snap = (ngx_k8s_metrics_snapshot_t *) p;
-    *snap = counts;
+    *snap = *counts;
     snap->size = size;
-    snap->published = (int64_t) ngx_current_msec;
 
     /* the 8-byte aligned arrays first */
 
     p += sizeof(ngx_k8s_metrics_snapshot_t);
     snap->nodes = (ngx_k8s_metrics_snode_t *) p;
-    p += n * sizeof(ngx_k8s_metrics_snode_t);
+    p += snap->nnodes * sizeof(ngx_k8s_metrics_snode_t);
     snap->containers = (ngx_k8s_metrics_scontainer_t *) p;
     p += snap->ncontainers * sizeof(ngx_k8s_metrics_scontainer_t);
     snap->pods = (ngx_k8s_metrics_spod_t *) p;
@@ -180,48 +440,136 @@ ngx_k8s_metrics_store_publish(ngx_k8s_metrics_main_conf_t *kmcf,
     p += snap->npods * sizeof(uint32_t);
     snap->strings = p;
 
-    old = ngx_k8s_metrics_snapshot_acquire(kmcf);
+    return snap;
+}
 
-    ngx_k8s_metrics_log_left_out(batches, parts, left_out, old, log);
 
-    b.snap = snap;
-    b.old = old;
-    b.strings = snap->strings;
+static ngx_int_t
+ngx_k8s_metrics_publish_nodes(ngx_k8s_metrics_publication_t *pub)
+{
+    ngx_uint_t                work;
+    ngx_k8s_metrics_batch_t  *batch;
 
-    for (i = 0; i < n; i++) {
-        ngx_k8s_metrics_build_node(&b, &batches[i], &snap->nodes[i], i);
+    for (work = 0;
+         pub->next < pub->n && work < NGX_K8S_METRICS_PUBLISH_SLICE;
+         pub->next++)
+    {
+        batch = &pub->batches[pub->next];
+        work += 1 + (batch->ok ? batch->containers.nelts : 0);
+
+        ngx_k8s_metrics_build_node(&pub->b, batch,
+                                   &pub->b.snap->nodes[pub->next],
+                                   pub->next);
     }
 
-    ngx_k8s_metrics_order_pods(snap, heap);
-
-    snap->ready = b.nodes_ready && b.pods_ready;
-
-    ngx_k8s_metrics_log_readiness(&b, log);
-
-    if (old) {
-        ngx_k8s_metrics_snapshot_release(kmcf, old);
+    if (pub->next < pub->n) {
+        return NGX_AGAIN;
     }
+
+    pub->phase = NGX_K8S_METRICS_PUBLISH_HEAP;
+    pub->next = 0;
+
+    return NGX_AGAIN;
+}
+
+
+/* the end of a publication: the snapshot swapped in, or given up */
+
+static void
+ngx_k8s_metrics_publish_end(ngx_k8s_metrics_publication_t *pub, ngx_int_t rc)
+{
+    ngx_k8s_metrics_snapshot_t   *snap, *old;
+    ngx_k8s_metrics_main_conf_t  *kmcf;
+
+    kmcf = pub->kmcf;
+    snap = pub->b.snap;
+
+    if (rc == NGX_OK) {
+        snap->ready = pub->b.nodes_ready && pub->b.pods_ready;
+        ngx_k8s_metrics_log_readiness(&pub->b, pub->log);
+    }
+
+    ngx_k8s_metrics_publish_release(pub);
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
-    old = kmcf->sh->snapshot;
-    kmcf->sh->snapshot = snap;
-    kmcf->sh->published = (ngx_msec_t) snap->published;
+    old = NULL;
 
-    if (old) {
-        ngx_k8s_metrics_retire(kmcf, old);
+    if (rc == NGX_OK) {
+        snap->published = (int64_t) ngx_current_msec;
+
+        old = kmcf->sh->snapshot;
+        kmcf->sh->snapshot = snap;
+        kmcf->sh->published = (ngx_msec_t) snap->published;
+
+        if (old) {
+            ngx_k8s_metrics_retire(kmcf, old);
+        }
+
+        ngx_k8s_metrics_free_retired(kmcf);
+
+    } else if (snap) {
+        ngx_slab_free_locked(kmcf->shpool, snap);
     }
 
-    ngx_k8s_metrics_free_retired(kmcf);
+    if (kmcf->sh->builder == ngx_pid) {
+        kmcf->sh->builder = 0;
+        kmcf->sh->building = NULL;
+    }
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
-    ngx_log_debug4(NGX_LOG_DEBUG_CORE, log, 0,
-                   "k8s metrics: snapshot %p published, %s, replacing %p "
-                   "(%ui nodes)", snap, snap->ready ? "ready" : "not ready",
-                   old, snap->nnodes);
+    if (rc == NGX_OK) {
+        ngx_log_debug7(NGX_LOG_DEBUG_CORE, pub->log, 0,
+                       "k8s metrics: snapshot %p published in %ui slices "
+                       "over %M ms (at most %M ms apart), %s, replacing %p "
+                       "(%ui nodes)", snap, pub->slices,
+                       ngx_current_msec - pub->started, pub->longest,
+                       snap->ready ? "ready" : "not ready", old,
+                       snap->nnodes);
+    }
 
-    return NGX_OK;
+    pub->handler(pub->handler_data, rc);
+}
+
+
+/*
+ * A publication given up (the worker exits, its scraper stops): the
+ * snapshot half built is freed, the previous one stays current.
+ */
+
+void
+ngx_k8s_metrics_store_publish_abort(ngx_k8s_metrics_publication_t *pub)
+{
+    if (pub->slice.posted) {
+        ngx_delete_posted_event(&pub->slice);
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_CORE, pub->log, 0,
+                   "k8s metrics: publication given up after %ui slices",
+                   pub->slices);
+
+    ngx_k8s_metrics_publish_end(pub, NGX_ABORT);
+}
+
+
+/* what a publication holds: the pods' labels */
+
+static void
+ngx_k8s_metrics_publish_release(ngx_k8s_metrics_publication_t *pub)
+{
+    ngx_uint_t   i;
+    json_t     **labels;
+
+    pub->b.old = NULL;
+
+    labels = pub->b.held.elts;
+
+    for (i = 0; i < pub->b.held.nelts; i++) {
+        json_decref(labels[i]);
+    }
+
+    pub->b.held.nelts = 0;
 }
 
 
@@ -262,6 +610,10 @@ ngx_k8s_metrics_snapshot_alloc(ngx_k8s_metrics_main_conf_t *kmcf,
             p = NULL;
         }
     }
+
+    /* found there if this process is gone before it is done */
+
+    kmcf->sh->building = (ngx_k8s_metrics_snapshot_t *) p;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -380,60 +732,65 @@ ngx_k8s_metrics_log_left_out(ngx_k8s_metrics_batch_t *batches,
 }
 
 
-/* the counts of a snapshot, and its size with all its strings */
+/*
+ * Batch i's part of the snapshot's counts and size, its strings included:
+ * its node, then its pods (parts[i]).  How many containers it has.
+ */
 
-static size_t
-ngx_k8s_metrics_snapshot_size(ngx_k8s_metrics_builder_t *b,
-    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_k8s_metrics_snapshot_t *snap, ngx_k8s_metrics_part_t *parts)
+static ngx_int_t
+ngx_k8s_metrics_batch_size(ngx_k8s_metrics_publication_t *pub, ngx_uint_t i)
 {
-    size_t                        size;
-    ngx_uint_t                    i, k;
+    ngx_uint_t                    k;
+    ngx_k8s_metrics_part_t       *part;
     ngx_k8s_metrics_label_t      *label;
     ngx_k8s_metrics_node_conf_t  *node;
+    ngx_k8s_metrics_snapshot_t   *counts;
 
-    ngx_memzero(snap, sizeof(ngx_k8s_metrics_snapshot_t));
+    counts = &pub->counts;
+    node = pub->batches[i].node;
 
-    snap->nnodes = n;
-    size = sizeof(ngx_k8s_metrics_snapshot_t)
-           + n * sizeof(ngx_k8s_metrics_snode_t);
+    pub->size += node->name.len + node->address.len
+                 + pub->batches[i].error.len;
 
-    for (i = 0; i < n; i++) {
-        node = batches[i].node;
+    if (node->labels) {
+        label = node->labels->elts;
+        counts->nlabels += node->labels->nelts;
+        pub->size += node->labels->nelts * sizeof(ngx_k8s_metrics_slabel_t);
 
-        size += node->name.len + node->address.len + batches[i].error.len;
-
-        if (node->labels) {
-            label = node->labels->elts;
-            snap->nlabels += node->labels->nelts;
-            size += node->labels->nelts * sizeof(ngx_k8s_metrics_slabel_t);
-
-            for (k = 0; k < node->labels->nelts; k++) {
-                size += label[k].key.len + label[k].value.len;
-            }
+        for (k = 0; k < node->labels->nelts; k++) {
+            pub->size += label[k].key.len + label[k].value.len;
         }
-
-        ngx_k8s_metrics_pods_size(b, &batches[i], &parts[i]);
-        parts[i].index = i;
-
-        snap->npods += parts[i].npods;
-        snap->ncontainers += parts[i].ncontainers;
-        snap->nlabels += parts[i].nlabels;
-        size += parts[i].size;
     }
 
-    return size;
+    part = &pub->parts[i];
+
+    pub->b.first_held[i] = (uint32_t) pub->b.held.nelts;
+
+    if (ngx_k8s_metrics_pods_size(&pub->b, &pub->batches[i], part)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part->index = i;
+
+    counts->npods += part->npods;
+    counts->ncontainers += part->ncontainers;
+    counts->nlabels += part->nlabels;
+    pub->size += part->size;
+
+    return (ngx_int_t) part->ncontainers;
 }
 
 
 /* what the pods of a batch take: structures, labels and strings */
 
-static void
+static ngx_int_t
 ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
     ngx_k8s_metrics_batch_t *batch, ngx_k8s_metrics_part_t *part)
 {
     size_t                      strings;
-    json_t                     *labels, *value;
+    json_t                     *labels, *value, **held;
     ngx_uint_t                  k;
     const char                 *key;
     ngx_k8s_metrics_csample_t  *cs;
@@ -441,7 +798,7 @@ ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
     ngx_memzero(part, sizeof(ngx_k8s_metrics_part_t));
 
     if (!batch->ok) {
-        return;
+        return NGX_OK;
     }
 
     cs = batch->containers.elts;
@@ -457,9 +814,22 @@ ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
         part->npods++;
         strings += cs[k].namespace.len + cs[k].pod.len;
 
-        labels = b->pod_labels ? b->pod_labels(b->data, &cs[k].namespace,
-                                               &cs[k].pod)
-                               : NULL;
+        if (b->pod_labels == NULL) {
+            continue;
+        }
+
+        /*
+         * held until the pod is built, slices later: the informer may
+         * replace them meanwhile (it replaces, never changes, an object)
+         */
+
+        held = ngx_array_push(&b->held);
+        if (held == NULL) {
+            return NGX_ERROR;
+        }
+
+        labels = b->pod_labels(b->data, &cs[k].namespace, &cs[k].pod);
+        *held = json_incref(labels);
 
         json_object_foreach(labels, key, value) {
             part->nlabels++;
@@ -473,6 +843,8 @@ ngx_k8s_metrics_pods_size(ngx_k8s_metrics_builder_t *b,
                  + part->ncontainers * sizeof(ngx_k8s_metrics_scontainer_t)
                  + part->nlabels * sizeof(ngx_k8s_metrics_slabel_t)
                  + strings;
+
+    return NGX_OK;
 }
 
 
@@ -595,7 +967,7 @@ ngx_k8s_metrics_node_points(ngx_k8s_metrics_builder_t *b,
 
 static void
 ngx_k8s_metrics_pod_labels(ngx_k8s_metrics_builder_t *b,
-    ngx_k8s_metrics_spod_t *pod, ngx_k8s_metrics_csample_t *cs)
+    ngx_k8s_metrics_spod_t *pod)
 {
     json_t                    *labels, *value;
     ngx_str_t                  s;
@@ -604,7 +976,7 @@ ngx_k8s_metrics_pod_labels(ngx_k8s_metrics_builder_t *b,
 
     pod->first_label = b->label;
 
-    labels = b->pod_labels ? b->pod_labels(b->data, &cs->namespace, &cs->pod)
+    labels = b->pod_labels ? ((json_t **) b->held.elts)[b->next_held++]
                            : NULL;
 
     json_object_foreach(labels, key, value) {
@@ -667,6 +1039,7 @@ ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
     cs = batch->containers.elts;
     pod = NULL;
     opod = NULL;
+    b->next_held = b->first_held[index];
 
     for (k = 0; k < batch->containers.nelts; k++) {
 
@@ -678,7 +1051,7 @@ ngx_k8s_metrics_build_pods(ngx_k8s_metrics_builder_t *b,
             pod->first_container = b->container;
             pod->ncontainers = 0;
 
-            ngx_k8s_metrics_pod_labels(b, pod, &cs[k]);
+            ngx_k8s_metrics_pod_labels(b, pod);
 
             opod = onode ? ngx_k8s_metrics_find_pod(b->old, onode,
                                                     &cs[k].namespace,
@@ -748,39 +1121,52 @@ ngx_k8s_metrics_store_str(ngx_k8s_metrics_builder_t *b, ngx_str_t *s)
  * through a heap of their next pods (merge.c): O(P log n) for P pods on n
  * nodes, where sorting them all again was O(P log P) through qsort's
  * callback.  A pod reported by two nodes comes first from the first node,
- * as the stable sort of the pods' indices had it.
+ * as the stable sort of the pods' indices had it.  The merge stops after
+ * a slice of pods and goes on at the next.
  */
 
-static void
-ngx_k8s_metrics_order_pods(ngx_k8s_metrics_snapshot_t *snap,
-    ngx_k8s_metrics_run_t *heap)
+static ngx_int_t
+ngx_k8s_metrics_publish_order(ngx_k8s_metrics_publication_t *pub)
 {
-    ngx_uint_t                i, out;
-    ngx_k8s_metrics_snode_t  *node;
-    ngx_k8s_metrics_merge_t   m;
+    ngx_uint_t                   i, last;
+    ngx_k8s_metrics_run_t       *heap;
+    ngx_k8s_metrics_snode_t     *node;
+    ngx_k8s_metrics_merge_t     *m;
+    ngx_k8s_metrics_snapshot_t  *snap;
 
-    m.heap = heap;
-    m.n = 0;
-    m.cmp = ngx_k8s_metrics_cmp_pod_run;
-    m.data = snap;
+    snap = pub->b.snap;
+    m = &pub->merge;
+    heap = m->heap;
 
-    for (i = 0; i < snap->nnodes; i++) {
-        node = &snap->nodes[i];
+    if (pub->phase == NGX_K8S_METRICS_PUBLISH_HEAP) {
+        m->n = 0;
+        m->cmp = ngx_k8s_metrics_cmp_pod_run;
+        m->data = snap;
 
-        if (node->npods) {
-            heap[m.n].next = (uint32_t) node->first_pod;
-            heap[m.n].end = (uint32_t) (node->first_pod + node->npods);
-            heap[m.n].list = (uint32_t) i;
-            m.n++;
+        for (i = 0; i < snap->nnodes; i++) {
+            node = &snap->nodes[i];
+
+            if (node->npods) {
+                heap[m->n].next = (uint32_t) node->first_pod;
+                heap[m->n].end = (uint32_t) (node->first_pod + node->npods);
+                heap[m->n].list = (uint32_t) i;
+                m->n++;
+            }
         }
+
+        ngx_k8s_metrics_merge_init(m);
+
+        pub->phase = NGX_K8S_METRICS_PUBLISH_ORDER;
     }
 
-    ngx_k8s_metrics_merge_init(&m);
+    last = pub->next + NGX_K8S_METRICS_PUBLISH_SLICE;
 
-    for (out = 0; m.n; out++) {
-        snap->pod_order[out] = heap[0].next++;
-        ngx_k8s_metrics_merge_next(&m);
+    for ( /* void */ ; m->n && pub->next < last; pub->next++) {
+        snap->pod_order[pub->next] = heap[0].next++;
+        ngx_k8s_metrics_merge_next(m);
     }
+
+    return m->n ? NGX_AGAIN : NGX_OK;
 }
 
 

@@ -6,7 +6,9 @@
 # until it was sent).  The list is 10 000 pods (20 nodes of 500): the pods
 # of a 5 000-node cluster's list are 150 000, but the simulator's 5 000
 # serving certificates alone take minutes to mint, and slices of 512 pods
-# make 20 of them here, as many chances for the probe.
+# make 20 of them here, as many chances for the probe.  The snapshot of a
+# cycle is built in slices too (TEST 4): 20 000 containers and 10 000
+# pods take several.
 
 use lib 't/lib';
 use K8sMetricsTest;
@@ -214,6 +216,71 @@ sub twice {
            . "\nwritten once, sent again: $reused\n";
 }
 
+# A /livez sent while the worker is held (gdb) at the start of a slice of
+# a publication that another slice follows (the first: sizing 20 000
+# containers takes five): on its connection, open and answered once
+# before, it is read at the next poll, before the next slice.  The error
+# log (debug) is the worker's order of events (built at once, no request
+# comes between a publication's start and end).  No timing: the request
+# is in the socket before the worker goes on.
+sub midway {
+    my $log = K8sMetricsTest::servroot() . '/logs/error.log';
+    my ($worker) = K8sMetricsTest::running_workers();
+    my $probe = open_tls();
+    my $published = published($log);
+
+    print $probe "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    my $status = response($probe);
+    return "probe: $status\n" unless $status == 200;
+
+    my $go = K8sMetricsTest::gdb_hold($worker,
+                 'ngx_k8s_metrics_publish_slice if'
+                 . ' ((struct ngx_k8s_metrics_publication_s *)'
+                 . ' ev->data)->slices == 0', 'detach');
+
+    print $probe "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    $go->();
+
+    $status = response($probe);
+    return "probe: $status\n" unless $status == 200;
+
+    K8sMetricsTest::wait_until(sub { published($log) > $published }, 30,
+                               0.05);
+
+    return "livez answered between two slices of a publication: "
+           . (between_slices(K8sMetricsTest::slurp($log)) ? 'yes' : 'no')
+           . "\n";
+}
+
+# how many publications the log has
+sub published {
+    my @n = K8sMetricsTest::slurp($_[0]) =~ /k8s metrics: snapshot \S+ published in /g;
+    return scalar @n;
+}
+
+# how many /livez the log has after a slice that another follows (-2:
+# NGX_AGAIN) and before the next slice, in the publishing worker's lines
+sub between_slices {
+    my ($text) = @_;
+    my ($in, $n) = (0, 0);
+
+    for (split /\n/, $text // '') {
+        my ($pid) = /\[debug\] (\d+)#/ or next;
+
+        if (/k8s metrics: publication slice \d+: .*: (-?\d+)$/) {
+            $in = $1 == -2 ? $pid : 0;
+
+        } elsif (/k8s metrics: publication given up/) {
+            $in = 0;
+
+        } elsif ($in == $pid && m{http request line: "GET /livez }) {
+            $n++;
+        }
+    }
+
+    return $n;
+}
+
 run_tests();
 
 __DATA__
@@ -257,3 +324,15 @@ list: 200, whole, 10000 pods
 list: 200, whole, 10000 pods
 the same bytes: yes
 written once, sent again: 1
+
+
+
+=== TEST 4: a probe answered while a cycle's snapshot is being built
+--- log_level: debug
+--- timeout: 150
+--- request eval
+"GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/namespaces/monitoring/pods/pod-00020-499&timeout=60000"
+--- response_body_filters eval
+[sub { $_[0] =~ /^ready/ ? ::midway() : $_[0] }]
+--- response_body
+livez answered between two slices of a publication: yes

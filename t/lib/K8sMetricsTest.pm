@@ -814,6 +814,42 @@ sub wait_scraping_worker {
     return undef;
 }
 
+# Holds process PID at BREAK (a gdb breakpoint: a function, "if" and a
+# condition) through gdb, in the background; returns once it is held.
+# The sub returned lets it go: gdb then does THEN ("kill", "detach").  No
+# request may go to a worker held where it could accept it (in its event
+# loop): held in a handler, it takes no connection.
+sub gdb_hold {
+    my ($pid, $break, $then) = @_;
+    my $go = servroot() . '/logs/gdb.go';
+    my $out = servroot() . '/logs/gdb.out';
+    my ($function) = $break =~ /^(\S+)/;
+
+    unlink $go;
+
+    my $gdb = fork // die "fork: $!\n";
+
+    if ($gdb == 0) {
+        open STDOUT, '>', $out or die "$out: $!\n";
+        open STDERR, '>&', \*STDOUT;
+        exec 'timeout', '120', 'gdb', '-nx', '-batch', '-p', $pid,
+             '-ex', "break $break", '-ex', 'continue', '-ex', 'delete',
+             '-ex', "shell while [ ! -e $go ]; do sleep 0.02; done",
+             '-ex', $then;
+        exit 127;
+    }
+
+    wait_until(sub { slurp($out) =~ /Breakpoint 1, .*\Q$function\E/ }, 60,
+               0.02)
+        or die "$pid was not held at $function: " . slurp($out);
+
+    return sub {
+        open my $fh, '>', $go or die "$go: $!\n";
+        close $fh;
+        waitpid $gdb, 0;
+    };
+}
+
 # a field of /proc/PID/status in kB (VmRSS, VmHWM, ...)
 sub vm_kb {
     my ($pid, $field) = @_;
