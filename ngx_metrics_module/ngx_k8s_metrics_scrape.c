@@ -70,7 +70,7 @@ ngx_k8s_metrics_scraper_init(ngx_cycle_t *cycle,
 
     s->lines = ngx_alloc(NGX_K8S_METRICS_MAX_IN_FLIGHT * sizeof(u_char *),
                          cycle->log);
-    if (s->lines == NULL) {
+    if (s->lines == NULL || ngx_k8s_metrics_scrape_easy_init(s) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -211,6 +211,7 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
 
     ngx_free(s->lines);
 
+    ngx_k8s_metrics_scrape_easy_exit(s);
     ngx_k8s_metrics_curl_destroy(s->curl);
 
     if (s->headers) {

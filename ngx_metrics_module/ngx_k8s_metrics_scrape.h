@@ -62,7 +62,6 @@ typedef struct {
 
     uint32_t                        failing;    /* crc32 of the reason */
     uint32_t                        hash;       /* crc32 of its name */
-    unsigned                        reset:1;    /* before the next scrape */
 
     /* pods not taken from it in the last cycle */
     ngx_uint_t                      misplaced;
@@ -84,6 +83,8 @@ struct ngx_k8s_metrics_scraper_s {
 
     u_char                        **lines;      /* free line buffers */
     ngx_uint_t                      nlines;
+    CURL                          **easies;     /* free easy handles */
+    ngx_uint_t                      neasies;
 
     ngx_event_t                     tick;
     ngx_pool_t                     *pool;       /* one cycle's batches */
@@ -145,6 +146,17 @@ void ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_published_pt handler);
 void ngx_k8s_metrics_scrape_cycle_done(ngx_k8s_metrics_scraper_t *s,
     ngx_msec_t started);
+
+size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
+    void *data);
+
+/* ngx_k8s_metrics_scrape_easy.c: the pool of easy handles */
+ngx_int_t ngx_k8s_metrics_scrape_easy_init(ngx_k8s_metrics_scraper_t *s);
+ngx_int_t ngx_k8s_metrics_scrape_easy_get(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k);
+void ngx_k8s_metrics_scrape_easy_put(ngx_k8s_metrics_scraper_t *s,
+    ngx_k8s_metrics_kubelet_t *k, ngx_uint_t reset);
+void ngx_k8s_metrics_scrape_easy_exit(ngx_k8s_metrics_scraper_t *s);
 
 /* ngx_k8s_metrics_scrape_fail.c: why a kubelet's scrape failed */
 void ngx_k8s_metrics_scrape_failure_reason(

@@ -29,13 +29,9 @@
 
 static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
-static void ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
-    ngx_k8s_metrics_kubelet_t *k);
 static void ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch);
-static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
-    size_t nmemb, void *data);
 static void ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t,
     CURLcode result);
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
@@ -108,24 +104,12 @@ ngx_k8s_metrics_scrape_owner(ngx_k8s_metrics_scraper_t *s, ngx_uint_t i)
 }
 
 
-/*
- * One easy handle per kubelet, made when its worker first scrapes it and
- * kept across cycles with its share (another worker's kubelets have none).
- */
+/* the kubelet's share, kept across cycles; easy handles are pooled */
 
 static ngx_int_t
 ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k)
 {
-    if (k->transfer.easy == NULL) {
-        k->transfer.easy = curl_easy_init();
-    }
-
-    if (k->transfer.easy == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, s->log, 0, "curl_easy_init() failed");
-        return NGX_ERROR;
-    }
-
     k->transfer.done = ngx_k8s_metrics_scrape_done;
     k->transfer.data = k;
 
@@ -133,6 +117,7 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
      * A connection cache and a DNS cache of its own: with the multi's, a
      * finished transfer makes libcurl 7.88 walk both caches, one entry
      * per kubelet, which makes a cycle quadratic in the number of nodes.
+     * Its TLS sessions too, as the easy handle that kept them is pooled.
      * No lock callbacks: one thread.
      */
 
@@ -144,88 +129,15 @@ ngx_k8s_metrics_scraper_init_kubelet(ngx_k8s_metrics_scraper_t *s,
 
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-
-    /* curl_easy_reset() keeps the share: it is set once */
-    curl_easy_setopt(k->transfer.easy, CURLOPT_SHARE, k->share);
-
-    k->reset = 1;
+    curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
     return NGX_OK;
 }
 
 
 /*
- * The options of the kubelet's scrapes, on a reset handle.
- *
- * libcurl before 8.17 counts the retries of a request sent on a kept-alive
- * connection the kubelet had closed per easy handle, not per request (curl
- * issue #18926): once five were made in the handle's life, the next one is
- * refused ("Connection died, tried 5 times before giving up"), so a
- * kubelet that closes idle connections failed every 7th scrape.  Short of
- * a new handle, only curl_easy_reset() zeroes that count, and it keeps
- * the share (the kept-alive connection) and the TLS sessions.  A retry
- * opens a connection or fails its transfer: only after such a transfer is
- * the handle reset, which a scrape on a kept-alive connection never pays.
- */
-
-static void
-ngx_k8s_metrics_scrape_options(ngx_k8s_metrics_scraper_t *s,
-    ngx_k8s_metrics_kubelet_t *k)
-{
-    CURL                         *easy;
-    ngx_k8s_metrics_main_conf_t  *kmcf;
-
-    kmcf = s->kmcf;
-    easy = k->transfer.easy;
-
-    curl_easy_reset(easy);
-
-    curl_easy_setopt(easy, CURLOPT_URL, k->node->url.data);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) kmcf->kubelet.timeout);
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long) kmcf->kubelet.timeout);
-    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t) kmcf->kubelet.max_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
-                     ngx_k8s_metrics_scrape_write);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, k);
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, k->errbuf);
-    curl_easy_setopt(easy, CURLOPT_USERAGENT, "ngx_metrics_module");
-    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-
-    if (kmcf->kubelet.insecure_tls) {
-        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-
-    } else {
-        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(easy, CURLOPT_CAINFO, kmcf->kubelet.ca.data);
-        curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
-    }
-
-    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION,
-                     ngx_k8s_metrics_scrape_ssl_ctx);
-    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, k);
-
-    /* the pair could not be read when the scraper started: libcurl tries */
-
-    if (kmcf->kubelet.certificate.len && s->key == NULL) {
-        curl_easy_setopt(easy, CURLOPT_SSLCERT,
-                         kmcf->kubelet.certificate.data);
-        curl_easy_setopt(easy, CURLOPT_SSLKEY,
-                         kmcf->kubelet.certificate_key.data);
-    }
-}
-
-
-/*
  * The set of nodes to scrape, sorted by name: a kubelet already known at
- * the same URL keeps its easy handle, and so its connection.
+ * the same URL keeps its share handle, and so its connection.
  */
 
 ngx_int_t
@@ -313,7 +225,7 @@ ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
 {
     if (k->transfer.easy) {
         ngx_k8s_metrics_curl_stop(s->curl, k->transfer.easy);
-        curl_easy_cleanup(k->transfer.easy);
+        ngx_k8s_metrics_scrape_easy_put(s, k, 1);
     }
 
     /* closes the kubelet's kept-alive connection, through the multi */
@@ -496,15 +408,11 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
                                 ngx_k8s_metrics_batch_sample, &k->batcher);
 
-    if (k->reset) {
-        ngx_k8s_metrics_scrape_options(s, k);
-        k->reset = 0;
-    }
-
-    curl_easy_setopt(k->transfer.easy, CURLOPT_HTTPHEADER, s->headers);
-
-    if (ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK) {
+    if (ngx_k8s_metrics_scrape_easy_get(s, k) != NGX_OK
+        || ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK)
+    {
         ngx_k8s_metrics_scrape_fail(k, "cannot start the transfer");
+        ngx_k8s_metrics_scrape_easy_put(s, k, 1);
         s->lines[s->nlines++] = k->line;
         k->line = NULL;
         s->finished++;
@@ -512,7 +420,7 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
 }
 
 
-static size_t
+size_t
 ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
     void *data)
 {
@@ -572,6 +480,7 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
     ngx_k8s_metrics_kubelet_t *k = t->data;
 
     long                        connects;
+    ngx_uint_t                  reset;
     ngx_k8s_metrics_batch_t    *batch;
     ngx_k8s_metrics_scraper_t  *s;
 
@@ -581,13 +490,10 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
 
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &k->status);
 
-    if (result != CURLE_OK
-        || curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects)
-           != CURLE_OK
-        || connects)
-    {
-        k->reset = 1;
-    }
+    reset = (result != CURLE_OK
+             || curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects)
+                != CURLE_OK
+             || connects);
 
     if (result != CURLE_OK || k->status != 200) {
         ngx_k8s_metrics_scrape_failure_reason(k, result);
@@ -622,6 +528,8 @@ ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t, CURLcode result)
                            &s->kmcf->sh->counters.dropped_malformed,
                            k->parser.malformed);
     }
+
+    ngx_k8s_metrics_scrape_easy_put(s, k, reset);
 
     s->finished++;
 
