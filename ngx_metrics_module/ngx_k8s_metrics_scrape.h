@@ -147,9 +147,6 @@ void ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s,
 void ngx_k8s_metrics_scrape_cycle_done(ngx_k8s_metrics_scraper_t *s,
     ngx_msec_t started);
 
-size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
-    void *data);
-
 /* ngx_k8s_metrics_scrape_easy.c: the pool of easy handles */
 ngx_int_t ngx_k8s_metrics_scrape_easy_init(ngx_k8s_metrics_scraper_t *s);
 ngx_int_t ngx_k8s_metrics_scrape_easy_get(ngx_k8s_metrics_scraper_t *s,

@@ -30,6 +30,8 @@
 static ngx_int_t ngx_k8s_metrics_scraper_init_kubelet(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k);
 static void ngx_k8s_metrics_scrape_next(ngx_k8s_metrics_scraper_t *s);
+static size_t ngx_k8s_metrics_scrape_write(char *ptr, size_t size,
+    size_t nmemb, void *data);
 static void ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch);
 static void ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t,
@@ -408,19 +410,28 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_parser_init(&k->parser, k->line, NGX_K8S_METRICS_MAX_LINE,
                                 ngx_k8s_metrics_batch_sample, &k->batcher);
 
-    if (ngx_k8s_metrics_scrape_easy_get(s, k) != NGX_OK
-        || ngx_k8s_metrics_curl_start(s->curl, &k->transfer) != NGX_OK)
-    {
-        ngx_k8s_metrics_scrape_fail(k, "cannot start the transfer");
-        ngx_k8s_metrics_scrape_easy_put(s, k, 1);
-        s->lines[s->nlines++] = k->line;
-        k->line = NULL;
-        s->finished++;
+    if (ngx_k8s_metrics_scrape_easy_get(s, k) == NGX_OK) {
+
+        /* the body to the parser, as it streams in */
+
+        curl_easy_setopt(k->transfer.easy, CURLOPT_WRITEFUNCTION,
+                         ngx_k8s_metrics_scrape_write);
+        curl_easy_setopt(k->transfer.easy, CURLOPT_WRITEDATA, k);
+
+        if (ngx_k8s_metrics_curl_start(s->curl, &k->transfer) == NGX_OK) {
+            return;
+        }
     }
+
+    ngx_k8s_metrics_scrape_fail(k, "cannot start the transfer");
+    ngx_k8s_metrics_scrape_easy_put(s, k, 1);
+    s->lines[s->nlines++] = k->line;
+    k->line = NULL;
+    s->finished++;
 }
 
 
-size_t
+static size_t
 ngx_k8s_metrics_scrape_write(char *ptr, size_t size, size_t nmemb,
     void *data)
 {

@@ -59,7 +59,6 @@ ngx_k8s_metrics_scrape_easy_get(ngx_k8s_metrics_scraper_t *s,
 
     curl_easy_setopt(easy, CURLOPT_SHARE, k->share);
     curl_easy_setopt(easy, CURLOPT_URL, k->node->url.data);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, k->errbuf);
     curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, k);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->headers);
@@ -149,8 +148,6 @@ ngx_k8s_metrics_scrape_easy_options(ngx_k8s_metrics_scraper_t *s, CURL *easy)
                      (long) kmcf->kubelet.timeout);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                      (curl_off_t) kmcf->kubelet.max_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
-                     ngx_k8s_metrics_scrape_write);
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "ngx_metrics_module");
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 
