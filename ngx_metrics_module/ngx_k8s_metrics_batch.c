@@ -517,7 +517,7 @@ ngx_k8s_metrics_batch_pods(ngx_k8s_metrics_batcher_t *b)
  * listed yet, a pod younger than its watch event), is not taken, as
  * before: metrics-server serves only the pods of its lister, and a kubelet
  * cannot add a pod the apiserver has not placed on its node.  Without an
- * apiserver every pod is taken; batch_dedup keeps each to one node.
+ * apiserver every pod is taken; batch_dedup_step keeps each to one node.
  */
 
 static ngx_uint_t
@@ -575,42 +575,55 @@ ngx_k8s_metrics_batch_rejected_level(ngx_uint_t *last, ngx_uint_t n)
  */
 
 ngx_int_t
-ngx_k8s_metrics_batch_dedup(ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
-    ngx_pool_t *pool, ngx_uint_t *npods)
+ngx_k8s_metrics_batch_dedup_init(ngx_k8s_metrics_dedup_t *d,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n, ngx_pool_t *pool)
 {
-    ngx_str_t                  *node;
-    ngx_uint_t                  i, first, end;
-    ngx_k8s_metrics_run_t      *run;
-    ngx_k8s_metrics_batch_t    *batch;
-    ngx_k8s_metrics_merge_t     m;
-    ngx_k8s_metrics_csample_t  *cs, *pod;
+    ngx_uint_t              i;
+    ngx_k8s_metrics_run_t  *run;
 
-    m.heap = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_run_t));
-    if (m.heap == NULL) {
+    ngx_memzero(d, sizeof(ngx_k8s_metrics_dedup_t));
+
+    d->merge.heap = ngx_palloc(pool, (n + 1) * sizeof(ngx_k8s_metrics_run_t));
+    if (d->merge.heap == NULL) {
         return NGX_ERROR;
     }
 
-    m.n = 0;
-    m.cmp = ngx_k8s_metrics_cmp_batch_run;
-    m.data = batches;
+    d->merge.cmp = ngx_k8s_metrics_cmp_batch_run;
+    d->merge.data = batches;
+    d->batches = batches;
 
     for (i = 0; i < n; i++) {
         if (batches[i].ok && batches[i].containers.nelts) {
-            run = &m.heap[m.n++];
+            run = &d->merge.heap[d->merge.n++];
             run->next = 0;
             run->end = (uint32_t) batches[i].containers.nelts;
             run->list = (uint32_t) i;
         }
     }
 
-    ngx_k8s_metrics_merge_init(&m);
+    ngx_k8s_metrics_merge_init(&d->merge);
 
-    pod = NULL;
-    node = NULL;
+    return NGX_OK;
+}
 
-    for (*npods = 0; m.n; (*npods)++) {
-        run = &m.heap[0];
-        batch = &batches[run->list];
+
+/* the batches' pods in order, at most max of them: NGX_AGAIN if more */
+
+ngx_int_t
+ngx_k8s_metrics_batch_dedup_step(ngx_k8s_metrics_dedup_t *d, ngx_uint_t max)
+{
+    ngx_uint_t                  first, end;
+    ngx_k8s_metrics_run_t      *run;
+    ngx_k8s_metrics_batch_t    *batch;
+    ngx_k8s_metrics_csample_t  *cs;
+
+    for ( /* void */ ; d->merge.n; d->npods++) {
+        if (max-- == 0) {
+            return NGX_AGAIN;
+        }
+
+        run = &d->merge.heap[0];
+        batch = &d->batches[run->list];
         cs = batch->containers.elts;
         first = run->next;
 
@@ -621,15 +634,15 @@ ngx_k8s_metrics_batch_dedup(ngx_k8s_metrics_batch_t *batches, ngx_uint_t n,
 
         end = run->next;
 
-        ngx_k8s_metrics_merge_next(&m);
+        ngx_k8s_metrics_merge_next(&d->merge);
 
-        if (pod && ngx_k8s_metrics_cmp_pod(&cs[first], pod) == 0) {
-            ngx_k8s_metrics_batch_duplicate(batch, first, end, node);
+        if (d->pod && ngx_k8s_metrics_cmp_pod(&cs[first], d->pod) == 0) {
+            ngx_k8s_metrics_batch_duplicate(batch, first, end, d->node);
             continue;
         }
 
-        pod = &cs[first];
-        node = &batch->node->name;
+        d->pod = &cs[first];
+        d->node = &batch->node->name;
     }
 
     return NGX_OK;
@@ -658,7 +671,7 @@ ngx_k8s_metrics_batch_duplicate(ngx_k8s_metrics_batch_t *batch,
 }
 
 
-/* the containers batch_dedup marked removed: how many */
+/* the containers batch_dedup_step marked removed: how many */
 
 ngx_uint_t
 ngx_k8s_metrics_batch_drop_duplicates(ngx_k8s_metrics_batch_t *batch)

@@ -16,6 +16,7 @@
 
 #include "ngx_k8s_metrics_parser.h"
 #include "ngx_k8s_metrics_rate.h"
+#include "ngx_k8s_metrics_merge.h"
 
 
 /* a kubelet to scrape: a static k8s_metrics_node */
@@ -115,9 +116,23 @@ ngx_int_t ngx_k8s_metrics_batch_finish(ngx_k8s_metrics_batcher_t *b,
 ngx_uint_t ngx_k8s_metrics_batch_rejected_level(ngx_uint_t *last,
     ngx_uint_t n);
 
-/* a cycle's batches, sorted by node name: duplicated pods marked */
-ngx_int_t ngx_k8s_metrics_batch_dedup(ngx_k8s_metrics_batch_t *batches,
-    ngx_uint_t n, ngx_pool_t *pool, ngx_uint_t *npods);
+/*
+ * A cycle's batches, sorted by node name: duplicated pods marked, a step
+ * of at most max pods at a time (batch_dedup_step: NGX_AGAIN, more to
+ * do; NGX_OK, done)
+ */
+typedef struct {
+    ngx_k8s_metrics_merge_t         merge;
+    ngx_k8s_metrics_batch_t        *batches;
+    ngx_k8s_metrics_csample_t      *pod;        /* the last pod kept */
+    ngx_str_t                      *node;       /* its node's name */
+    ngx_uint_t                      npods;      /* pods reported so far */
+} ngx_k8s_metrics_dedup_t;
+
+ngx_int_t ngx_k8s_metrics_batch_dedup_init(ngx_k8s_metrics_dedup_t *d,
+    ngx_k8s_metrics_batch_t *batches, ngx_uint_t n, ngx_pool_t *pool);
+ngx_int_t ngx_k8s_metrics_batch_dedup_step(ngx_k8s_metrics_dedup_t *d,
+    ngx_uint_t max);
 ngx_uint_t ngx_k8s_metrics_batch_drop_duplicates(
     ngx_k8s_metrics_batch_t *batch);
 

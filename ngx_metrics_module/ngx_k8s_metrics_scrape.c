@@ -185,9 +185,7 @@ ngx_k8s_metrics_scraper_exit(ngx_cycle_t *cycle)
 
     /* the snapshot half built is freed, the previous one stays */
 
-    if (s->publication) {
-        ngx_k8s_metrics_store_publish_abort(s->publication);
-    }
+    ngx_k8s_metrics_scrape_publish_abort(s);
 
     if (s->tick.timer_set) {
         ngx_del_timer(&s->tick);
@@ -282,7 +280,7 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
         return;
     }
 
-    if (s->publication) {
+    if (ngx_k8s_metrics_scrape_publishing(s)) {
         ngx_k8s_metrics_scrape_wait(s);
         return;
     }

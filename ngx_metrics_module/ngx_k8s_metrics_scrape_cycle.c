@@ -39,6 +39,8 @@ static void ngx_k8s_metrics_scrape_done(ngx_k8s_metrics_transfer_t *t,
 static ngx_int_t ngx_k8s_metrics_scrape_validate(ngx_k8s_metrics_kubelet_t *k);
 static ngx_int_t ngx_k8s_metrics_scrape_pod_node(void *data,
     ngx_str_t *namespace, ngx_str_t *pod, ngx_str_t *node);
+static void ngx_k8s_metrics_scrape_dedup(ngx_event_t *ev);
+static void ngx_k8s_metrics_scrape_store(ngx_k8s_metrics_scraper_t *s);
 static void ngx_k8s_metrics_scrape_drop_duplicates(
     ngx_k8s_metrics_scraper_t *s, ngx_k8s_metrics_kubelet_t *k,
     ngx_k8s_metrics_batch_t *batch);
@@ -636,32 +638,6 @@ ngx_k8s_metrics_scrape_pod_node(void *data, ngx_str_t *namespace,
 }
 
 
-/* without an apiserver: each pod of the cycle served from one node */
-
-ngx_int_t
-ngx_k8s_metrics_scrape_dedup(ngx_k8s_metrics_scraper_t *s)
-{
-    ngx_uint_t  i, npods;
-
-    if (ngx_k8s_metrics_batch_dedup(s->batches, s->nkubelets, s->pool,
-                                    &npods)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, s->log, 0,
-                   "k8s metrics: %ui pods reported in the cycle", npods);
-
-    for (i = 0; i < s->nkubelets; i++) {
-        ngx_k8s_metrics_scrape_drop_duplicates(s, s->kubelets[i],
-                                               &s->batches[i]);
-    }
-
-    return NGX_OK;
-}
-
-
 static void
 ngx_k8s_metrics_scrape_drop_duplicates(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k, ngx_k8s_metrics_batch_t *batch)
@@ -738,17 +714,110 @@ void
 ngx_k8s_metrics_scrape_publish(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_published_pt handler)
 {
-    if (s->cluster || ngx_k8s_metrics_scrape_dedup(s) == NGX_OK) {
-        s->publication = ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
-                        s->nkubelets,
-                        s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
-                        s->cluster, handler, s, s->pool, s->log);
-        if (s->publication) {
-            return;
-        }
+    ngx_k8s_metrics_dedup_t  *d;
+
+    s->published = handler;
+
+    if (s->cluster) {
+        ngx_k8s_metrics_scrape_store(s);
+        return;
     }
 
-    handler(s, NGX_ERROR);
+    d = ngx_palloc(s->pool, sizeof(ngx_k8s_metrics_dedup_t));
+
+    if (d == NULL
+        || ngx_k8s_metrics_batch_dedup_init(d, s->batches, s->nkubelets,
+                                            s->pool)
+           != NGX_OK)
+    {
+        handler(s, NGX_ERROR);
+        return;
+    }
+
+    s->dedup = d;
+    s->dedup_slice.handler = ngx_k8s_metrics_scrape_dedup;
+    s->dedup_slice.data = s;
+    s->dedup_slice.log = s->log;
+
+    ngx_k8s_metrics_scrape_dedup(&s->dedup_slice);
+}
+
+
+/*
+ * Without an apiserver each pod of the cycle is served from one node: the
+ * nodes' pod lists merged, NGX_K8S_METRICS_DEDUP_SLICE pods a turn of the
+ * event loop, as the publication after it (store_build.c).
+ */
+
+static void
+ngx_k8s_metrics_scrape_dedup(ngx_event_t *ev)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  i;
+    ngx_k8s_metrics_scraper_t  *s;
+
+    s = ev->data;
+
+    rc = ngx_k8s_metrics_batch_dedup_step(s->dedup,
+                                          NGX_K8S_METRICS_DEDUP_SLICE);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: dedup slice, %ui pods so far: %i",
+                   s->dedup->npods, rc);
+
+    if (rc == NGX_AGAIN) {
+        ngx_post_event(ev, &ngx_posted_next_events);
+        return;
+    }
+
+    s->dedup = NULL;
+
+    for (i = 0; i < s->nkubelets; i++) {
+        ngx_k8s_metrics_scrape_drop_duplicates(s, s->kubelets[i],
+                                               &s->batches[i]);
+    }
+
+    ngx_k8s_metrics_scrape_store(s);
+}
+
+
+/* the cycle's batches to the store, built in slices (store_build.c) */
+
+static void
+ngx_k8s_metrics_scrape_store(ngx_k8s_metrics_scraper_t *s)
+{
+    s->publication = ngx_k8s_metrics_store_publish(s->kmcf, s->batches,
+                        s->nkubelets,
+                        s->cluster ? ngx_k8s_metrics_cluster_pod_labels : NULL,
+                        s->cluster, s->published, s, s->pool, s->log);
+
+    if (s->publication == NULL) {
+        s->published(s, NGX_ERROR);
+    }
+}
+
+
+/*
+ * The worker exits: the cycle's snapshot half built is given up (the last
+ * one stays), and the cycle ends through its handler.
+ */
+
+void
+ngx_k8s_metrics_scrape_publish_abort(ngx_k8s_metrics_scraper_t *s)
+{
+    if (s->dedup) {
+        if (s->dedup_slice.posted) {
+            ngx_delete_posted_event(&s->dedup_slice);
+        }
+
+        s->dedup = NULL;
+        s->published(s, NGX_ABORT);
+        return;
+    }
+
+    if (s->publication) {
+        ngx_k8s_metrics_store_publish_abort(s->publication);
+    }
 }
 
 

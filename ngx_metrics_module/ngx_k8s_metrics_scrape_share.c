@@ -65,7 +65,7 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
         return;
     }
 
-    if (s->publication) {
+    if (ngx_k8s_metrics_scrape_publishing(s)) {
         /* the last cycle's snapshot still being built here */
         ngx_k8s_metrics_scrape_wait(s);
         return;

@@ -222,8 +222,10 @@ sub twice {
 # before, it is read at the next poll, before the next slice.  The error
 # log (debug) is the worker's order of events (built at once, no request
 # comes between a publication's start and end).  No timing: the request
-# is in the socket before the worker goes on.
+# is in the socket before the worker goes on.  TEST 5 holds it at the
+# first slice of the dedup before it (10 000 pods take three).
 sub midway {
+    my ($break, $what) = @_;
     my $log = K8sMetricsTest::servroot() . '/logs/error.log';
     my ($worker) = K8sMetricsTest::running_workers();
     my $probe = open_tls();
@@ -233,10 +235,7 @@ sub midway {
     my $status = response($probe);
     return "probe: $status\n" unless $status == 200;
 
-    my $go = K8sMetricsTest::gdb_hold($worker,
-                 'ngx_k8s_metrics_publish_slice if'
-                 . ' ((struct ngx_k8s_metrics_publication_s *)'
-                 . ' ev->data)->slices == 0', 'detach');
+    my $go = K8sMetricsTest::gdb_hold($worker, $break, 'detach');
 
     print $probe "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n";
     $go->();
@@ -247,8 +246,9 @@ sub midway {
     K8sMetricsTest::wait_until(sub { published($log) > $published }, 30,
                                0.05);
 
-    return "livez answered between two slices of a publication: "
-           . (between_slices(K8sMetricsTest::slurp($log)) ? 'yes' : 'no')
+    return "livez answered between two slices of $what: "
+           . (between_slices(K8sMetricsTest::slurp($log), $what) ? 'yes'
+                                                                 : 'no')
            . "\n";
 }
 
@@ -259,15 +259,17 @@ sub published {
 }
 
 # how many /livez the log has after a slice that another follows (-2:
-# NGX_AGAIN) and before the next slice, in the publishing worker's lines
+# NGX_AGAIN) and before the next slice, in the publishing worker's lines;
+# what: "a publication" or "the dedup"
 sub between_slices {
-    my ($text) = @_;
+    my ($text, $what) = @_;
     my ($in, $n) = (0, 0);
+    my $slice = $what =~ /dedup/ ? qr/dedup slice, / : qr/publication slice \d+: /;
 
     for (split /\n/, $text // '') {
         my ($pid) = /\[debug\] (\d+)#/ or next;
 
-        if (/k8s metrics: publication slice \d+: .*: (-?\d+)$/) {
+        if (/k8s metrics: $slice.*: (-?\d+)$/) {
             $in = $1 == -2 ? $pid : 0;
 
         } elsif (/k8s metrics: publication given up/) {
@@ -333,6 +335,23 @@ written once, sent again: 1
 --- request eval
 "GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/namespaces/monitoring/pods/pod-00020-499&timeout=60000"
 --- response_body_filters eval
-[sub { $_[0] =~ /^ready/ ? ::midway() : $_[0] }]
+[sub { $_[0] =~ /^ready/
+        ? ::midway('ngx_k8s_metrics_publish_slice if'
+                   . ' ((struct ngx_k8s_metrics_publication_s *)'
+                   . ' ev->data)->slices == 0', 'a publication')
+        : $_[0] }]
 --- response_body
 livez answered between two slices of a publication: yes
+
+
+=== TEST 5: a probe answered while the pods of a cycle are deduplicated (no apiserver)
+--- log_level: debug
+--- timeout: 150
+--- request eval
+"GET /wait?path=/admin/apis/metrics.k8s.io/v1beta1/namespaces/monitoring/pods/pod-00020-499&timeout=60000"
+--- response_body_filters eval
+[sub { $_[0] =~ /^ready/
+        ? ::midway('ngx_k8s_metrics_batch_dedup_step', 'the dedup')
+        : $_[0] }]
+--- response_body
+livez answered between two slices of the dedup: yes

@@ -93,13 +93,16 @@ sub found {
 }
 
 # Holds worker PID at the start of a slice that builds the snapshot's
-# nodes (phase 1: its block allocated, half built)
+# nodes (phase 1: its block allocated, half built), or at $break (TEST 5:
+# the first slice of the dedup before the publication)
 sub hold {
-    my ($pid, $then) = @_;
+    my ($pid, $then, $break) = @_;
 
-    return K8sMetricsTest::gdb_hold($pid, 'ngx_k8s_metrics_publish_slice if'
-                                    . ' ((struct ngx_k8s_metrics_publication_s'
-                                    . ' *) ev->data)->phase == 1', $then);
+    $break //= 'ngx_k8s_metrics_publish_slice if'
+               . ' ((struct ngx_k8s_metrics_publication_s *) ev->data)->phase'
+               . ' == 1';
+
+    return K8sMetricsTest::gdb_hold($pid, $break, $then);
 }
 
 sub scraper {
@@ -115,10 +118,10 @@ sub scraper {
 # comes: the snapshot served while it is held and once it is gone, and
 # what is left in the zone
 sub gone {
-    my ($then, $away, $w) = @_;
+    my ($then, $away, $w, $break) = @_;
     $w //= scraper();
     my $used = zone_at_rest();
-    my $go = hold($w, $then);
+    my $go = hold($w, $then, $break);
     my $held = served();
 
     $Sim->mode($_, 'hang', 8) for @Nodes;
@@ -137,7 +140,7 @@ sub gone {
 # killed mid-publication: the master's new worker serves the previous
 # snapshot too until it publishes
 sub killed {
-    my ($pid) = @_;
+    my ($pid, $break) = @_;
 
     gone('kill', sub {
         my ($w, $go) = @_;
@@ -148,14 +151,16 @@ sub killed {
             my @w = K8sMetricsTest::running_workers();
             @w == 2 && !grep { $_ == $w } @w;
         }, 10, 0.02) or die "the master did not replace worker $w\n";
-    }, $pid);
+    }, $pid, $break);
 }
 
 # the same in a shared cycle (TEST 4): the worker that completes a cycle
 # publishes it, with the other's part; worker 0 is held when it does
 sub killed_sharing {
+    my ($break) = @_;
+
     scraper_sharing();
-    killed((K8sMetricsTest::running_workers())[0]);
+    killed((K8sMetricsTest::running_workers())[0], $break);
 }
 
 sub scraper_sharing {
@@ -208,8 +213,9 @@ sub ticked {
 }
 
 # The scraper's debug lines in order: no cycle begins while a snapshot is
-# being built, every publication ends before the next begins, and a tick
-# that found one being built is followed by the next cycle
+# being built (its pods deduplicated, then the snapshot), every publication
+# ends before the next begins, and a tick that found one being built is
+# followed by the next cycle
 sub order {
     my ($pid) = @_;
     my $log = K8sMetricsTest::servroot() . '/logs/error.log';
@@ -218,8 +224,12 @@ sub order {
     for (split /\n/, K8sMetricsTest::slurp($log)) {
         next unless /\[debug\] $pid#/;
 
-        if (/k8s metrics: publication slice 1: /) {
-            $bad ||= "a publication began in another\n" if $building;
+        if (/k8s metrics: dedup slice, /) {
+            $bad ||= "a dedup during a publication\n" if $building == 1;
+            $building = 2;
+
+        } elsif (/k8s metrics: publication slice 1: /) {
+            $bad ||= "a publication began in another\n" if $building == 1;
             $building = 1;
 
         } elsif (/k8s metrics: snapshot \S+ published in /
@@ -295,4 +305,21 @@ K8sMetricsTest::open_api_server(
 --- error_log eval
 ["[alert]", qr/worker process \d+ exited on signal 9/,
  qr/process \d+ is gone before it published its scrape cycle: its snapshot is freed/,
+ qr/worker \(pid \d+\) is gone before it published its shared scrape cycle: its 2 parts are freed/]
+
+
+
+=== TEST 5: the publisher of a shared cycle killed while it deduplicates the pods: both parts freed
+--- http_config eval
+K8sMetricsTest::open_api_server(
+    zone => 'k8s_metrics_zone metrics:64m;',
+    http => K8sMetricsTest::sim_kubelets('2s')
+            . "    k8s_metrics_scrape_share_threshold 2;\n")
+--- init
+::killed_sharing('ngx_k8s_metrics_batch_dedup_step');
+--- response_body_filters eval
+[\&::found]
+--- response_body eval: $::Gone
+--- error_log eval
+["[alert]", qr/worker process \d+ exited on signal 9/,
  qr/worker \(pid \d+\) is gone before it published its shared scrape cycle: its 2 parts are freed/]

@@ -449,6 +449,37 @@ test_rejected_level(void)
 }
 
 
+/*
+ * The dedup as the scraper runs it: steps of at most max pods, one per
+ * turn of the event loop; *steps: how many it took
+ */
+
+static ngx_int_t
+dedup(ngx_k8s_metrics_batch_t *batches, ngx_uint_t n, ngx_uint_t max,
+    ngx_uint_t *npods, ngx_uint_t *steps)
+{
+    ngx_int_t                rc;
+    ngx_k8s_metrics_dedup_t  d;
+
+    *steps = 0;
+
+    if (ngx_k8s_metrics_batch_dedup_init(&d, batches, n, unit_pool)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    do {
+        rc = ngx_k8s_metrics_batch_dedup_step(&d, max);
+        (*steps)++;
+    } while (rc == NGX_AGAIN);
+
+    *npods = d.npods;
+
+    return rc;
+}
+
+
 /* without an apiserver, a pod several nodes report is served from the
  * first by name only */
 
@@ -456,7 +487,7 @@ static void
 test_dedup(void)
 {
     ngx_int_t                  rc;
-    ngx_uint_t                 npods, dropped;
+    ngx_uint_t                 npods, dropped, steps;
     ngx_k8s_metrics_batch_t    batches[3];
     ngx_k8s_metrics_batcher_t  b;
 
@@ -474,9 +505,10 @@ test_dedup(void)
                 C("ns", "shared", "c", "1", "1"));
     batches[2].ok = (rc == NGX_OK);
 
-    rc = ngx_k8s_metrics_batch_dedup(batches, 3, unit_pool, &npods);
-    check(rc == NGX_OK && npods == 8, "dedup: %lu pods reported",
-          (unsigned long) npods);
+    rc = dedup(batches, 3, 1, &npods, &steps);
+    check(rc == NGX_OK && npods == 8 && steps == 8,
+          "dedup, a pod a step: %lu pods reported in %lu steps",
+          (unsigned long) npods, (unsigned long) steps);
     check(batches[0].duplicates == 0, "node a, the first: keeps all");
     check(batches[1].duplicates == 2 && str_is(&batches[1].example_pod,
           "ab") && str_is(&batches[1].example_node, "a"),
@@ -499,7 +531,7 @@ test_dedup(void)
     batches[0].ok = 0;
     (void) scrape(&b, &batches[1], 1, NODE C("ns", "p", "c", "1", "1"));
     batches[1].ok = 1;
-    rc = ngx_k8s_metrics_batch_dedup(batches, 2, unit_pool, &npods);
+    rc = dedup(batches, 2, 1, &npods, &steps);
     check(rc == NGX_OK && npods == 1 && batches[1].duplicates == 0,
           "a failed node's pods are not counted against others");
     unit_pool_reset();
@@ -508,7 +540,7 @@ test_dedup(void)
     (void) scrape(&b, &batches[0], 0, NODE C("ns", "p", "c", "1", "1"));
     batches[0].ok = 1;
     unit_pool_fail_at(unit_pool_allocs());
-    rc = ngx_k8s_metrics_batch_dedup(batches, 1, unit_pool, &npods);
+    rc = dedup(batches, 1, 1, &npods, &steps);
     check(rc == NGX_ERROR, "dedup without memory: an error");
     unit_pool_reset();
 }
@@ -534,7 +566,7 @@ static void
 test_dedup_ends(void)
 {
     ngx_int_t                  rc;
-    ngx_uint_t                 npods, dropped;
+    ngx_uint_t                 npods, dropped, steps;
     ngx_k8s_metrics_batch_t    batches[3];
 
     scrape_ok(batches, 0, 1, NODE C("ns", "p", "c", "1", "1")
@@ -545,9 +577,10 @@ test_dedup_ends(void)
               C("ns", "z", "d", "1", "1") C("ns", "p", "c", "1", "1")
               C("ns", "a0", "c", "1", "1"));
 
-    rc = ngx_k8s_metrics_batch_dedup(batches, 3, unit_pool, &npods);
-    check(rc == NGX_OK && npods == 7, "three nodes: %lu pods reported",
-          (unsigned long) npods);
+    rc = dedup(batches, 3, 2, &npods, &steps);
+    check(rc == NGX_OK && npods == 7 && steps == 4,
+          "three nodes, two pods a step: %lu pods reported in %lu steps",
+          (unsigned long) npods, (unsigned long) steps);
     check(batches[0].duplicates == 0 && batches[1].duplicates == 1
           && str_is(&batches[1].example_pod, "p")
           && str_is(&batches[1].example_node, "a"),
@@ -567,8 +600,9 @@ test_dedup_ends(void)
     scrape_ok(batches, 0, 1, NODE C("ns", "p", "c", "1", "1"));
     scrape_ok(batches, 1, 1, NODE);
     scrape_ok(batches, 2, 1, NODE C("ns", "p", "c", "1", "1"));
-    rc = ngx_k8s_metrics_batch_dedup(batches, 3, unit_pool, &npods);
-    check(rc == NGX_OK && npods == 2 && batches[1].duplicates == 0
+    rc = dedup(batches, 3, NGX_MAX_UINT32_VALUE, &npods, &steps);
+    check(rc == NGX_OK && npods == 2 && steps == 1
+          && batches[1].duplicates == 0
           && batches[2].duplicates == 1
           && str_is(&batches[2].example_node, "a"),
           "an empty node between: c's p is a's");
@@ -589,6 +623,7 @@ test_dedup_random(void)
     u_char                      text[16384], *p;
     ngx_int_t                   rc;
     ngx_uint_t                  round, i, j, k, npods, expect, bad, has;
+    ngx_uint_t                  steps;
     ngx_uint_t                  pods[DEDUP_NODES][DEDUP_PODS];
     ngx_k8s_metrics_batch_t     batches[DEDUP_NODES];
     ngx_k8s_metrics_batcher_t   b;
@@ -645,8 +680,10 @@ test_dedup_random(void)
             }
         }
 
-        rc = ngx_k8s_metrics_batch_dedup(batches, DEDUP_NODES, unit_pool,
-                                         &npods);
+        /* a step of 1 to 4 pods, or all at once */
+        rc = dedup(batches, DEDUP_NODES,
+                   (round % 5) ? round % 5 : NGX_MAX_UINT32_VALUE, &npods,
+                   &steps);
         if (rc != NGX_OK || npods != expect) {
             bad++;
         }
@@ -702,8 +739,8 @@ test_dedup_random(void)
         unit_pool_reset();
     }
 
-    check(bad == 0, "300 random cycles of 8 nodes: %lu mismatches with the "
-          "rule", (unsigned long) bad);
+    check(bad == 0, "300 random cycles of 8 nodes, in steps of 1 to 4 pods "
+          "or all at once: %lu mismatches with the rule", (unsigned long) bad);
 }
 
 
