@@ -299,6 +299,10 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
                                             "worker whose share it is did "
                                             "not list it yet");
 
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: worker %ui publishes shared cycle %ui",
+                   s->share_worker, s->share_cycle);
+
     ngx_memcpy(s->share_slots, slots,
                s->share_nslots * sizeof(ngx_k8s_metrics_share_slot_t));
 

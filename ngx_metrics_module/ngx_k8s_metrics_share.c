@@ -46,6 +46,8 @@ static void ngx_k8s_metrics_share_drop_locked(ngx_slab_pool_t *shpool,
     ngx_k8s_metrics_share_state_t *st);
 static void ngx_k8s_metrics_share_reclaim_locked(ngx_slab_pool_t *shpool,
     ngx_k8s_metrics_share_state_t *st);
+static ngx_flag_t ngx_k8s_metrics_share_merging_locked(
+    ngx_k8s_metrics_share_state_t *st);
 static size_t ngx_k8s_metrics_share_size(ngx_k8s_metrics_batch_t *batches,
     ngx_uint_t nbatches, ngx_uint_t *m);
 static ngx_k8s_metrics_share_part_t *ngx_k8s_metrics_share_reserve(
@@ -129,9 +131,15 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
         goto done;
     }
 
-    /* the last cycle's snapshot still being built: wait for it */
+    /*
+     * The last cycle's snapshot still being built, its pods deduplicated or
+     * the snapshot itself: wait for it (a cycle begun meanwhile would hand
+     * its parts over on top of the ones still being published)
+     */
 
-    if (ngx_k8s_metrics_store_publishing_locked(kmcf)) {
+    if (ngx_k8s_metrics_store_publishing_locked(kmcf)
+        || ngx_k8s_metrics_share_merging_locked(st))
+    {
         rc = NGX_AGAIN;
         goto done;
     }
@@ -314,6 +322,10 @@ ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
     st = &kmcf->sh->share;
     elapsed = ngx_current_msec - st->started;
 
+    /* the parts of a publisher gone (killed) are freed before new ones */
+
+    ngx_k8s_metrics_share_reclaim_locked(kmcf->shpool, st);
+
     for (i = 0; i < st->nslots; i++) {
         slot = &st->slots[i];
 
@@ -459,6 +471,27 @@ ngx_k8s_metrics_share_free(ngx_k8s_metrics_main_conf_t *kmcf, void *part)
     ngx_slab_free_locked(kmcf->shpool, part);
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
+}
+
+
+/*
+ * Under the mutex: a live worker publishes the last shared cycle, from the
+ * handover (share_complete) until it frees the parts (share_free)
+ */
+
+static ngx_flag_t
+ngx_k8s_metrics_share_merging_locked(ngx_k8s_metrics_share_state_t *st)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_K8S_METRICS_MAX_SHARES; i++) {
+        if (st->merged[i]) {
+            return st->merger == ngx_pid
+                   || kill(st->merger, 0) == 0 || ngx_errno != NGX_ESRCH;
+        }
+    }
+
+    return 0;
 }
 
 

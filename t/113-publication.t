@@ -138,13 +138,15 @@ sub gone {
 }
 
 # killed mid-publication: the master's new worker serves the previous
-# snapshot too until it publishes
+# snapshot too until it publishes; held $delay seconds first (TEST 5: past
+# the other worker's tick)
 sub killed {
-    my ($pid, $break) = @_;
+    my ($pid, $break, $delay) = @_;
 
     gone('kill', sub {
         my ($w, $go) = @_;
 
+        Time::HiRes::sleep($delay) if $delay;
         $go->();
 
         K8sMetricsTest::wait_until(sub {
@@ -152,15 +154,45 @@ sub killed {
             @w == 2 && !grep { $_ == $w } @w;
         }, 10, 0.02) or die "the master did not replace worker $w\n";
     }, $pid, $break);
+
+    $Found .= begun_while_held($pid) if $delay;
+}
+
+# The cycles another worker began while worker PID was held publishing a
+# shared cycle (from its "publishes shared cycle" line until it was
+# killed): none, its parts are still the zone's
+sub begun_while_held {
+    my ($pid) = @_;
+    my $log = K8sMetricsTest::servroot() . '/logs/error.log';
+    my ($held, $n) = (0, 0);
+
+    for (split /\n/, K8sMetricsTest::slurp($log)) {
+        if (/\[debug\] $pid#.*k8s metrics: worker \d+ publishes shared cycle/) {
+            ($held, $n) = (1, 0);
+
+        } elsif (/\[debug\] $pid#.*k8s metrics: (snapshot \S+ published|publication given up)/) {
+            $held = 0;
+
+        } elsif (/worker process $pid exited on signal 9/) {
+            last;
+
+        } elsif ($held && /\[debug\] (\d+)#.*k8s metrics: scrape cycle of \d+ kubelets begins/
+                 && $1 != $pid)
+        {
+            $n++;
+        }
+    }
+
+    return "cycles the other worker began while it was held: $n\n";
 }
 
 # the same in a shared cycle (TEST 4): the worker that completes a cycle
 # publishes it, with the other's part; worker 0 is held when it does
 sub killed_sharing {
-    my ($break) = @_;
+    my ($break, $delay) = @_;
 
     scraper_sharing();
-    killed((K8sMetricsTest::running_workers())[0], $break);
+    killed((K8sMetricsTest::running_workers())[0], $break, $delay);
 }
 
 sub scraper_sharing {
@@ -309,17 +341,18 @@ K8sMetricsTest::open_api_server(
 
 
 
-=== TEST 5: the publisher of a shared cycle killed while it deduplicates the pods: both parts freed
+=== TEST 5: the publisher of a shared cycle held in the dedup past the other worker's tick, then killed: no cycle began meanwhile, both parts freed
 --- http_config eval
 K8sMetricsTest::open_api_server(
     zone => 'k8s_metrics_zone metrics:64m;',
     http => K8sMetricsTest::sim_kubelets('2s')
             . "    k8s_metrics_scrape_share_threshold 2;\n")
 --- init
-::killed_sharing('ngx_k8s_metrics_batch_dedup_step');
+::killed_sharing('ngx_k8s_metrics_batch_dedup_step', 2.5);
 --- response_body_filters eval
 [\&::found]
---- response_body eval: $::Gone
+--- response_body eval
+$::Gone . "cycles the other worker began while it was held: 0\n"
 --- error_log eval
 ["[alert]", qr/worker process \d+ exited on signal 9/,
  qr/worker \(pid \d+\) is gone before it published its shared scrape cycle: its 2 parts are freed/]
