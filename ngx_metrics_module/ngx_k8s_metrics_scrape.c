@@ -285,6 +285,10 @@ ngx_k8s_metrics_scrape_tick(ngx_event_t *ev)
         return;
     }
 
+    if (!s->running && ngx_k8s_metrics_scrape_unsynced(s)) {
+        return;
+    }
+
     if (s->running) {
         ngx_k8s_metrics_scrape_overrun(s);
 

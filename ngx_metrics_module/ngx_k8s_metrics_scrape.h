@@ -38,6 +38,13 @@
 #define NGX_K8S_METRICS_PUBLISH_WAIT    10
 
 /*
+ * A tick before this worker's informers listed the nodes and pods looks
+ * again this often (ms): the lists come in a second or two at most, when
+ * the apiserver answers
+ */
+#define NGX_K8S_METRICS_SYNC_WAIT       200
+
+/*
  * Pods of a cycle deduplicated a turn of the event loop (without an
  * apiserver): about 1 ms at 5 000 nodes, a heap of one run per node
  */
@@ -151,6 +158,7 @@ ngx_int_t ngx_k8s_metrics_scraper_set_nodes(
 void ngx_k8s_metrics_kubelet_free(ngx_k8s_metrics_scraper_t *s,
     ngx_k8s_metrics_kubelet_t *k);
 void ngx_k8s_metrics_scrape_wait(ngx_k8s_metrics_scraper_t *s);
+ngx_flag_t ngx_k8s_metrics_scrape_unsynced(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s);
 void ngx_k8s_metrics_scrape_cycle(ngx_k8s_metrics_scraper_t *s);
 ngx_int_t ngx_k8s_metrics_scrape_batches(ngx_k8s_metrics_scraper_t *s);

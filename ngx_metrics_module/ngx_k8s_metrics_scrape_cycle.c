@@ -259,6 +259,33 @@ ngx_k8s_metrics_scrape_wait(ngx_k8s_metrics_scraper_t *s)
 }
 
 
+/*
+ * Nodes from the apiserver: no cycle begins before this worker's
+ * informers listed the nodes and the pods, as metrics-server waits for
+ * its caches to sync.  A cycle before would publish, over the last
+ * snapshot, none of the nodes or the nodes without their pods: after a
+ * reload or a respawn, for as long as the apiserver does not answer.  A
+ * shared cycle that another worker began waits for this one's share a
+ * resolution at most (ngx_k8s_metrics_share_gone()).
+ */
+
+ngx_flag_t
+ngx_k8s_metrics_scrape_unsynced(ngx_k8s_metrics_scraper_t *s)
+{
+    if (s->cluster == NULL || ngx_k8s_metrics_cluster_synced(s->cluster)) {
+        return 0;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, s->log, 0,
+                   "k8s metrics: a tick waits for the informers to list the "
+                   "nodes and pods");
+
+    ngx_add_timer(&s->tick, NGX_K8S_METRICS_SYNC_WAIT);
+
+    return 1;
+}
+
+
 void
 ngx_k8s_metrics_scrape_overrun(ngx_k8s_metrics_scraper_t *s)
 {

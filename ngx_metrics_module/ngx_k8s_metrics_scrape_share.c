@@ -71,6 +71,10 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
         return;
     }
 
+    if (!s->running && ngx_k8s_metrics_scrape_unsynced(s)) {
+        return;
+    }
+
     n = s->running ? 0 : ngx_k8s_metrics_scrape_share_count(s);
 
     rc = s->running ? NGX_BUSY
@@ -298,6 +302,10 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
     static ngx_str_t  unlisted = ngx_string("not scraped in this cycle: the "
                                             "worker whose share it is did "
                                             "not list it yet");
+    static ngx_str_t  absent = ngx_string("not scraped in this cycle: the "
+                                          "worker whose share it is did not "
+                                          "join it (its informers not synced "
+                                          "yet, or it started late)");
 
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, s->log, 0,
                    "k8s metrics: worker %ui publishes shared cycle %ui",
@@ -340,7 +348,8 @@ ngx_k8s_metrics_scrape_share_publish(ngx_k8s_metrics_scraper_t *s,
 
         batch->node = node;
         batch->error = (slots[w].state == NGX_K8S_METRICS_SHARE_FULL) ? full
-                       : part ? unlisted : lost;
+                       : part ? unlisted
+                       : (slots[w].pid == 0) ? absent : lost;
     }
 
     ngx_k8s_metrics_scrape_publish(s, ngx_k8s_metrics_scrape_share_published);

@@ -334,10 +334,20 @@ ngx_k8s_metrics_share_complete(ngx_k8s_metrics_main_conf_t *kmcf,
              || slot->state == NGX_K8S_METRICS_SHARE_EMPTY)
             && ngx_k8s_metrics_share_gone(slot, elapsed, kmcf->resolution))
         {
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                          "k8s metrics: worker %ui (pid %P) is gone before "
-                          "its share of scrape cycle %ui was in: its nodes "
-                          "fail that cycle", i, slot->pid, st->cycle);
+            if (slot->state == NGX_K8S_METRICS_SHARE_EMPTY) {
+                ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                              "k8s metrics: worker %ui did not join scrape "
+                              "cycle %ui within k8s_metrics_resolution "
+                              "(%M ms): its nodes fail that cycle",
+                              i, st->cycle, kmcf->resolution);
+
+            } else {
+                ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                              "k8s metrics: worker %ui (pid %P) is gone "
+                              "before its share of scrape cycle %ui was in: "
+                              "its nodes fail that cycle",
+                              i, slot->pid, st->cycle);
+            }
 
             if (slot->part) {
                 ngx_slab_free_locked(kmcf->shpool, slot->part);

@@ -5,6 +5,9 @@
 # snapshot.  A worker killed in the middle of its share: its nodes fail
 # that cycle, from the next they are scraped again.  A reload in the
 # middle of a cycle: no node asked twice in a cycle, the store kept.
+# No worker begins or joins a cycle before its informers listed the nodes
+# and pods: a reload while the apiserver lists neither keeps the snapshot;
+# a worker respawned meanwhile has its nodes fail, as not joined.
 # Below the threshold, worker 0 scrapes every node as a single scraper.
 # Sharing needs workers: this file always runs with a master and 2.
 
@@ -145,6 +148,55 @@ sub killed_after_staging {
               : "failed: '$lost', its nodes: '$mine'\n")
              . K8sMetricsShare::left_behind(@before,
                                             K8sMetricsShare::zone_at_rest());
+}
+
+# Reloads nginx while the apiserver answers no list of RES (nodes, pods):
+# three resolutions later, what was served before the reload still is (the
+# new workers begin no cycle before their informers listed both); then the
+# lists are answered again
+sub reload_unlisted {
+    my $res = shift;
+
+    K8sMetricsShare::served_again();
+    $::Api->mode("list_status:$res" => 503);
+    K8sMetricsShare::reload_mid_cycle();
+    sleep 6;
+
+    $Found = "while the $res are not listed:\n"
+             . summarize(K8sMetricsTest::get($res eq 'nodes' ? $Nodes : $Pods)->{content});
+    $::Api->mode("list_status:$res" => 0);
+
+    K8sMetricsTest::wait_cycles(K8sMetricsShare::metric('k8s_metrics_scrape_cycles_total')
+                                + 2, 40)
+        or die "no scrape cycle once the $res were listed\n";
+}
+
+# Kills the worker scraping node 2 while the apiserver answers no node
+# list: its respawned worker joins no cycle until it lists them, and its
+# nodes fail each cycle meanwhile, saying why; the other worker's nodes
+# are served.  Then the nodes are listed again.
+our $Absent = 'not scraped in this cycle: the worker whose share it is did '
+              . 'not join it (its informers not synced yet, or it started late)';
+
+sub killed_unlisted {
+    K8sMetricsShare::served_again();
+    $::Api->mode('list_status:nodes' => 503);
+    K8sMetricsShare::kill_mid_cycle();
+
+    my $absent = '';
+    K8sMetricsTest::wait_until(sub {
+        $absent = failed_with($Absent);
+        $absent eq '1 2 3';
+    }, 15, 0.05);
+
+    $Found = "nodes failing as not joined: $absent\n"
+             . "while the nodes are not listed:\n"
+             . nodes_summary(K8sMetricsTest::get($Nodes)->{content});
+    $::Api->mode('list_status:nodes' => 0);
+
+    K8sMetricsTest::wait_cycles(K8sMetricsShare::metric('k8s_metrics_scrape_cycles_total')
+                                + 2, 40)
+        or die "no scrape cycle once the nodes were listed\n";
 }
 
 run_tests();
@@ -302,3 +354,54 @@ scraping workers: 2
 --- response_body eval
 ["ready\n", "scraping workers: 2\nconfigmap taken once\n",
  "configmaps: 1\nnodes: 2 or more\npods: 2 or more\n"]
+
+
+
+=== TEST 9: nginx -s reload while the apiserver lists no nodes: the new workers scrape nothing until they list them, the nodes stay served
+--- timeout: 30
+--- init
+::reload_unlisted('nodes');
+--- request eval
+["GET $::Nodes", "GET /admin/metrics"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^# HELP/ ? ::summarize($_[0]) : $::Found . "then:\n" . ::summarize($_[0]) }]
+--- response_body eval
+["while the nodes are not listed:\n" . ::healthy(1 .. 6) . "then:\n" . ::healthy(1 .. 6),
+ "scraping workers: 2\n"]
+--- no_error_log
+is gone before
+
+
+
+=== TEST 10: below the threshold, nginx -s reload while the apiserver lists no pods: no cycle publishes the nodes without their pods
+--- timeout: 30
+--- http_config eval: ::http_config(7)
+--- init
+::reload_unlisted('pods');
+--- request eval
+["GET $::Pods", "GET /admin/metrics"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^# HELP/ ? ::summarize($_[0]) : $::Found . "then:\n" . ::summarize($_[0]) }]
+--- response_body eval
+["while the pods are not listed:\n" . ::pod_lines() . "then:\n" . ::pod_lines(),
+ "scraping workers: 1\n"]
+--- no_error_log
+is gone before
+
+
+
+=== TEST 11: a worker respawned while the apiserver lists no nodes: its nodes fail each cycle as not joined, the other worker's are served; once listed, it scrapes its share
+--- timeout: 30
+--- init
+::killed_unlisted();
+--- request eval
+["GET $::Nodes", "GET /admin/metrics"]
+--- response_body_filters eval
+[sub { $_[0] =~ /^# HELP/ ? ::summarize($_[0]) : $::Found . "then:\n" . ::nodes_summary($_[0]) }]
+--- response_body eval
+["nodes failing as not joined: 1 2 3\nwhile the nodes are not listed:\n" . ::healthy(4, 5, 6)
+ . "then:\n" . ::healthy(1 .. 6),
+ "scraping workers: 2\n"]
+--- error_log eval
+["[alert]", qr/worker process \d+ exited on signal 9/,
+ qr/worker \d did not join scrape cycle \d+ within k8s_metrics_resolution \(2000 ms\): its nodes fail that cycle/]
