@@ -82,7 +82,10 @@ ngx_k8s_metrics_scrape_share_tick(ngx_k8s_metrics_scraper_t *s)
                                                   &n, &cycle);
 
     if (rc == NGX_AGAIN) {
-        /* the last cycle's snapshot still being built in another worker */
+        /*
+         * the last cycle's snapshot still being built in another worker,
+         * or its parts waiting for a worker that has not joined it
+         */
         ngx_k8s_metrics_scrape_wait(s);
         return;
     }

@@ -79,7 +79,8 @@ ngx_k8s_metrics_share_threshold_check(ngx_conf_t *cf, void *post, void *data)
  * A tick of worker w: joins the cycle of its configuration that began
  * less than half a resolution ago, else begins one of *n shares, unless a
  * worker is still on its share of the last one (an overrun: NGX_BUSY), or
- * its snapshot is still being built (NGX_AGAIN: the tick waits for it).
+ * its snapshot is still being built, or its parts wait for a worker that
+ * has not joined it (NGX_AGAIN: the tick waits for it).
  * NGX_OK: *n is the cycle's number of shares.  NGX_DECLINED: this worker
  * had its part of the current cycle already, has no share in it (w >= its
  * number of shares, the cycle begun by this tick included), or the cycle
@@ -91,7 +92,7 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
     ngx_uint_t *n, ngx_uint_t *cycle)
 {
     ngx_int_t                       rc;
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, empty, waiting;
     ngx_msec_t                      elapsed;
     ngx_k8s_metrics_share_slot_t   *slot;
     ngx_k8s_metrics_share_state_t  *st;
@@ -150,19 +151,40 @@ ngx_k8s_metrics_share_begin(ngx_k8s_metrics_main_conf_t *kmcf, ngx_uint_t w,
      * out: their cycle is not published.
      */
 
+    empty = 0;
+    waiting = 0;
+
     for (i = 0;
          st->cycle && !st->merging && st->generation == kmcf->generation
          && i < st->nslots;
          i++)
     {
-        if ((st->slots[i].state == NGX_K8S_METRICS_SHARE_RUNNING
-             || st->slots[i].state == NGX_K8S_METRICS_SHARE_STAGING)
-            && !ngx_k8s_metrics_share_gone(&st->slots[i], elapsed,
-                                           kmcf->resolution))
+        slot = &st->slots[i];
+
+        if ((slot->state == NGX_K8S_METRICS_SHARE_RUNNING
+             || slot->state == NGX_K8S_METRICS_SHARE_STAGING)
+            && !ngx_k8s_metrics_share_gone(slot, elapsed, kmcf->resolution))
         {
             rc = NGX_BUSY;
             goto done;
         }
+
+        empty |= (slot->state == NGX_K8S_METRICS_SHARE_EMPTY);
+        waiting |= (slot->state == NGX_K8S_METRICS_SHARE_DONE
+                    && !ngx_k8s_metrics_share_gone(slot, 0, 0));
+    }
+
+    /*
+     * Parts in that wait for a worker that has not joined (a resolution
+     * at most, ngx_k8s_metrics_share_gone()): their live worker publishes
+     * the cycle then (its share check), and this tick waits for it; a
+     * cycle begun now would drop them, and with a worker that never
+     * joins, every cycle's
+     */
+
+    if (empty && waiting) {
+        rc = NGX_AGAIN;
+        goto done;
     }
 
     /* parts of a cycle never published (a reload), or none */
