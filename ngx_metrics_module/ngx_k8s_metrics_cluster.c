@@ -244,7 +244,7 @@ ngx_k8s_metrics_cluster_node(ngx_k8s_metrics_informer_t *inf,
 }
 
 
-/* {url, labels} of a node, or NULL when it has no address to scrape */
+/* {url, labels} of a node (url "" when it has no address to scrape) */
 
 static json_t *
 ngx_k8s_metrics_cluster_node_record(ngx_k8s_metrics_cluster_t *cl,
@@ -259,13 +259,20 @@ ngx_k8s_metrics_cluster_node_record(ngx_k8s_metrics_cluster_t *cl,
     name = json_string_value(json_object_get(meta, "name"));
 
     address = ngx_k8s_metrics_cluster_address(cl, node);
+    labels = json_object_get(meta, "labels");
+    labels = json_is_object(labels) ? labels : NULL;
 
     if (address == NULL) {
+        /* kept, to fail each cycle as metrics-server's address resolver */
+
         ngx_log_error(NGX_LOG_WARN, cl->log, 0,
                       "k8s metrics: node \"%s\" has no address of the "
-                      "types in k8s_metrics_kubelet_address_types: it is "
-                      "not scraped", name);
-        return NULL;
+                      "types in k8s_metrics_kubelet_address_types: it "
+                      "fails every scrape until it has one", name);
+
+        return json_pack("{s:s, s:o}", "url", "",
+                         "labels", labels ? json_incref(labels)
+                                          : json_object());
     }
 
     port = cl->kmcf->kubelet.port;
@@ -294,11 +301,8 @@ ngx_k8s_metrics_cluster_node_record(ngx_k8s_metrics_cluster_t *cl,
                      address, (int64_t) port, path);
     *p = '\0';
 
-    labels = json_object_get(meta, "labels");
-
-    return json_pack("{s:s, s:O}", "url", (char *) url,
-                     "labels", json_is_object(labels) ? labels
-                                                      : json_object());
+    return json_pack("{s:s, s:o}", "url", (char *) url,
+                     "labels", labels ? json_incref(labels) : json_object());
 }
 
 
@@ -521,11 +525,13 @@ ngx_k8s_metrics_cluster_nodes(ngx_k8s_metrics_cluster_t *cl, ngx_pool_t *pool,
 
         /* the address: what lies between "https://" and the path */
 
-        host = node->url.data + sizeof("https://") - 1;
-        p = (u_char *) ngx_strchr(host, '/');
+        if (node->url.len) {
+            host = node->url.data + sizeof("https://") - 1;
+            p = (u_char *) ngx_strchr(host, '/');
 
-        node->address.data = host;
-        node->address.len = p ? (size_t) (p - host) : ngx_strlen(host);
+            node->address.data = host;
+            node->address.len = p ? (size_t) (p - host) : ngx_strlen(host);
+        }
 
         if (ngx_k8s_metrics_cluster_labels(pool,
                                            json_object_get(record, "labels"),

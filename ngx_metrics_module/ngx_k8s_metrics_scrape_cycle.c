@@ -399,6 +399,13 @@ ngx_k8s_metrics_scrape_start(ngx_k8s_metrics_scraper_t *s,
 
     k->batch = batch;
 
+    if (k->node->url.len == 0) {
+        ngx_k8s_metrics_scrape_fail(k, "no address of the types in "
+                                    "k8s_metrics_kubelet_address_types");
+        s->finished++;
+        return;
+    }
+
     if (k->share == NULL && ngx_k8s_metrics_scraper_init_kubelet(s, k)
                             != NGX_OK)
     {

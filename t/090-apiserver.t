@@ -138,6 +138,18 @@ sub certificate_expires_under_connection {
     Test::More::is($after, '401 401', 'the same connection once it expired: 401');
 }
 
+# node-00002 loses its addresses: /metrics says why it is not served
+sub no_address {
+    wait_ready();
+    $::Api->modify_node('node-00002', addresses => []);
+
+    my $line = 'k8s_metrics_last_scrape_success{node="node-00002",reason="no address '
+               . 'of the types in k8s_metrics_kubelet_address_types"} 0';
+    K8sMetricsTest::wait_until(sub {
+        index(K8sMetricsTest::get('/admin/metrics')->{content} // '', $line) >= 0;
+    }, 10, 0.05) or die "no reason in /metrics for node-00002\n";
+}
+
 run_tests();
 
 __DATA__
@@ -434,3 +446,24 @@ GET /fp/apis/metrics.k8s.io/v1beta1/nodes
 --- error_code: 200
 --- error_log
 certificate has expired
+
+
+
+=== TEST 18: a node with no address of the preferred types fails every cycle, saying why in the log and /metrics (metrics-server's address resolver); given one, it is scraped again
+--- timeout: 30
+--- init
+::no_address();
+--- as_admin
+--- request eval
+["GET /fp$::Nodes",
+ "POST /apictl/node/modify\n" . JSON::PP::encode_json({name => 'node-00002',
+     addresses => [{type => 'InternalIP', address => $::Sim->node_ip(2)}]}),
+ "GET /wait?path=/admin$::Nodes&match=node-00002&timeout=15000",
+ "GET /fp$::Nodes"]
+--- response_body_filters eval
+[\&::node_names]
+--- response_body_like eval
+["^node-00001 node-00003\n\$", ".", "ready", "^node-00001 node-00002 node-00003\n\$"]
+--- error_log eval
+[qr/node "node-00002" has no address of the types in k8s_metrics_kubelet_address_types: it fails every scrape until it has one/,
+ qr/\[error\].*node-00002.*no address of the types in k8s_metrics_kubelet_address_types/]
