@@ -113,9 +113,12 @@ sub lists_by_resource {
                     sort keys %n;
 }
 
-# after a reload: the nodes, 5 s more, the nodes again, /metrics
+# after a reload: the nodes, 9 s more, the nodes again, /metrics.  The
+# new workers join no cycle before their informers listed the nodes and
+# pods, which takes over a resolution on a loaded machine (CI's two
+# lanes); a late joiner's nodes then need two scrapes to be served.
 sub after_reload_requests {
-    return ["GET $Nodes", "GET /wait?path=/nowhere&timeout=5000",
+    return ["GET $Nodes", "GET /wait?path=/nowhere&timeout=9000",
             "GET $Nodes", "GET /admin/metrics"];
 }
 
